@@ -1,0 +1,84 @@
+"""The python-telegram-bot application: wiring only, no business rules."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import LinkPreviewOptions
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.request import BaseRequest
+
+from bot.clock import Clock, SystemClock
+from bot.db import make_engine, make_session_factory
+from bot.i18n import LANGUAGES, translator
+from bot.runtime import Runtime
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Telegram's documented limits: 30 messages a second overall, about one a second per chat.
+OVERALL_PER_SECOND = 30
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    runtime: Runtime | None = None,
+    request: BaseRequest | None = None,
+    rate_limit: bool = True,
+    start_scheduler: bool = True,
+) -> Application:
+    if not settings.telegram_token:
+        from bot.errors import SettingsError
+
+        raise SettingsError("setting JOBBOT_TELEGRAM_TOKEN is missing")
+    if runtime is None:
+        engine = make_engine(settings.database_url)
+        runtime = Runtime(settings=settings, clock=clock or SystemClock(),
+                          sessions=make_session_factory(engine))
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token)
+        .base_url(settings.bot_base_url)
+        .base_file_url(settings.bot_file_base_url)
+        .defaults(Defaults(tzinfo=settings.zone,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .post_init(_post_init)
+        .concurrent_updates(8)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limit:
+        # max_retries=0: the outbox retries durably instead of a sleeping coroutine.
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=OVERALL_PER_SECOND,
+                                                      overall_time_period=1, max_retries=0))
+    application = builder.build()
+    application.bot_data["runtime"] = runtime
+    application.bot_data["start_scheduler"] = start_scheduler
+    _register_handlers(application)
+    return application
+
+
+def _register_handlers(application: Application) -> None:
+    from handlers import registry
+
+    registry.register_all(application)
+
+
+async def _post_init(application: Application) -> None:
+    runtime: Runtime = application.bot_data["runtime"]
+    runtime.bot_username = application.bot.username
+    from handlers.keyboards import ASPIRANT_COMMANDS, commands
+
+    # Default command list per language; each person's chat gets the one for their role.
+    for code in LANGUAGES:
+        t = translator(code, runtime.settings.timezone)
+        await application.bot.set_my_commands(commands(t, ASPIRANT_COMMANDS), language_code=code)
+    default = translator(runtime.settings.default_language, runtime.settings.timezone)
+    await application.bot.set_my_commands(commands(default, ASPIRANT_COMMANDS))
+    if application.bot_data.get("start_scheduler", True):
+        from scheduler import jobs
+
+        jobs.install(application)
+    log.info("bot @%s ready", application.bot.username)

@@ -1,0 +1,118 @@
+"""The ``jobbot`` command line.
+
+Every failure is one line on stderr and a non-zero exit code; ``--help`` works
+on every command. Each command module adds its parser with ``set_defaults(run=...)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from bot.errors import DomainError, JobbotError, SettingsError
+from bot.settings import Settings, load_settings
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is a single line pointing at --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> OneLineParser:
+    from bot import cli_invites
+
+    parser = OneLineParser(
+        prog="jobbot",
+        description="A multilingual Telegram bot that follows up job seekers at job centres.",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    commands.required = True
+
+    db = commands.add_parser("db", help="database schema")
+    db_actions = db.add_subparsers(dest="action", metavar="ACTION")
+    db_actions.required = True
+    db_actions.add_parser(
+        "upgrade", help="create the schema or migrate it to the newest version"
+    ).set_defaults(run=db_upgrade)
+
+    commands.add_parser("run", help="run the bot (long polling)").set_defaults(run=run)
+    cli_invites.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL, and the URL holds the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not args.verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return int(args.run(args, load_settings()) or 0)
+    except DomainError as error:
+        print(f"jobbot: error: {error.message.format(**error.params)}", file=sys.stderr)
+    except JobbotError as error:
+        print(f"jobbot: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if args.verbose:
+            raise
+        print(f"jobbot: error: unexpected {type(error).__name__}: {error} "
+              "(run with --verbose for details)", file=sys.stderr)
+    return 1
+
+
+def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from bot.db import upgrade
+
+    try:
+        upgrade(settings.database_url)
+    except OperationalError as error:
+        raise JobbotError(f"cannot reach the database: {error.orig}") from None
+    print("database is up to date")
+    return 0
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.telegram_token:
+        raise SettingsError(
+            "no bot token: create a bot with @BotFather in Telegram and set "
+            "JOBBOT_TELEGRAM_TOKEN, or try the bot without Telegram: jobbot sandbox"
+        )
+    from bot.app import build_application
+
+    check_schema(settings)
+    application = build_application(settings)
+    # run_polling owns the event loop and stops cleanly on SIGINT/SIGTERM.
+    application.run_polling(allowed_updates=["message", "callback_query"])
+    return 0
+
+
+def check_schema(settings: Settings) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from bot.db import current_revision, head_revision, make_engine
+
+    try:
+        current = current_revision(make_engine(settings.database_url))
+    except OperationalError as error:
+        raise JobbotError(f"cannot reach the database: {error.orig}") from None
+    if current != head_revision(settings.database_url):
+        raise JobbotError("the database schema is not up to date: run 'jobbot db upgrade'")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

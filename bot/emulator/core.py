@@ -1,0 +1,443 @@
+"""State and method answers of the emulated Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON_FIELDS = frozenset(
+    {"reply_markup", "entities", "caption_entities", "allowed_updates", "commands", "scope",
+     "media", "link_preview_options", "reply_parameters"}
+)
+INT_FIELDS = frozenset(
+    {"chat_id", "message_id", "offset", "limit", "timeout", "retry_after", "cache_time",
+     "reply_to_message_id", "live_period", "user_id"}
+)
+FLOAT_FIELDS = frozenset({"latitude", "longitude", "horizontal_accuracy"})
+BOOL_FIELDS = frozenset({"show_alert", "disable_notification", "protect_content",
+                         "drop_pending_updates", "disable_web_page_preview"})
+
+
+@dataclass
+class ApiCall:
+    method: str
+    params: dict[str, Any]
+    files: dict[str, tuple[str, bytes, str]]
+    status: int = 200
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Fault:
+    """An error to answer instead of the real result, ``times`` times."""
+
+    kind: str  # "429", "5xx", "403", "timeout"
+    method: str | None = None  # None: any sending method
+    times: int = 1
+    retry_after: int = 1
+    delay: float = 0.0  # for "timeout" over HTTP: how long to stall
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"ok": False, "error_code": self.status,
+                                "description": self.description}
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return body
+
+
+class EmulatedTimeout(Exception):
+    def __init__(self, delay: float) -> None:
+        super().__init__("emulated timeout")
+        self.delay = delay
+
+
+SENDING_METHODS = frozenset(
+    {"sendMessage", "sendPhoto", "sendDocument", "sendLocation", "sendVenue",
+     "editMessageText", "editMessageReplyMarkup", "sendChatAction"}
+)
+
+
+class BotApiEmulator:
+    """One bot, any number of private chats with emulated users."""
+
+    def __init__(self, token: str = "123456:emulated", bot_username: str = "jobbot_test_bot",
+                 *, now: Any = None) -> None:
+        self.token = token
+        self.bot_user = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "Jobbot",
+                         "username": bot_username, "can_join_groups": False,
+                         "can_read_all_group_messages": False, "supports_inline_queries": False}
+        self._now = now or time.time
+        self.users: dict[int, dict[str, Any]] = {}
+        self.messages: dict[int, list[dict[str, Any]]] = {}
+        self.reply_keyboards: dict[int, dict[str, Any] | None] = {}
+        self.callback_answers: list[dict[str, Any]] = []
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.files: dict[str, tuple[str, bytes, str]] = {}
+        self.blocked: set[int] = set()
+        self.calls: list[ApiCall] = []
+        self.faults: deque[Fault] = deque()
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self._user_ids = itertools.count(100001)
+        self._callback_ids = itertools.count(1)
+        self._changed = asyncio.Condition() if _has_loop() else None
+        self.webhook_deleted = False
+
+    # --- the user's side ---------------------------------------------------------------
+    def add_user(self, first_name: str, language_code: str | None = None,
+                 user_id: int | None = None, last_name: str | None = None) -> dict[str, Any]:
+        uid = user_id or next(self._user_ids)
+        user: dict[str, Any] = {"id": uid, "is_bot": False, "first_name": first_name}
+        if last_name:
+            user["last_name"] = last_name
+        if language_code:
+            user["language_code"] = language_code
+        self.users[uid] = user
+        self.messages.setdefault(uid, [])
+        return user
+
+    def user_sends_text(self, user_id: int, text: str) -> dict[str, Any]:
+        message = self._user_message(user_id, text=text)
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0,
+                                    "length": len(command.encode("utf-16-le")) // 2}]
+        return self._push({"message": message})
+
+    def user_shares_location(self, user_id: int, latitude: float, longitude: float
+                             ) -> dict[str, Any]:
+        message = self._user_message(user_id, location={"latitude": latitude,
+                                                        "longitude": longitude})
+        return self._push({"message": message})
+
+    def user_presses(self, user_id: int, message_id: int, data: str) -> dict[str, Any]:
+        message = self.find_message(user_id, message_id)
+        if message is None:
+            raise KeyError(f"no message {message_id} in chat {user_id}")
+        query = {"id": str(next(self._callback_ids)), "from": self.users[user_id],
+                 "chat_instance": str(user_id), "message": message, "data": data}
+        return self._push({"callback_query": query})
+
+    def user_blocks_bot(self, user_id: int) -> None:
+        self.blocked.add(user_id)
+
+    def _user_message(self, user_id: int, **content: Any) -> dict[str, Any]:
+        user = self.users[user_id]
+        message = {"message_id": self._next_message_id(user_id), "date": int(self._now()),
+                   "chat": self._chat(user_id), "from": user, **content}
+        self.messages[user_id].append(message)
+        return message
+
+    def _push(self, payload: dict[str, Any]) -> dict[str, Any]:
+        update = {"update_id": next(self._update_ids), **payload}
+        self._updates.append(update)
+        self._notify()
+        return update
+
+    # --- what tests and the sandbox read ----------------------------------------------
+    def chat_log(self, chat_id: int) -> list[dict[str, Any]]:
+        return list(self.messages.get(chat_id, []))
+
+    def bot_messages(self, chat_id: int) -> list[dict[str, Any]]:
+        return [m for m in self.messages.get(chat_id, []) if m.get("from", {}).get("is_bot")]
+
+    def find_message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        for message in self.messages.get(chat_id, []):
+            if message["message_id"] == message_id:
+                return message
+        return None
+
+    def inject(self, fault: Fault) -> None:
+        self.faults.append(fault)
+
+    def pending_updates(self) -> int:
+        return len(self._updates)
+
+    # --- the bot's side ------------------------------------------------------------------
+    def call(self, method: str, params: dict[str, Any],
+             files: dict[str, tuple[str, bytes, str]] | None = None) -> tuple[int, dict[str, Any]]:
+        """Answer one Bot API call; raises EmulatedTimeout for an injected timeout."""
+        params = {key: _coerce(key, value) for key, value in params.items()}
+        files = files or {}
+        record = ApiCall(method, params, files)
+        self.calls.append(record)
+        try:
+            self._apply_fault(method)
+            result = self._dispatch(method, params, files)
+        except ApiError as error:
+            record.status = error.status
+            return error.status, error.body()
+        self._notify()
+        return 200, {"ok": True, "result": result}
+
+    async def get_updates(self, offset: int | None, timeout: float, limit: int = 100
+                          ) -> list[dict[str, Any]]:
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        deadline = time.monotonic() + max(0.0, timeout)
+        while not self._updates and time.monotonic() < deadline:
+            await self._wait(deadline - time.monotonic())
+        return self._updates[:limit]
+
+    async def wait_for_change(self, timeout: float) -> None:
+        await self._wait(timeout)
+
+    async def _wait(self, timeout: float) -> None:
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=max(0.01, timeout))
+
+    def _notify(self) -> None:
+        if self._changed is None:
+            return
+        condition = self._changed
+
+        async def _wake() -> None:
+            async with condition:
+                condition.notify_all()
+
+        with contextlib.suppress(RuntimeError):  # no loop running: nobody is waiting
+            asyncio.get_running_loop().create_task(_wake())
+
+    def _apply_fault(self, method: str) -> None:
+        for fault in list(self.faults):
+            if fault.method == method or (fault.method is None and method in SENDING_METHODS):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
+                if fault.kind == "429":
+                    raise ApiError(429, f"Too Many Requests: retry after {fault.retry_after}",
+                                   retry_after=fault.retry_after)
+                if fault.kind == "5xx":
+                    raise ApiError(502, "Bad Gateway")
+                if fault.kind == "403":
+                    raise ApiError(403, "Forbidden: bot was blocked by the user")
+                if fault.kind == "timeout":
+                    raise EmulatedTimeout(fault.delay)
+                raise ValueError(f"unknown fault kind {fault.kind!r}")
+
+    def _dispatch(self, method: str, params: dict[str, Any],
+                  files: dict[str, tuple[str, bytes, str]]) -> Any:
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            raise ApiError(404, f"Not Found: method {method} is not emulated")
+        return handler(params, files)
+
+    # --- methods --------------------------------------------------------------------
+    def _m_getMe(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
+        return self.bot_user
+
+    def _m_deleteWebhook(self, params: dict[str, Any], files: Any) -> bool:
+        self.webhook_deleted = True
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    def _m_getUpdates(self, params: dict[str, Any], files: Any) -> list[dict[str, Any]]:
+        # Only reached in process; the HTTP server long-polls through get_updates().
+        offset = params.get("offset")
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        return self._updates[: params.get("limit", 100)]
+
+    def _m_setMyCommands(self, params: dict[str, Any], files: Any) -> bool:
+        self.commands[params.get("language_code", "")] = params["commands"]
+        return True
+
+    def _m_getMyCommands(self, params: dict[str, Any], files: Any) -> list[dict[str, Any]]:
+        return self.commands.get(params.get("language_code", ""), [])
+
+    def _m_deleteMyCommands(self, params: dict[str, Any], files: Any) -> bool:
+        self.commands.pop(params.get("language_code", ""), None)
+        return True
+
+    def _m_setChatMenuButton(self, params: dict[str, Any], files: Any) -> bool:
+        return True
+
+    def _m_sendChatAction(self, params: dict[str, Any], files: Any) -> bool:
+        self._target_chat(params)
+        return True
+
+    def _m_sendMessage(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
+        text = str(params.get("text", ""))
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        return self._bot_message(params, text=text)
+
+    def _m_sendPhoto(self, params: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
+        file_id = self._store_file(params, files, "photo")
+        photo = [{"file_id": file_id, "file_unique_id": file_id[:16], "width": 512,
+                  "height": 512, "file_size": len(self.files[file_id][1])}]
+        return self._bot_message(params, photo=photo, **self._caption(params))
+
+    def _m_sendDocument(self, params: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
+        file_id = self._store_file(params, files, "document")
+        name, content, mime = self.files[file_id]
+        document = {"file_id": file_id, "file_unique_id": file_id[:16], "file_name": name,
+                    "mime_type": mime, "file_size": len(content)}
+        return self._bot_message(params, document=document, **self._caption(params))
+
+    def _m_sendLocation(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
+        location = {"latitude": params["latitude"], "longitude": params["longitude"]}
+        return self._bot_message(params, location=location)
+
+    def _m_sendVenue(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
+        location = {"latitude": params["latitude"], "longitude": params["longitude"]}
+        venue = {"location": location, "title": params.get("title", ""),
+                 "address": params.get("address", "")}
+        return self._bot_message(params, venue=venue, location=location)
+
+    def _m_editMessageText(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
+        message = self._own_message(params)
+        text = str(params.get("text", ""))
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if message.get("text") == text and message.get("reply_markup") == params.get(
+                "reply_markup"):
+            raise ApiError(400, "Bad Request: message is not modified")
+        message["text"] = text
+        message["edit_date"] = int(self._now())
+        self._set_inline_markup(message, params.get("reply_markup"))
+        return message
+
+    def _m_editMessageReplyMarkup(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
+        message = self._own_message(params)
+        self._set_inline_markup(message, params.get("reply_markup"))
+        message["edit_date"] = int(self._now())
+        return message
+
+    def _m_answerCallbackQuery(self, params: dict[str, Any], files: Any) -> bool:
+        self.callback_answers.append(params)
+        return True
+
+    def _m_getFile(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
+        file_id = params.get("file_id", "")
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {"file_id": file_id, "file_unique_id": file_id[:16],
+                "file_size": len(self.files[file_id][1]), "file_path": f"files/{file_id}"}
+
+    # --- helpers --------------------------------------------------------------------
+    def _target_chat(self, params: dict[str, Any]) -> int:
+        chat_id = params.get("chat_id")
+        if not isinstance(chat_id, int) or chat_id not in self.users:
+            raise ApiError(400, "Bad Request: chat not found")
+        if chat_id in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        return chat_id
+
+    def _bot_message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat_id = self._target_chat(params)
+        message: dict[str, Any] = {"message_id": self._next_message_id(chat_id),
+                                   "date": int(self._now()), "chat": self._chat(chat_id),
+                                   "from": self.bot_user, **content}
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict):
+            _check_markup(markup)
+            if "inline_keyboard" in markup:
+                message["reply_markup"] = markup
+            elif "keyboard" in markup:
+                self.reply_keyboards[chat_id] = markup
+            elif markup.get("remove_keyboard"):
+                self.reply_keyboards[chat_id] = None
+        self.messages[chat_id].append(message)
+        return message
+
+    def _own_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._target_chat(params)
+        message = self.find_message(chat_id, params.get("message_id", -1))
+        if message is None or not message.get("from", {}).get("is_bot"):
+            raise ApiError(400, "Bad Request: message to edit not found")
+        return message
+
+    @staticmethod
+    def _set_inline_markup(message: dict[str, Any], markup: Any) -> None:
+        if isinstance(markup, dict) and markup.get("inline_keyboard"):
+            _check_markup(markup)
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+
+    def _store_file(self, params: dict[str, Any], files: dict[str, Any], name: str) -> str:
+        if name in files:
+            filename, content, mime = files[name]
+            if hasattr(content, "read"):
+                content = content.read()
+        elif isinstance(params.get(name), str) and params[name] in self.files:
+            return params[name]
+        else:
+            raise ApiError(400, f"Bad Request: there is no {name} in the request")
+        file_id = "F" + hashlib.sha1(content).hexdigest()[:30]
+        self.files[file_id] = (filename or name, content, mime or "application/octet-stream")
+        return file_id
+
+    @staticmethod
+    def _caption(params: dict[str, Any]) -> dict[str, Any]:
+        caption = params.get("caption")
+        if caption and len(caption) > 1024:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        return {"caption": caption} if caption else {}
+
+    def _chat(self, chat_id: int) -> dict[str, Any]:
+        user = self.users[chat_id]
+        return {"id": chat_id, "type": "private", "first_name": user["first_name"]}
+
+    def _next_message_id(self, chat_id: int) -> int:
+        counter = self._message_ids.setdefault(chat_id, itertools.count(1))
+        return next(counter)
+
+
+def _check_markup(markup: dict[str, Any]) -> None:
+    rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
+    for row in rows:
+        if len(row) > 8:
+            raise ApiError(400, "Bad Request: too many buttons in a row")
+        for button in row:
+            data = button.get("callback_data") if isinstance(button, dict) else None
+            if data is not None and not 1 <= len(data.encode()) <= 64:
+                raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if name in JSON_FIELDS:
+        return json.loads(value)
+    if name in INT_FIELDS:
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if name in FLOAT_FIELDS:
+        return float(value)
+    if name in BOOL_FIELDS:
+        return value.lower() == "true"
+    return value
+
+
+def _has_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -1,0 +1,196 @@
+"""Translations (gettext catalogs read through Babel) and locale-aware formatting.
+
+Message ids are English source strings with ``{name}`` placeholders. A
+``Translator`` renders them in one language and formats dates and times in that
+language and the job centre's zone. Placeholder values are wrapped in Unicode
+isolation marks where directions mix, so an address or a time inside Arabic or
+Persian text keeps its own reading order.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from functools import cache
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel import dates as babel_dates
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+# Each language named in itself, in the order the picker shows them.
+LANGUAGES: dict[str, str] = {
+    "sv": "Svenska",
+    "en": "English",
+    "ar": "العربية",
+    "so": "Soomaali",
+    "fa": "فارسی",
+    "ti": "ትግርኛ",
+}
+RIGHT_TO_LEFT = frozenset({"ar", "fa"})
+# Telegram reports IETF tags; some speakers of a supported language report a neighbour.
+_LANGUAGE_ALIASES = {"prs": "fa", "fa-af": "fa", "nb": None, "ti-er": "ti", "ti-et": "ti"}
+
+FSI, PDI = "\u2068", "\u2069"  # first-strong isolate ... pop directional isolate
+_RTL_CHARS = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+PLACEHOLDER = re.compile(r"(?<!\{)\{([a-zA-Z_][a-zA-Z0-9_]*)\}(?!\})")
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, in the reader's language."""
+    return message
+
+
+def supported_language(code: str | None) -> str | None:
+    """The supported language for a Telegram ``language_code``, or None."""
+    if not code:
+        return None
+    code = code.lower().replace("_", "-")
+    if code in _LANGUAGE_ALIASES:
+        return _LANGUAGE_ALIASES[code]
+    base = code.split("-")[0]
+    if base in _LANGUAGE_ALIASES:
+        return _LANGUAGE_ALIASES[base]
+    return base if base in LANGUAGES else None
+
+
+def _catalog_dir() -> Any:
+    return resources.files("locales")
+
+
+@cache
+def _translations(language: str) -> gettext.NullTranslations:
+    po_path = _catalog_dir() / language / "LC_MESSAGES" / "messages.po"
+    if not po_path.is_file():
+        return gettext.NullTranslations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def reload_catalogs() -> None:
+    _translations.cache_clear()
+
+
+class Translator:
+    """Renders messages in one language, for readers in one time zone."""
+
+    def __init__(self, language: str, zone: ZoneInfo | str = "Europe/Stockholm") -> None:
+        if language not in LANGUAGES:
+            raise ValueError(f"unsupported language {language!r}")
+        self.language = language
+        self.zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+        self.locale = Locale.parse(language)
+        self.rtl = language in RIGHT_TO_LEFT
+        self._gnu = _translations(language)
+
+    # --- messages -------------------------------------------------------------------
+    def _(self, message: str, /, **params: Any) -> str:
+        return self._fill(self._gnu.gettext(message), params)
+
+    gettext = _
+
+    def ngettext(self, singular: str, plural: str, n: int, /, **params: Any) -> str:
+        params.setdefault("count", n)
+        return self._fill(self._gnu.ngettext(singular, plural, n), params)
+
+    def _fill(self, text: str, params: Mapping[str, Any]) -> str:
+        if not params:
+            return text
+        rendered = {key: self._isolate(self.value(value)) for key, value in params.items()}
+        return PLACEHOLDER.sub(lambda m: rendered.get(m.group(1), m.group(0)), text)
+
+    def value(self, value: Any) -> str:
+        """A parameter as text: numbers and times in this language's conventions."""
+        if isinstance(value, datetime):
+            return self.datetime(value)
+        if isinstance(value, date):
+            return self.date(value)
+        if isinstance(value, time):
+            return self.time(value)
+        if isinstance(value, bool):
+            return str(value)
+        if isinstance(value, int | float):
+            return self.number(value)
+        if isinstance(value, Mapping):
+            if "msgid" in value:
+                # A translatable word inside a message (a reason, a status).
+                return self._gnu.gettext(value["msgid"])
+            return self.value(decode_param(value))
+        return str(value)
+
+    def _isolate(self, text: str) -> str:
+        # Isolate anything that may run against the surrounding direction.
+        if self.rtl or _RTL_CHARS.search(text):
+            return f"{FSI}{text}{PDI}"
+        return text
+
+    # --- formatting -----------------------------------------------------------------
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+    def date(self, day: date | datetime, format: str = "full") -> str:
+        if isinstance(day, datetime):
+            day = self.local(day).date()
+        return babel_dates.format_date(day, format=format, locale=self.locale)
+
+    def short_date(self, day: date | datetime) -> str:
+        if isinstance(day, datetime):
+            day = self.local(day).date()
+        return babel_dates.format_skeleton("MMMEd", day, locale=self.locale)
+
+    def time(self, moment: datetime | time) -> str:
+        if isinstance(moment, datetime):
+            moment = self.local(moment).timetz().replace(tzinfo=None)
+        return babel_dates.format_time(moment, format="short", locale=self.locale)
+
+    def datetime(self, moment: datetime) -> str:
+        return f"{self.date(moment)} {self.time(moment)}"
+
+    def weekday(self, day: date) -> str:
+        return babel_dates.format_date(day, format="EEEE", locale=self.locale)
+
+    def number(self, value: float) -> str:
+        from babel.numbers import format_decimal
+
+        return format_decimal(value, locale=self.locale)
+
+
+@cache
+def translator(language: str, zone: str = "Europe/Stockholm") -> Translator:
+    return Translator(language, zone)
+
+
+# --- parameters that survive a trip through the database (outbox) ----------------------
+def encode_param(value: Any) -> Any:
+    """JSON-safe form of a message parameter that is formatted only when rendered."""
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    if isinstance(value, time):
+        return {"time": value.isoformat()}
+    return value
+
+
+def decode_param(value: Mapping[str, Any]) -> Any:
+    if "datetime" in value:
+        return datetime.fromisoformat(value["datetime"])
+    if "date" in value:
+        return date.fromisoformat(value["date"])
+    if "time" in value:
+        return time.fromisoformat(value["time"])
+    return str(value)
+
+
+def placeholders(text: str) -> set[str]:
+    return set(PLACEHOLDER.findall(text))

@@ -1,0 +1,62 @@
+"""Everything stored about one person, gathered for them to see (/mydata)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import (
+    AbsenceReport,
+    AttendanceRecord,
+    Booking,
+    Enrolment,
+    InfoSession,
+    Person,
+    PlanMilestone,
+)
+
+
+@dataclass
+class StoredData:
+    person: Person
+    enrolments: list[Enrolment] = field(default_factory=list)
+    bookings: list[tuple[Booking, InfoSession]] = field(default_factory=list)
+    milestones: list[PlanMilestone] = field(default_factory=list)
+    attendance: list[AttendanceRecord] = field(default_factory=list)
+    absences: list[AbsenceReport] = field(default_factory=list)
+
+    @property
+    def first_attendance(self) -> date | None:
+        return min((r.day for r in self.attendance), default=None)
+
+
+def gather(db: Session, person: Person) -> StoredData:
+    data = StoredData(person=person)
+    data.enrolments = list(
+        db.scalars(select(Enrolment).where(Enrolment.aspirant_id == person.id)
+                   .order_by(Enrolment.enrolled_at))
+    )
+    enrolment_ids = [e.id for e in data.enrolments]
+    data.bookings = [
+        (b, s) for b, s in db.execute(
+            select(Booking, InfoSession)
+            .join(InfoSession, InfoSession.id == Booking.info_session_id)
+            .where(Booking.aspirant_id == person.id)
+            .order_by(InfoSession.starts_at)
+        ).tuples()
+    ]
+    if enrolment_ids:
+        data.milestones = list(db.scalars(
+            select(PlanMilestone).where(PlanMilestone.enrolment_id.in_(enrolment_ids))
+            .order_by(PlanMilestone.due_on)))
+        data.attendance = list(db.scalars(
+            select(AttendanceRecord).where(AttendanceRecord.enrolment_id.in_(enrolment_ids))
+            .order_by(AttendanceRecord.day)))
+        data.absences = list(db.scalars(
+            select(AbsenceReport).where(AbsenceReport.enrolment_id.in_(enrolment_ids))
+            .order_by(AbsenceReport.first_day)))
+    return data
+

@@ -1,0 +1,223 @@
+"""The home screen, help, language, the menu's text buttons, /mydata and /stop."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import (
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.i18n import LANGUAGES
+from bot.models import Role
+from bot.services import audit, conversations, erasure, my_data
+from handlers.base import Turn, invoke, on
+from handlers.keyboards import (
+    ASPIRANT_COMMANDS,
+    STAFF_COMMANDS,
+    aspirant_menu,
+    commands,
+    language_picker,
+    menu_action,
+)
+from handlers.views import split_message
+
+EVERYONE = frozenset(Role)
+STAFF = frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN})
+
+# Menu actions by name; modules add theirs with ``menu_action_handler``.
+_ACTIONS: dict[str, Callable[[Turn], Awaitable[None]]] = {}
+# Flows that take free text at some step: flow name -> handler(turn, state).
+_TEXT_STEPS: dict[str, Callable[..., Awaitable[None]]] = {}
+
+
+def menu_action_handler(name: str):  # type: ignore[no-untyped-def]
+    def register(function):  # type: ignore[no-untyped-def]
+        _ACTIONS[name] = function
+        return function
+
+    return register
+
+
+def text_step_handler(flow: str):  # type: ignore[no-untyped-def]
+    def register(function):  # type: ignore[no-untyped-def]
+        _TEXT_STEPS[flow] = function
+        return function
+
+    return register
+
+
+async def show_home(turn: Turn) -> None:
+    """The menu for the person's role, in their language, keyboard and commands alike."""
+    if turn.person is None:
+        return
+    is_aspirant = turn.person.has_role(Role.ASPIRANT)
+    entries = ASPIRANT_COMMANDS if is_aspirant else STAFF_COMMANDS
+    await turn.context.bot.set_my_commands(
+        commands(turn.t, entries), scope=BotCommandScopeChat(turn.chat_id)
+    )
+    if is_aspirant:
+        await turn.say(turn._("What would you like to do? Use the menu below."),
+                       reply_markup=aspirant_menu(turn.t))
+    else:
+        await turn.say(_staff_help(turn))
+
+
+def _staff_help(turn: Turn) -> str:
+    lines = [turn._("What you can do:")]
+    lines += [f"/{name} — {turn._(text)}" for name, text in STAFF_COMMANDS]
+    return "\n".join(lines)
+
+
+@on(roles=EVERYONE)
+async def help_command(turn: Turn) -> None:
+    if turn.has_role(Role.ASPIRANT):
+        lines = [turn._("This bot reminds you of meetings and plan deadlines at the job "
+                        "centre, and lets you check in and report absence."), ""]
+        lines += [f"/{name} — {turn._(text)}" for name, text in ASPIRANT_COMMANDS]
+        lines += ["", turn._("If something is unclear, talk to your coach.")]
+        await turn.say("\n".join(lines), reply_markup=aspirant_menu(turn.t))
+    else:
+        await turn.say(_staff_help(turn))
+
+
+@on(roles=EVERYONE)
+async def language_command(turn: Turn) -> None:
+    await turn.say(turn._("Choose your language:"),
+                   reply_markup=language_picker("lg:", preselected=turn.t.language))
+
+
+@on(roles=EVERYONE)
+async def set_language(turn: Turn) -> None:
+    assert turn.query is not None and turn.person is not None
+    language = (turn.query.data or "").removeprefix("lg:")
+    if language not in LANGUAGES:
+        await turn.toast(turn._("This button is no longer active."), alert=True)
+        return
+    turn.person.language = language
+    turn.use_language(language)
+    audit.record(turn.db, turn.now, "person.language", actor=turn.person, subject=turn.person,
+                 language=language)
+    await turn.edit_or_say(turn._("Language: {language}", language=LANGUAGES[language]))
+    await show_home(turn)
+
+
+@on(roles=EVERYONE)
+async def my_data_command(turn: Turn) -> None:
+    assert turn.person is not None
+    t = turn.t
+    data = my_data.gather(turn.db, turn.person)
+    person = data.person
+    lines = [
+        t._("This is everything we store about you:"),
+        "",
+        t._("Name: {name}", name=person.display_name or "—"),
+        t._("Telegram id: {id}", id=str(person.telegram_user_id)),
+        t._("Language: {language}", language=LANGUAGES.get(person.language, person.language)),
+        t._("Registered: {date}", date=t.date(person.created_at)),
+    ]
+    if person.consent_at is not None:
+        lines.append(t._("Consent given: {date}", date=t.date(person.consent_at)))
+    lines.append(t._("Roles: {roles}", roles=", ".join(sorted(g.role.value for g in person.roles))))
+    for enrolment in data.enrolments:
+        lines += ["", t._("Job centre: {centre}", centre=enrolment.job_centre.name)]
+        coach = enrolment.coach.display_name if enrolment.coach else None
+        lines.append(t._("Coach: {coach}", coach=coach or "—"))
+        lines.append(t._("Daily attendance required: {answer}",
+                         answer=t._("yes") if enrolment.attendance_required else t._("no")))
+        if enrolment.left_at is not None:
+            lines.append(t._("Left: {date}", date=t.date(enrolment.left_at)))
+    if data.bookings:
+        lines += ["", t._("Information sessions:")]
+        for booking, session in data.bookings:
+            lines.append(f"• {t.short_date(session.starts_at)} {t.time(session.starts_at)} "
+                         f"({t._(booking.status.value)})")
+    if data.milestones:
+        lines += ["", t._("Plan milestones:")]
+        for milestone in data.milestones:
+            lines.append(f"• {t._(milestone.kind.value)}: {t.short_date(milestone.due_on)}")
+    if data.attendance:
+        lines += ["", t.ngettext("Attendance: {count} day recorded",
+                                 "Attendance: {count} days recorded", len(data.attendance))]
+    if data.absences:
+        lines += ["", t._("Absence reports:")]
+        for absence in data.absences:
+            lines.append(f"• {t.short_date(absence.first_day)}–{t.short_date(absence.last_day)}"
+                         f": {t._(absence.reason.value)}")
+    lines += ["", t._("To erase your data, send /stop.")]
+    for part in split_message("\n".join(lines)):
+        await turn.say(part)
+
+
+@on(roles=EVERYONE)
+async def stop_command(turn: Turn) -> None:
+    await turn.say(
+        turn._("Do you want to stop using the bot? Your personal data will be erased, your "
+               "reminders will stop and your coach will be told. This cannot be undone."),
+        reply_markup=InlineKeyboardMarkup([[
+            InlineKeyboardButton(turn._("Yes, stop and erase"), callback_data="stop:y"),
+            InlineKeyboardButton(turn._("No, continue"), callback_data="stop:n"),
+        ]]),
+    )
+
+
+@on(roles=EVERYONE)
+async def confirm_stop(turn: Turn) -> None:
+    assert turn.query is not None and turn.person is not None
+    if turn.query.data != "stop:y":
+        await turn.edit_or_say(turn._("Good, nothing has changed."))
+        return
+    erasure.erase(turn.db, turn.now, turn.person, actor=turn.person, reason="stop")
+    # Commit before saying it is done: the promise must already be true.
+    turn.db.commit()
+    await turn.edit_or_say(turn._(
+        "Your personal data has been erased and you will get no more messages. "
+        "If you want to come back, ask your coach for a new invite link."
+    ))
+    await turn.say(turn._("Goodbye!"), reply_markup=ReplyKeyboardRemove())
+    await turn.context.bot.delete_my_commands(scope=BotCommandScopeChat(turn.chat_id))
+
+
+@on()
+async def text_message(turn: Turn) -> None:
+    """Free text: a step of a conversation that expects it, a menu button, or a hint."""
+    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
+    if state is not None and state.flow in _TEXT_STEPS:
+        await _TEXT_STEPS[state.flow](turn, state)
+        return
+    if turn.person is None:
+        await turn.say(turn._(
+            "I don't know you yet. Please open the invite link you got from your coach."
+        ))
+        return
+    action = menu_action(turn.t, turn.text)
+    handler = _ACTIONS.get(action or "")
+    if handler is not None:
+        await invoke(turn, handler)
+        return
+    await turn.say(turn._("Sorry, I did not understand that. Please use the menu or /help."),
+                   reply_markup=aspirant_menu(turn.t) if turn.has_role(Role.ASPIRANT) else None)
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("language", language_command))
+    application.add_handler(CallbackQueryHandler(set_language, pattern=r"^lg:"))
+    application.add_handler(CommandHandler("mydata", my_data_command))
+    application.add_handler(CommandHandler("stop", stop_command))
+    application.add_handler(CallbackQueryHandler(confirm_stop, pattern=r"^stop:[yn]$"))
+    # Registered last: free text that no other handler took.
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text_message))
+
+
+# Menu buttons for actions that are commands as well.
+_ACTIONS.update({
+    "language": language_command,
+    "help": help_command,
+    "mydata": my_data_command,
+    "stop": stop_command,
+})

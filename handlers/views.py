@@ -1,0 +1,45 @@
+"""Texts shown in several places, rendered in the reader's language."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton
+
+from bot.i18n import Translator
+from bot.models import InfoSession
+
+
+def session_summary(t: Translator, session: InfoSession) -> str:
+    return t._(
+        "{date}, {start}–{end}\n{place}",
+        date=t.date(session.starts_at),
+        start=t.time(session.starts_at),
+        end=t.time(session.ends_at),
+        place=session.place or session.job_centre.address,
+    )
+
+
+def session_button(t: Translator, session: InfoSession, data: str) -> InlineKeyboardButton:
+    label = f"{t.short_date(session.starts_at)} {t.time(session.starts_at)}"
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+def split_message(text: str, limit: int = 4096) -> list[str]:
+    """Split at line breaks so no part exceeds Telegram's message limit."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts

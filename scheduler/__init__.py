@@ -1,0 +1,1 @@
+"""Time-driven work: deciding *when* to run the services that decide *what*."""

@@ -1,0 +1,121 @@
+"""Fixtures: an injected clock, a migrated database (SQLite, and PostgreSQL when
+``JOBBOT_TEST_POSTGRES_URL`` is set), and the offline bot harness."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import ManualClock
+from bot.db import make_engine, make_session_factory, unit_of_work, upgrade
+from bot.models import Base
+from bot.runtime import Runtime
+from bot.settings import Settings
+from tests.harness import BotHarness, start_harness
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+POSTGRES_URL = os.environ.get("JOBBOT_TEST_POSTGRES_URL")
+REQUIRE_POSTGRES = os.environ.get("JOBBOT_REQUIRE_POSTGRES") == "1"
+
+
+def local(*args: int) -> datetime:
+    """A Stockholm wall-clock time as an aware datetime."""
+    return datetime(*args, tzinfo=STOCKHOLM)  # type: ignore[misc]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    # A Monday morning in an ordinary week.
+    return ManualClock(local(2026, 3, 2, 8, 0))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated() -> str:
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail("JOBBOT_REQUIRE_POSTGRES=1 but JOBBOT_TEST_POSTGRES_URL is not set")
+        pytest.skip("PostgreSQL not configured (set JOBBOT_TEST_POSTGRES_URL)")
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+def _truncate_all(engine: Engine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A freshly migrated, empty database; each test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "jobbot.sqlite3"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_migrated")
+    engine = make_engine(url)
+    _truncate_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    path = tmp_path / "jobbot.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def db(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with unit_of_work(sessions) as session:
+        yield session
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    return Settings(_env_file=None, database_url=database_url,  # type: ignore[call-arg]
+                    telegram_token="123456:emulated", **overrides)
+
+
+@pytest.fixture
+async def harness(sqlite_url: str, clock: ManualClock) -> AsyncIterator[BotHarness]:
+    """The bot on SQLite, driven offline through process_update."""
+    engine = make_engine(sqlite_url)
+    runtime = Runtime(settings=make_settings(sqlite_url), clock=clock,
+                      sessions=make_session_factory(engine))
+    harness, application = await start_harness(runtime, clock)
+    yield harness
+    await application.shutdown()
+    engine.dispose()
