@@ -104,13 +104,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def check_schema(settings: Settings) -> None:
     from sqlalchemy.exc import OperationalError
 
-    from bot.db import current_revision, head_revision, make_engine
+    from bot.db import current_revisions, head_revisions, make_engine
 
     try:
-        current = current_revision(make_engine(settings.database_url))
+        current = current_revisions(make_engine(settings.database_url))
     except OperationalError as error:
         raise JobbotError(f"cannot reach the database: {error.orig}") from None
-    if current != head_revision(settings.database_url):
+    if current != head_revisions(settings.database_url):
         raise JobbotError("the database schema is not up to date: run 'jobbot db upgrade'")
 
 

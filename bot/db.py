@@ -57,20 +57,20 @@ def alembic_config(url: str) -> Any:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
-def head_revision(url: str) -> str | None:
+def head_revisions(url: str) -> set[str]:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock
@@ -45,18 +46,22 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_migrated() -> str:
+def postgres_migrated() -> Iterator[str]:
+    """A database of its own for this test run, so parallel runs never meet."""
     if not POSTGRES_URL:
         if REQUIRE_POSTGRES:
             pytest.fail("JOBBOT_REQUIRE_POSTGRES=1 but JOBBOT_TEST_POSTGRES_URL is not set")
         pytest.skip("PostgreSQL not configured (set JOBBOT_TEST_POSTGRES_URL)")
-    engine = make_engine(POSTGRES_URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    upgrade(POSTGRES_URL)
-    return POSTGRES_URL
+    name = f"jobbot_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    server = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
 
 
 def _truncate_all(engine: Engine) -> None:

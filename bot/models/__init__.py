@@ -1,6 +1,6 @@
 """The data model. Importing this package registers every table on ``Base.metadata``."""
 
-from bot.models.attendance import AbsenceReport, AttendanceRecord
+from bot.models.attendance import AbsenceReport, AttendanceRecord, ClosedDay
 from bot.models.base import Base, UTCDateTime
 from bot.models.enums import (
     AbsenceReason,
@@ -30,6 +30,7 @@ __all__ = [
     "Booking",
     "BookingStatus",
     "CheckInMethod",
+    "ClosedDay",
     "ConversationState",
     "Enrolment",
     "EventKind",

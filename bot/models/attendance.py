@@ -36,3 +36,15 @@ class AbsenceReport(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+
+class ClosedDay(Base):
+    """A day a job centre is closed beyond weekends and public holidays (e.g. staff training)."""
+
+    __tablename__ = "closed_day"
+    __table_args__ = (UniqueConstraint("job_centre_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_centre_id: Mapped[int] = mapped_column(ForeignKey("job_centre.id"))
+    day: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(200), default="")
