@@ -14,16 +14,21 @@ from bot.services import conversations, info_sessions, invites, onboarding, thro
 from handlers.base import Turn, on
 from handlers.keyboards import language_picker, one_column
 from handlers.menu import show_home
-from handlers.views import session_button, session_summary
+from handlers.views import ROLE_NOUNS, session_button, session_summary
 
+CONSENT_TEXT = N_(
+    "Before we start, please read this.\n\n"
+    "What we store: your first name as shown in Telegram, your Telegram id, your "
+    "language, your bookings, your check-ins and absence reports, and the dates of "
+    "your job plans.\n"
+    "Why: to remind you of meetings and deadlines, and so that your coach can follow "
+    "up your plan and attendance.\n"
+    "Who sees it: your coach and the job centre's staff. Attendance and plan dates may "
+    "be passed on to social services, who use them to assess your right to assistance.\n"
+    "How to delete it: send /stop at any time. /mydata shows everything we store."
+)
 BAD_CODE_LIMIT = 5
 BAD_CODE_WINDOW = timedelta(minutes=15)
-_ROLE_NAMES = {
-    Role.COACH: N_("coach"),
-    Role.ADMIN: N_("administrator"),
-    Role.TEAM_LEAD: N_("team lead"),
-    Role.ASPIRANT: N_("aspirant"),
-}
 
 
 @on()
@@ -84,7 +89,7 @@ async def _accept_staff(turn: Turn, invite) -> None:  # type: ignore[no-untyped-
     centre = invite.job_centre.name if invite.job_centre else turn._("all job centres")
     await turn.say(turn._(
         "You are now registered as {role} for {centre}.",
-        role={"msgid": _ROLE_NAMES[invite.role]}, centre=centre,
+        role={"msgid": ROLE_NOUNS[invite.role]}, centre=centre,
     ))
     await show_home(turn)
 
@@ -118,17 +123,7 @@ async def choose_language(turn: Turn) -> None:
 
 
 def _consent_text(turn: Turn) -> str:
-    return turn._(
-        "Before we start, please read this.\n\n"
-        "What we store: your first name as shown in Telegram, your Telegram id, your "
-        "language, your bookings, your check-ins and absence reports, and the dates of "
-        "your job plans.\n"
-        "Why: to remind you of meetings and deadlines, and so that your coach can follow "
-        "up your plan and attendance.\n"
-        "Who sees it: your coach and the job centre's staff. Attendance and plan dates may "
-        "be passed on to social services, who use them to assess your right to assistance.\n"
-        "How to delete it: send /stop at any time. /mydata shows everything we store."
-    )
+    return turn._(CONSENT_TEXT)
 
 
 @on()

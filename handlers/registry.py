@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import base, menu, onboarding
+from handlers import base, invite, menu, onboarding
 
 
 def register_all(application: Application) -> None:
     onboarding.register(application)
+    invite.register(application)
     menu.register(application)
     application.add_error_handler(base.on_error)

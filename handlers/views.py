@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton
 
-from bot.i18n import Translator
-from bot.models import InfoSession
+from bot.i18n import N_, Translator
+from bot.models import InfoSession, Role
+
+# Role names as they read inside a sentence.
+ROLE_NOUNS = {
+    Role.ASPIRANT: N_("aspirant"),
+    Role.COACH: N_("coach"),
+    Role.TEAM_LEAD: N_("team lead"),
+    Role.ADMIN: N_("administrator"),
+}
 
 
 def session_summary(t: Translator, session: InfoSession) -> str:

@@ -123,4 +123,7 @@ async def harness(sqlite_url: str, clock: ManualClock) -> AsyncIterator[BotHarne
     harness, application = await start_harness(runtime, clock)
     yield harness
     await application.shutdown()
+    # Telegram would have refused these: too long, too many buttons, bad callback data...
+    refused = [(c.method, c.status) for c in harness.emulator.calls if c.status == 400]
+    assert refused == [], f"the Bot API refused calls: {refused}"
     engine.dispose()

@@ -46,7 +46,7 @@ def gather(db: Session, person: Person) -> StoredData:
             .join(InfoSession, InfoSession.id == Booking.info_session_id)
             .where(Booking.aspirant_id == person.id)
             .order_by(InfoSession.starts_at)
-        ).tuples()
+        )
     ]
     if enrolment_ids:
         data.milestones = list(db.scalars(

@@ -1,0 +1,196 @@
+"""/invite: a coach or admin creates an invite link and QR code in chat.
+
+Steps (kept in the conversation table): role (admins only) → job centre →
+information session (aspirants) → daily attendance requirement (aspirants).
+Every press is re-checked: the presser must still hold the role at that centre.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.errors import NotAllowed
+from bot.i18n import N_
+from bot.models import InfoSession, JobCentre, Role
+from bot.qr import qr_png
+from bot.services import centres, conversations, info_sessions, invites, people
+from handlers.base import Turn, on
+from handlers.views import ROLE_NOUNS, session_button
+
+FLOW = "invite"
+STAFF = frozenset({Role.COACH, Role.ADMIN})
+_ROLE_LABELS = {
+    Role.ASPIRANT: N_("Aspirant"),
+    Role.COACH: N_("Coach"),
+    Role.TEAM_LEAD: N_("Team lead"),
+    Role.ADMIN: N_("Administrator"),
+}
+
+
+def _allowed_centres(turn: Turn, role: Role) -> list[JobCentre]:
+    """Centres where the presser may invite ``role``: coaches invite aspirants, admins anyone."""
+    assert turn.person is not None
+    granting = (Role.ADMIN,) if role != Role.ASPIRANT else (Role.COACH, Role.ADMIN)
+    where = people.centres_where(turn.person, *granting)
+    return [c for c in centres.active(turn.db) if None in where or c.id in where]
+
+
+@on(roles=STAFF)
+async def invite_command(turn: Turn) -> None:
+    state = conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "role")
+    if turn.has_role(Role.ADMIN):
+        buttons = [InlineKeyboardButton(turn._(_ROLE_LABELS[r]), callback_data=f"iv:r:{r.value}")
+                   for r in (Role.ASPIRANT, Role.COACH, Role.TEAM_LEAD, Role.ADMIN)]
+        await turn.say(turn._("Whom do you want to invite?"),
+                       reply_markup=InlineKeyboardMarkup([buttons[:2], buttons[2:]]))
+        return
+    await _ask_centre(turn, state, Role.ASPIRANT)
+
+
+def _state(turn: Turn, step: str):  # type: ignore[no-untyped-def]
+    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
+    if state is None or state.flow != FLOW or state.step != step:
+        return None
+    return state
+
+
+async def _stale(turn: Turn) -> None:
+    await turn.toast(turn._("This button is no longer active."), alert=True)
+
+
+@on(roles={Role.ADMIN})
+async def choose_role(turn: Turn) -> None:
+    assert turn.query is not None
+    state = _state(turn, "role")
+    value = (turn.query.data or "").removeprefix("iv:r:")
+    if state is None or value not in {r.value for r in Role}:
+        await _stale(turn)
+        return
+    await _ask_centre(turn, state, Role(value))
+
+
+async def _ask_centre(turn: Turn, state, role: Role) -> None:  # type: ignore[no-untyped-def]
+    allowed = _allowed_centres(turn, role)
+    if role == Role.ADMIN and turn.has_role(Role.ADMIN) and None in people.centres_where(
+            turn.person, Role.ADMIN):  # type: ignore[arg-type]
+        # An administrator of every centre can make another one.
+        conversations.advance(turn.db, turn.now, state, "centre", role=role.value)
+        await _finish(turn, state, role, None)
+        return
+    if not allowed:
+        conversations.finish(turn.db, state)
+        await turn.edit_or_say(turn._("There is no job centre where you can invite someone. "
+                                      "Ask an administrator to add one."))
+        return
+    conversations.advance(turn.db, turn.now, state, "centre", role=role.value)
+    if len(allowed) == 1:
+        await _after_centre(turn, state, role, allowed[0])
+        return
+    buttons = [InlineKeyboardButton(c.name, callback_data=f"iv:c:{c.id}") for c in allowed]
+    await turn.edit_or_say(turn._("Which job centre?"),
+                           reply_markup=InlineKeyboardMarkup([[b] for b in buttons]))
+
+
+@on(roles=STAFF)
+async def choose_centre(turn: Turn) -> None:
+    assert turn.query is not None
+    state = _state(turn, "centre")
+    value = (turn.query.data or "").removeprefix("iv:c:")
+    if state is None or not value.isdigit():
+        await _stale(turn)
+        return
+    role = Role(state.data["role"])
+    centre = next((c for c in _allowed_centres(turn, role) if c.id == int(value)), None)
+    if centre is None:
+        raise NotAllowed(N_("Sorry, this is not available to you."))
+    await _after_centre(turn, state, role, centre)
+
+
+async def _after_centre(turn: Turn, state, role: Role, centre: JobCentre) -> None:  # type: ignore[no-untyped-def]
+    if role != Role.ASPIRANT:
+        await _finish(turn, state, role, centre)
+        return
+    conversations.advance(turn.db, turn.now, state, "session", centre=centre.id)
+    sessions = info_sessions.upcoming_with_places(turn.db, turn.now, centre.id, limit=6)
+    buttons = [session_button(turn.t, s, f"iv:s:{s.id}") for s in sessions]
+    buttons.append(InlineKeyboardButton(turn._("No session: the aspirant chooses"),
+                                        callback_data="iv:s:0"))
+    await turn.edit_or_say(
+        turn._("{centre}: which information session should the aspirant come to?",
+               centre=centre.name),
+        reply_markup=InlineKeyboardMarkup([[b] for b in buttons]),
+    )
+
+
+@on(roles=STAFF)
+async def choose_session(turn: Turn) -> None:
+    assert turn.query is not None
+    state = _state(turn, "session")
+    value = (turn.query.data or "").removeprefix("iv:s:")
+    if state is None or not value.isdigit():
+        await _stale(turn)
+        return
+    session_id = int(value) or None
+    if session_id is not None:
+        session = turn.db.get(InfoSession, session_id)
+        if session is None or session.job_centre_id != state.data["centre"]:
+            await _stale(turn)
+            return
+    conversations.advance(turn.db, turn.now, state, "attendance", session=session_id)
+    await turn.edit_or_say(
+        turn._("Does the aspirant have a daily attendance requirement?"),
+        reply_markup=InlineKeyboardMarkup([[
+            InlineKeyboardButton(turn._("Yes"), callback_data="iv:a:1"),
+            InlineKeyboardButton(turn._("No"), callback_data="iv:a:0"),
+        ]]),
+    )
+
+
+@on(roles=STAFF)
+async def choose_attendance(turn: Turn) -> None:
+    assert turn.query is not None
+    state = _state(turn, "attendance")
+    if state is None or turn.query.data not in ("iv:a:0", "iv:a:1"):
+        await _stale(turn)
+        return
+    centre = next((c for c in _allowed_centres(turn, Role.ASPIRANT)
+                   if c.id == state.data["centre"]), None)
+    if centre is None:
+        raise NotAllowed(N_("Sorry, this is not available to you."))
+    await _finish(turn, state, Role.ASPIRANT, centre,
+                  attendance_required=turn.query.data == "iv:a:1")
+
+
+async def _finish(turn: Turn, state, role: Role, centre: JobCentre | None,  # type: ignore[no-untyped-def]
+                  *, attendance_required: bool = False) -> None:
+    assert turn.person is not None
+    session = None
+    if role == Role.ASPIRANT and state.data.get("session"):
+        session = turn.db.get(InfoSession, state.data["session"])
+    coach = turn.person if role == Role.ASPIRANT and turn.has_role(Role.COACH) else None
+    invite = invites.create(
+        turn.db, turn.now, role=role, created_by=turn.person, job_centre=centre, coach=coach,
+        info_session=session, attendance_required=attendance_required,
+        valid_for=timedelta(days=turn.runtime.settings.invite_valid_days),
+    )
+    conversations.finish(turn.db, state)
+    link = invites.deep_link(turn.runtime.bot_username or turn.context.bot.username, invite.code)
+    turn.db.commit()
+    await turn.edit_or_say(turn._(
+        "Invite for a new {role} ready. It works once and until {date}.\n\n{link}",
+        role={"msgid": ROLE_NOUNS[role]}, date=turn.t.date(invite.expires_at), link=link,
+    ))
+    await turn.context.bot.send_photo(
+        turn.chat_id, qr_png(link), caption=turn._("Show this QR code, or send the link."),
+    )
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler("invite", invite_command))
+    application.add_handler(CallbackQueryHandler(choose_role, pattern=r"^iv:r:"))
+    application.add_handler(CallbackQueryHandler(choose_centre, pattern=r"^iv:c:"))
+    application.add_handler(CallbackQueryHandler(choose_session, pattern=r"^iv:s:"))
+    application.add_handler(CallbackQueryHandler(choose_attendance, pattern=r"^iv:a:[01]$"))
