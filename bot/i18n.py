@@ -93,6 +93,10 @@ class Translator:
         self.rtl = language in RIGHT_TO_LEFT
         self._gnu = _translations(language)
 
+    def in_zone(self, zone: str) -> Translator:
+        """The same language for readers of another job centre's clock."""
+        return self if zone == self.zone.key else translator(self.language, zone)
+
     # --- messages -------------------------------------------------------------------
     def _(self, message: str, /, **params: Any) -> str:
         return self._fill(self._gnu.gettext(message), params)

@@ -17,6 +17,7 @@ ROLE_NOUNS = {
 
 
 def session_summary(t: Translator, session: InfoSession) -> str:
+    t = t.in_zone(session.job_centre.timezone)
     return t._(
         "{date}, {start}–{end}\n{place}",
         date=t.date(session.starts_at),
@@ -27,6 +28,7 @@ def session_summary(t: Translator, session: InfoSession) -> str:
 
 
 def session_button(t: Translator, session: InfoSession, data: str) -> InlineKeyboardButton:
+    t = t.in_zone(session.job_centre.timezone)
     label = f"{t.short_date(session.starts_at)} {t.time(session.starts_at)}"
     return InlineKeyboardButton(label, callback_data=data)
 

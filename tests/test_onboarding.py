@@ -406,3 +406,27 @@ async def test_unknown_text_gets_a_hint(harness):
     await phone.press("I agree")
     await phone.send("hello?")
     assert phone.last_text == "Sorry, I did not understand that. Please use the menu or /help."
+
+
+async def test_a_failure_is_explained_in_the_users_language(harness):
+    from bot.emulator import Fault
+
+    code, *_ = await _setup(harness)
+    phone = harness.phone("Amina", "ar")
+    harness.emulator.inject(Fault("5xx", "sendMessage"))
+    await phone.send(f"/start {code}")
+    assert phone.last_text == tr("ar", "Sorry, something went wrong on our side. Nothing you "
+                                 "sent is lost; please try again in a moment.")
+    # The invite is untouched and works on the next try.
+    await phone.send(f"/start {code}")
+    assert phone.last_text == tr("ar", "Welcome! Please choose your language.")
+
+
+async def test_session_times_read_in_the_centres_zone_across_daylight_saving(harness):
+    # 30 March 2026 is the first Monday of summer time: 09:30 local is 07:30 UTC.
+    code, *_ = await _setup(harness, session_start=local(2026, 3, 30, 9, 30))
+    phone = harness.phone("Amina", "en")
+    await phone.send(f"/start {code}")
+    await phone.press("English")
+    replies = await phone.press("I agree")
+    assert "Monday, March 30, 2026, 9:30\u202fAM–11:30\u202fAM" in replies[0]["text"]
