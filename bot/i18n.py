@@ -47,6 +47,13 @@ def N_(message: str) -> str:
     return message
 
 
+class Term(str):
+    """A word passed into a message that is itself translated when the message is rendered
+    (a role, a status, a reason): ``t._("You are {role}", role=Term(N_("coach")))``."""
+
+    __slots__ = ()
+
+
 def supported_language(code: str | None) -> str | None:
     """The supported language for a Telegram ``language_code``, or None."""
     if not code:
@@ -121,14 +128,13 @@ class Translator:
             return self.date(value)
         if isinstance(value, time):
             return self.time(value)
+        if isinstance(value, Term):
+            return self._gnu.gettext(value)
         if isinstance(value, bool):
             return str(value)
         if isinstance(value, int | float):
             return self.number(value)
         if isinstance(value, Mapping):
-            if "msgid" in value:
-                # A translatable word inside a message (a reason, a status).
-                return self._gnu.gettext(value["msgid"])
             return self.value(decode_param(value))
         return str(value)
 
@@ -177,6 +183,8 @@ def translator(language: str, zone: str = "Europe/Stockholm") -> Translator:
 # --- parameters that survive a trip through the database (outbox) ----------------------
 def encode_param(value: Any) -> Any:
     """JSON-safe form of a message parameter that is formatted only when rendered."""
+    if isinstance(value, Term):
+        return {"term": str(value)}
     if isinstance(value, datetime):
         return {"datetime": value.isoformat()}
     if isinstance(value, date):
@@ -187,6 +195,8 @@ def encode_param(value: Any) -> Any:
 
 
 def decode_param(value: Mapping[str, Any]) -> Any:
+    if "term" in value:
+        return Term(value["term"])
     if "datetime" in value:
         return datetime.fromisoformat(value["datetime"])
     if "date" in value:

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.errors import NotAllowed
-from bot.i18n import N_
+from bot.i18n import N_, Term
 from bot.models import InfoSession, JobCentre, Role
 from bot.qr import qr_png
 from bot.services import centres, conversations, info_sessions, invites, people
@@ -181,7 +181,7 @@ async def _finish(turn: Turn, state, role: Role, centre: JobCentre | None,  # ty
     turn.db.commit()
     await turn.edit_or_say(turn._(
         "Invite for a new {role} ready. It works once and until {date}.\n\n{link}",
-        role={"msgid": ROLE_NOUNS[role]}, date=turn.t.date(invite.expires_at), link=link,
+        role=Term(ROLE_NOUNS[role]), date=turn.t.date(invite.expires_at), link=link,
     ))
     await turn.context.bot.send_photo(
         turn.chat_id, qr_png(link), caption=turn._("Show this QR code, or send the link."),

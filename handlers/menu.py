@@ -24,7 +24,13 @@ from handlers.keyboards import (
     language_picker,
     menu_action,
 )
-from handlers.views import split_message
+from handlers.views import (
+    ABSENCE_REASON_NAMES,
+    BOOKING_STATUS_NAMES,
+    MILESTONE_NAMES,
+    ROLE_NOUNS,
+    split_message,
+)
 
 EVERYONE = frozenset(Role)
 STAFF = frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN})
@@ -122,7 +128,8 @@ async def my_data_command(turn: Turn) -> None:
     ]
     if person.consent_at is not None:
         lines.append(t._("Consent given: {date}", date=t.date(person.consent_at)))
-    lines.append(t._("Roles: {roles}", roles=", ".join(sorted(g.role.value for g in person.roles))))
+    lines.append(t._("Roles: {roles}",
+                     roles=", ".join(sorted(t._(ROLE_NOUNS[g.role]) for g in person.roles))))
     for enrolment in data.enrolments:
         lines += ["", t._("Job centre: {centre}", centre=enrolment.job_centre.name)]
         coach = enrolment.coach.display_name if enrolment.coach else None
@@ -135,11 +142,13 @@ async def my_data_command(turn: Turn) -> None:
         lines += ["", t._("Information sessions:")]
         for booking, session in data.bookings:
             lines.append(f"• {t.short_date(session.starts_at)} {t.time(session.starts_at)} "
-                         f"({t._(booking.status.value)})")
+                         f"({t._(BOOKING_STATUS_NAMES[booking.status])})")
     if data.milestones:
         lines += ["", t._("Plan milestones:")]
         for milestone in data.milestones:
-            lines.append(f"• {t._(milestone.kind.value)}: {t.short_date(milestone.due_on)}")
+            done = f" ✓ {t.short_date(milestone.done_at)}" if milestone.done_at else ""
+            lines.append(f"• {t._(MILESTONE_NAMES[milestone.kind])}: "
+                         f"{t.short_date(milestone.due_on)}{done}")
     if data.attendance:
         lines += ["", t.ngettext("Attendance: {count} day recorded",
                                  "Attendance: {count} days recorded", len(data.attendance))]
@@ -147,7 +156,7 @@ async def my_data_command(turn: Turn) -> None:
         lines += ["", t._("Absence reports:")]
         for absence in data.absences:
             lines.append(f"• {t.short_date(absence.first_day)}–{t.short_date(absence.last_day)}"
-                         f": {t._(absence.reason.value)}")
+                         f": {t._(ABSENCE_REASON_NAMES[absence.reason])}")
     lines += ["", t._("To erase your data, send /stop.")]
     for part in split_message("\n".join(lines)):
         await turn.say(part)

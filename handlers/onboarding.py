@@ -8,7 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.errors import DomainError
-from bot.i18n import LANGUAGES, N_, supported_language
+from bot.i18n import LANGUAGES, N_, Term, supported_language
 from bot.models import Invite, Role
 from bot.services import conversations, info_sessions, invites, onboarding, throttle
 from handlers.base import Turn, on
@@ -89,7 +89,7 @@ async def _accept_staff(turn: Turn, invite) -> None:  # type: ignore[no-untyped-
     centre = invite.job_centre.name if invite.job_centre else turn._("all job centres")
     await turn.say(turn._(
         "You are now registered as {role} for {centre}.",
-        role={"msgid": ROLE_NOUNS[invite.role]}, centre=centre,
+        role=Term(ROLE_NOUNS[invite.role]), centre=centre,
     ))
     await show_home(turn)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton
 
 from bot.i18n import N_, Translator
-from bot.models import InfoSession, Role
+from bot.models import AbsenceReason, BookingStatus, InfoSession, MilestoneKind, Role
 
 # Role names as they read inside a sentence.
 ROLE_NOUNS = {
@@ -13,6 +13,24 @@ ROLE_NOUNS = {
     Role.COACH: N_("coach"),
     Role.TEAM_LEAD: N_("team lead"),
     Role.ADMIN: N_("administrator"),
+}
+MILESTONE_NAMES = {
+    MilestoneKind.FIRST_PLAN: N_("first job plan"),
+    MilestoneKind.DEEPENED_PLAN: N_("deepened job plan"),
+    MilestoneKind.REVIEW: N_("plan review"),
+}
+BOOKING_STATUS_NAMES = {
+    BookingStatus.BOOKED: N_("booked"),
+    BookingStatus.CANCELLED: N_("cancelled"),
+    BookingStatus.ATTENDED: N_("attended"),
+    BookingStatus.NO_SHOW: N_("did not come"),
+}
+ABSENCE_REASON_NAMES = {
+    AbsenceReason.ILL: N_("ill"),
+    AbsenceReason.SICK_CHILD: N_("sick child"),
+    AbsenceReason.JOB_INTERVIEW: N_("job interview"),
+    AbsenceReason.APPOINTMENT: N_("other appointment"),
+    AbsenceReason.OTHER: N_("other reason"),
 }
 
 
