@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import LinkPreviewOptions
@@ -9,6 +10,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
+from bot.concurrency import TurnTakingJobQueue, TurnTakingUpdateProcessor
 from bot.db import make_engine, make_session_factory
 from bot.i18n import LANGUAGES, translator
 from bot.runtime import Runtime
@@ -37,6 +39,7 @@ def build_application(
         engine = make_engine(settings.database_url)
         runtime = Runtime(settings=settings, clock=clock or SystemClock(),
                           sessions=make_session_factory(engine))
+    gate = asyncio.Lock()
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_token)
@@ -45,7 +48,9 @@ def build_application(
         .defaults(Defaults(tzinfo=settings.zone,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .post_init(_post_init)
-        .concurrent_updates(8)
+        # Updates and jobs take turns on the database (see bot/concurrency.py).
+        .concurrent_updates(TurnTakingUpdateProcessor(gate))
+        .job_queue(TurnTakingJobQueue(gate))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

@@ -24,7 +24,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> OneLineParser:
-    from bot import cli_invites
+    from bot import cli_attendance, cli_config, cli_invites, cli_report, cli_sandbox, cli_sessions
 
     parser = OneLineParser(
         prog="jobbot",
@@ -43,6 +43,11 @@ def build_parser() -> OneLineParser:
 
     commands.add_parser("run", help="run the bot (long polling)").set_defaults(run=run)
     cli_invites.add_commands(commands)
+    cli_sessions.add_commands(commands)
+    cli_attendance.add_commands(commands)
+    cli_report.add_commands(commands)
+    cli_sandbox.add_commands(commands)
+    cli_config.add_commands(commands)
     return parser
 
 

@@ -38,6 +38,7 @@ RIGHT_TO_LEFT = frozenset({"ar", "fa"})
 _LANGUAGE_ALIASES = {"prs": "fa", "fa-af": "fa", "nb": None, "ti-er": "ti", "ti-et": "ti"}
 
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate ... pop directional isolate
+RLM = "\u200f"  # right-to-left mark
 _RTL_CHARS = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 PLACEHOLDER = re.compile(r"(?<!\{)\{([a-zA-Z_][a-zA-Z0-9_]*)\}(?!\})")
 
@@ -45,6 +46,13 @@ PLACEHOLDER = re.compile(r"(?<!\{)\{([a-zA-Z_][a-zA-Z0-9_]*)\}(?!\})")
 def N_(message: str) -> str:
     """Mark a string for extraction; it is translated later, in the reader's language."""
     return message
+
+
+class Text(str):
+    """Text already rendered in the reader's language (e.g. a summary put inside another
+    message): inserted as it is, since it carries its own direction marks."""
+
+    __slots__ = ()
 
 
 class Term(str):
@@ -117,8 +125,15 @@ class Translator:
     def _fill(self, text: str, params: Mapping[str, Any]) -> str:
         if not params:
             return text
-        rendered = {key: self._isolate(self.value(value)) for key, value in params.items()}
-        return PLACEHOLDER.sub(lambda m: rendered.get(m.group(1), m.group(0)), text)
+        rendered = {key: value if isinstance(value, Text) else self._isolate(self.value(value))
+                    for key, value in params.items()}
+        text = PLACEHOLDER.sub(lambda m: rendered.get(m.group(1), m.group(0)), text)
+        if self.rtl:
+            # A line that starts with an isolated value has no strong character of its own
+            # before it, so clients would lay it out left to right: anchor it with a RLM.
+            text = "\n".join(RLM + line if line.startswith(FSI) else line
+                              for line in text.split("\n"))
+        return text
 
     def value(self, value: Any) -> str:
         """A parameter as text: numbers and times in this language's conventions."""

@@ -25,7 +25,7 @@ from bot.errors import DomainError
 from bot.i18n import N_, Translator, supported_language, translator
 from bot.models import Person, Role
 from bot.runtime import Runtime
-from bot.services import conversations, people
+from bot.services import conversations, outbox, people, reminders
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,7 @@ def on(*, roles: Iterable[Role] | None = None) -> Callable[[Handler], Callable[.
             if update.effective_chat.type != "private":
                 return  # the bot works in private chats only
             runtime = runtime_of(context)
+            queued = False
             with unit_of_work(runtime.sessions) as db:
                 turn = _turn(update, context, runtime, db)
                 if allowed is not None and not turn.has_role(*allowed):
@@ -128,7 +129,9 @@ def on(*, roles: Iterable[Role] | None = None) -> Callable[[Handler], Callable[.
                     return
                 finally:
                     await _answer_quietly(turn)
-            runtime.wake_dispatcher()
+                queued = outbox.queued_in(db)
+            if queued:
+                runtime.wake_dispatcher()
 
         callback.allowed_roles = allowed  # type: ignore[attr-defined]
         return callback
@@ -153,8 +156,11 @@ def _turn(update: Update, context: Context, runtime: Runtime, db: Session) -> Tu
     if person is not None and person.erased_at is not None:
         person = None
     if person is not None and person.unreachable_at is not None:
-        # They write to us again, so they can be reached again.
+        # They write to us again, so they can be reached again: plan their reminders anew.
         person.unreachable_at = None
+        enrolment = people.active_enrolment(db, person)
+        if enrolment is not None:
+            reminders.refresh_enrolment(db, now, enrolment, reason="reachable_again")
     language = person.language if person is not None else None
     if language is None:
         state = conversations.current(db, now, user.id, update.effective_chat.id)

@@ -40,6 +40,7 @@ ASPIRANT_COMMANDS: tuple[tuple[str, str], ...] = (
 STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
     ("invite", N_("Invite an aspirant")),
     ("caseload", N_("My aspirants today")),
+    ("sessions", N_("Information sessions")),
     ("plan", N_("Plan milestones")),
     ("report", N_("Figures")),
     ("admin", N_("Administration")),

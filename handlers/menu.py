@@ -157,6 +157,9 @@ async def my_data_command(turn: Turn) -> None:
         for absence in data.absences:
             lines.append(f"• {t.short_date(absence.first_day)}–{t.short_date(absence.last_day)}"
                          f": {t._(ABSENCE_REASON_NAMES[absence.reason])}")
+    if data.notes:
+        lines += ["", t._("Notes your coach made about your attendance:")]
+        lines += [f"• {t.short_date(note.day)}: {note.text}" for note in data.notes]
     lines += ["", t._("To erase your data, send /stop.")]
     for part in split_message("\n".join(lines)):
         await turn.say(part)

@@ -4,11 +4,35 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import base, invite, menu, onboarding
+from handlers import (
+    admin,
+    admin_policies,
+    admin_rules,
+    attendance,
+    base,
+    caseload,
+    invite,
+    menu,
+    onboarding,
+    plans,
+    reminder_answers,
+    report,
+    sessions_admin,
+)
 
 
 def register_all(application: Application) -> None:
+    # Before onboarding: its /start must not see check-in links (/start ci_...).
+    attendance.register(application)
     onboarding.register(application)
+    caseload.register(application)
     invite.register(application)
+    report.register(application)
+    admin.register(application)
+    admin_policies.register(application)
+    admin_rules.register(application)
+    sessions_admin.register(application)
+    plans.register(application)
+    reminder_answers.register(application)
     menu.register(application)
     application.add_error_handler(base.on_error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton
 
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Text, Translator
 from bot.models import AbsenceReason, BookingStatus, InfoSession, MilestoneKind, Role
 
 # Role names as they read inside a sentence.
@@ -34,15 +34,15 @@ ABSENCE_REASON_NAMES = {
 }
 
 
-def session_summary(t: Translator, session: InfoSession) -> str:
+def session_summary(t: Translator, session: InfoSession) -> Text:
     t = t.in_zone(session.job_centre.timezone)
-    return t._(
+    return Text(t._(
         "{date}, {start}–{end}\n{place}",
         date=t.date(session.starts_at),
         start=t.time(session.starts_at),
         end=t.time(session.ends_at),
         place=session.place or session.job_centre.address,
-    )
+    ))
 
 
 def session_button(t: Translator, session: InfoSession, data: str) -> InlineKeyboardButton:

@@ -1,12 +1,14 @@
 """APScheduler (through python-telegram-bot's JobQueue) wakes the dispatcher.
 
 One job runs at a short safety interval; another is scheduled for the next due
-row, and any handler that queues a message asks for an immediate run. The clock
-that decides what is due is the injected one, so the sandbox can move time.
+row, and any handler that queues a message asks for an immediate run. An hourly
+job plans the coming days' check-in reminders. The clock that decides what is
+due is the injected one, so the sandbox can move time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -14,29 +16,39 @@ from telegram.ext import Application, ContextTypes
 
 from bot.db import unit_of_work
 from bot.runtime import Runtime
-from bot.services import outbox
+from bot.services import outbox, reminders
+from scheduler import attendance_jobs
 from scheduler.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
 SAFETY_INTERVAL = timedelta(seconds=30)
+PLANNING_INTERVAL = timedelta(hours=1)
 _WAKE_JOB = "dispatch-wake"
+_NEXT_JOB = "dispatch-next"
 
 
 def install(application: Application) -> Dispatcher:
     runtime: Runtime = application.bot_data["runtime"]
-    dispatcher = Dispatcher(application.bot, runtime)
-    application.bot_data["dispatcher"] = dispatcher
     queue = application.job_queue
     if queue is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+    dispatcher = Dispatcher(application.bot, runtime, gate=getattr(queue, "gate", None))
+    application.bot_data["dispatcher"] = dispatcher
 
-    async def dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def send_due() -> None:
         try:
-            await dispatcher.run()
+            await dispatcher.run(take_turns=True)
         except Exception:
             log.exception("dispatch failed; the rows stay queued")
         _schedule_next(application, runtime)
+
+    async def dispatch(context: ContextTypes.DEFAULT_TYPE) -> asyncio.Task[None] | None:
+        # Jobs hold the turn-taking gate while they run; sending can take minutes, so it
+        # runs as a task of its own that takes the gate only for its database steps.
+        if dispatcher.running:
+            return None
+        return application.create_task(send_due(), name="dispatch")
 
     application.bot_data["dispatch_job"] = dispatch
     queue.run_repeating(dispatch, interval=SAFETY_INTERVAL, first=1, name="dispatch-safety")
@@ -45,6 +57,21 @@ def install(application: Application) -> Dispatcher:
         queue.run_once(dispatch, when=0, name=_WAKE_JOB)
 
     runtime.wake_dispatcher = wake
+
+    async def plan(context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            with unit_of_work(runtime.sessions) as db:
+                added = reminders.plan_horizon(db, runtime.clock.now())
+        except Exception:
+            log.exception("planning check-in reminders failed; the next run tries again")
+            return
+        if added:
+            log.info("planned %d check-in reminders", added)
+            _schedule_next(application, runtime)
+
+    application.bot_data["planning_job"] = plan
+    queue.run_repeating(plan, interval=PLANNING_INTERVAL, first=2, name="reminder-horizon")
+    attendance_jobs.install(application)
     return dispatcher
 
 
@@ -56,8 +83,8 @@ def _schedule_next(application: Application, runtime: Runtime) -> None:
         due = outbox.next_due_at(db)
     if due is None:
         return
-    delay = (due - runtime.clock.now()).total_seconds()
-    if 0 < delay < SAFETY_INTERVAL.total_seconds():
-        for job in queue.get_jobs_by_name("dispatch-next"):
-            job.schedule_removal()
-        queue.run_once(application.bot_data["dispatch_job"], when=delay, name="dispatch-next")
+    # The wake-up is in real time; a clock moved by the sandbox is caught by the safety job.
+    delay = max(1.0, (due - runtime.clock.now()).total_seconds())
+    for job in queue.get_jobs_by_name(_NEXT_JOB):
+        job.schedule_removal()
+    queue.run_once(application.bot_data["dispatch_job"], when=delay, name=_NEXT_JOB)

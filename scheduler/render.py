@@ -31,8 +31,39 @@ def keyboard(kind: str):  # type: ignore[no-untyped-def]
     return register
 
 
-def render(message: OutboxMessage, t: Translator) -> Rendered:
-    text = t._(message.template, **message.params) if message.template else ""
+# kind -> function(message, translator) -> text, for messages worded from structured params
+_TEXTS: dict[str, Any] = {}
+
+
+def composed(kind: str):  # type: ignore[no-untyped-def]
+    """Register how messages of ``kind`` are worded from their params (instead of a template)."""
+
+    def register(composer):  # type: ignore[no-untyped-def]
+        _TEXTS[kind] = composer
+        return composer
+
+    return register
+
+
+def render(message: OutboxMessage, t: Translator, default_language: str | None = None
+           ) -> Rendered:
+    composer = _TEXTS.get(message.kind)
+    if composer is not None:
+        text = composer(message, t)
+    else:
+        text = _templated(message, t, default_language)
     builder = _KEYBOARDS.get(message.kind)
     rows: list[list[InlineKeyboardButton]] = builder(message, t) if builder else []
     return Rendered(text=text[:4096], reply_markup=InlineKeyboardMarkup(rows) if rows else None)
+
+
+def _templated(message: OutboxMessage, t: Translator, default_language: str | None) -> str:
+    """The template in the reader's language; a reminder rule's own text (``_texts``) wins:
+    the reader's language, else the default language, else the built-in text."""
+    params = {key: value for key, value in message.params.items()
+              if not key.startswith("_") and not isinstance(value, list)}
+    template = message.template
+    own = message.params.get("_texts")
+    if isinstance(own, dict):
+        template = own.get(t.language) or own.get(default_language or "") or template
+    return t._(template, **params) if template else ""

@@ -129,7 +129,8 @@ class BotHarness:
         self.emulator = emulator
         self.runtime = runtime
         self.clock = clock
-        self.dispatcher = Dispatcher(application.bot, runtime, worker="test")
+        # No per-chat pacing: it waits in real time, and tests run on the injected clock.
+        self.dispatcher = Dispatcher(application.bot, runtime, worker="test", chat_interval=0)
 
     def phone(self, first_name: str, language_code: str | None = None) -> Phone:
         return Phone(self, self.emulator.add_user(first_name, language_code))

@@ -67,8 +67,9 @@ async def test_whole_flow_in_each_language(harness, language):
     assert phone.buttons() == [tr(language, "I agree"), tr(language, "No, thanks")]
 
     replies = await phone.press(tr(language, "I agree"))
-    assert tr(language, "You are invited to an information session at the job centre:\n\n"
-             "{summary}", summary="").strip() in replies[0]["text"]
+    invitation = tr(language, "You are invited to an information session at the job "
+                    "centre:\n\n{summary}", summary="")
+    assert replies[0]["text"].startswith(invitation.split("\n")[0])
     assert "location" in replies[-1]  # the map pin of the session's place
 
     replies = await phone.press(tr(language, "I'll come"))
@@ -347,8 +348,16 @@ async def test_mydata_shows_what_is_stored_and_stop_erases_it(harness):
     await phone.press("I'll come")
     await harness.dispatch()
 
+    from bot.services import follow_up
+
+    with harness.db() as db:
+        coach = people.by_telegram_id(db, coach_phone.id)
+        enrolment = db.scalar(select(Enrolment))
+        follow_up.add_note(db, harness.clock.now(), coach, enrolment.id,
+                           harness.clock.now().date(), "Called, will come tomorrow")
     replies = await phone.send("/mydata")
     text = replies[0]["text"]
+    assert "Called, will come tomorrow" in text
     for expected in ("Name: Amina", f"Telegram id: {phone.id}", "Language: English",
                      "Job centre: Jobbtorg Kista", "Coach: Karin",
                      "Daily attendance required: yes", "Information sessions:"):
@@ -366,6 +375,9 @@ async def test_mydata_shows_what_is_stored_and_stop_erases_it(harness):
         assert erased.display_name is None and erased.chat_id is None
         assert db.scalar(select(Enrolment)).left_at is not None
         assert db.scalar(select(Booking)).status == BookingStatus.CANCELLED
+        from bot.models import AttendanceNote
+
+        assert db.scalar(select(AttendanceNote)).text is None
         # Anonymous counts remain: the enrolment row is still there for the figures.
         assert db.scalar(select(func.count()).select_from(Enrolment)) == 1
     await harness.dispatch()
@@ -430,3 +442,19 @@ async def test_session_times_read_in_the_centres_zone_across_daylight_saving(har
     await phone.press("English")
     replies = await phone.press("I agree")
     assert "Monday, March 30, 2026, 9:30\u202fAM–11:30\u202fAM" in replies[0]["text"]
+
+
+def test_right_to_left_lines_keep_their_direction():
+    from datetime import date
+
+    t = translator("ar")
+    text = t._("{date}, {start}–{end}\n{place}", date=date(2026, 3, 4), start="09:30",
+               end="11:30", place="Kistagången 2, Kista")
+    for line in text.split("\n"):
+        # Each line opens with a right-to-left mark, values are isolated inside it.
+        assert line.startswith("\u200f\u2068"), repr(line)
+    assert "\u2068Kistagången 2, Kista\u2069" in text
+    # Left-to-right languages are left alone.
+    english = translator("en")._("{date}, {start}–{end}\n{place}", date=date(2026, 3, 4),
+                                 start="09:30", end="11:30", place="Kistagången 2")
+    assert "\u200f" not in english and "\u2068" not in english

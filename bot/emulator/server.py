@@ -173,10 +173,13 @@ async def _calls(request: web.Request) -> web.Response:
     ])
 
 
-async def serve(emulator: BotApiEmulator, host: str = "127.0.0.1", port: int = 0
-                ) -> tuple[web.AppRunner, int]:
-    """Start serving; returns the runner (to clean up) and the bound port."""
-    runner = web.AppRunner(make_app(emulator), access_log=None)
+async def serve(emulator: BotApiEmulator, host: str = "127.0.0.1", port: int = 0,
+                *, shutdown_timeout: float = 60.0) -> tuple[web.AppRunner, int]:
+    """Start serving; returns the runner (to clean up) and the bound port.
+
+    ``shutdown_timeout``: how long cleanup waits for requests in flight, such as a
+    getUpdates long poll the bot has already given up on."""
+    runner = web.AppRunner(make_app(emulator), access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -13,7 +13,12 @@ from bot.models.enums import Audience, EventKind, OutboxStatus
 
 
 class ReminderRule(Base):
-    """When to remind whom of an event: an offset before (negative) or after it."""
+    """When to remind whom of an event: an offset before (negative) or after it.
+
+    A rule with ``job_centre_id`` NULL applies to every job centre that has no
+    enabled rule of its own for the same event kind (a centre's own rules replace
+    the general ones, so a centre can opt out of a general reminder).
+    """
 
     __tablename__ = "reminder_rule"
 
@@ -21,6 +26,8 @@ class ReminderRule(Base):
     job_centre_id: Mapped[int | None] = mapped_column(ForeignKey("job_centre.id"))
     event_kind: Mapped[EventKind] = mapped_column(str_enum(EventKind))
     # Offset from the event: whole days (working days if working_days) plus minutes.
+    # Days move on the local calendar (same wall-clock time across a DST change);
+    # minutes are elapsed time ("2 hours before" is two real hours).
     offset_days: Mapped[int] = mapped_column(Integer, default=0)
     offset_minutes: Mapped[int] = mapped_column(Integer, default=0)
     working_days: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -65,3 +72,23 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     skip_reason: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReminderSettings(Base):
+    """A job centre's quiet hours and how it counts plan deadlines.
+
+    No row means the defaults: quiet 20:00–08:00 local time, weekends allowed,
+    deadlines in working days.
+    """
+
+    __tablename__ = "reminder_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_centre_id: Mapped[int] = mapped_column(ForeignKey("job_centre.id"), unique=True)
+    # Local wall-clock times; start == end means no quiet hours.
+    quiet_start: Mapped[time] = mapped_column(Time)
+    quiet_end: Mapped[time] = mapped_column(Time)
+    quiet_weekends: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "Five days" means working days unless an admin chooses calendar days.
+    deadline_calendar_days: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

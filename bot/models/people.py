@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.models.base import Base, UTCDateTime, str_enum
@@ -40,6 +49,10 @@ class Person(Base):
     display_name: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="sv")
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Optional, recorded by the coach only where an admin has switched these fields on,
+    # for figures by gender and age band. Never asked of the aspirant by the bot.
+    gender: Mapped[str | None] = mapped_column(String(16))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -85,6 +98,8 @@ class Enrolment(Base):
     invite_id: Mapped[int | None] = mapped_column(ForeignKey("invite.id"))
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime())
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # work, studies, returned (sent back to the district office), other, stopped (by themselves)
+    exit_reason: Mapped[str | None] = mapped_column(String(20))
 
     aspirant: Mapped[Person] = relationship(foreign_keys=[aspirant_id])
     coach: Mapped[Person | None] = relationship(foreign_keys=[coach_id])

@@ -17,7 +17,7 @@ from bot.models import (
     OutboxMessage,
     Person,
 )
-from bot.services import audit, conversations, outbox
+from bot.services import audit, conversations, follow_up, outbox, reminders
 
 
 def erase(db: Session, now: datetime, person: Person, *, actor: Person | None,
@@ -35,6 +35,8 @@ def erase(db: Session, now: datetime, person: Person, *, actor: Person | None,
                 kind="coach_notice", params={"name": person.display_name or "?"},
             )
     outbox.cancel_pending(db, recipient_id=person.id, reason="person_erased")
+    # Reminders about them that go to their coach or team lead carry their name too.
+    reminders.forget_aspirant(db, person)
     db.execute(
         update(OutboxMessage).where(OutboxMessage.recipient_id == person.id).values(params={})
     )
@@ -48,6 +50,7 @@ def erase(db: Session, now: datetime, person: Person, *, actor: Person | None,
             .where(AbsenceReport.enrolment_id.in_(enrolment_ids))
             .values(note=None)
         )
+        follow_up.forget_notes(db, enrolment_ids)
     future = select(InfoSession.id).where(InfoSession.starts_at > now)
     db.execute(
         update(Booking)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import (
     AbsenceReport,
+    AttendanceNote,
     AttendanceRecord,
     Booking,
     Enrolment,
@@ -27,6 +28,7 @@ class StoredData:
     milestones: list[PlanMilestone] = field(default_factory=list)
     attendance: list[AttendanceRecord] = field(default_factory=list)
     absences: list[AbsenceReport] = field(default_factory=list)
+    notes: list[AttendanceNote] = field(default_factory=list)
 
     @property
     def first_attendance(self) -> date | None:
@@ -58,5 +60,9 @@ def gather(db: Session, person: Person) -> StoredData:
         data.absences = list(db.scalars(
             select(AbsenceReport).where(AbsenceReport.enrolment_id.in_(enrolment_ids))
             .order_by(AbsenceReport.first_day)))
+        data.notes = list(db.scalars(
+            select(AttendanceNote).where(AttendanceNote.enrolment_id.in_(enrolment_ids),
+                                         AttendanceNote.text.is_not(None))
+            .order_by(AttendanceNote.day)))
     return data
 

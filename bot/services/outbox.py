@@ -57,7 +57,14 @@ def enqueue(
     )
     db.add(message)
     db.flush()
+    # Lets the caller's edge wake the dispatcher once the transaction is committed.
+    db.info["outbox_queued"] = True
     return message
+
+
+def queued_in(db: Session) -> bool:
+    """Whether this session queued messages (read before the session closes)."""
+    return bool(db.info.get("outbox_queued"))
 
 
 def claim_due(db: Session, now: datetime, worker: str, *, limit: int = 100) -> list[OutboxMessage]:

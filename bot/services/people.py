@@ -7,7 +7,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.errors import DomainError
+from bot.i18n import N_
 from bot.models import Enrolment, Person, Role, RoleGrant
+from bot.services import audit
 
 
 def by_telegram_id(db: Session, telegram_user_id: int) -> Person | None:
@@ -96,3 +99,26 @@ def coaches_at(db: Session, job_centre_id: int) -> list[Person]:
             .distinct()
         )
     )
+
+
+def revoke_role(db: Session, now: datetime, person: Person, role: Role,
+                job_centre_id: int | None, *, actor: Person | None) -> None:
+    grant = next((g for g in person.roles
+                  if g.role == role and g.job_centre_id == job_centre_id), None)
+    if grant is None:
+        raise DomainError(N_("That role has already been removed."))
+    if actor is not None and actor.id == person.id and role == Role.ADMIN:
+        raise DomainError(N_("You cannot remove your own administrator role."))
+    person.roles.remove(grant)
+    db.flush()
+    audit.record(db, now, "role.revoke", actor=actor, subject=person, role=role.value,
+                 job_centre_id=job_centre_id)
+
+
+def staff_of(db: Session, job_centre_id: int) -> list[tuple[Person, RoleGrant]]:
+    rows = db.execute(
+        select(Person, RoleGrant).join(RoleGrant, RoleGrant.person_id == Person.id)
+        .where(RoleGrant.job_centre_id == job_centre_id, RoleGrant.role != Role.ASPIRANT,
+               Person.erased_at.is_(None))
+        .order_by(RoleGrant.role, Person.display_name))
+    return [(person, grant) for person, grant in rows]

@@ -1,0 +1,467 @@
+"""/admin: job centres, staff, closed days and settings, changed in chat.
+
+Every change goes the same way: the admin picks what to change, sends the new
+value, sees a preview and presses Save. The value is validated twice (on input,
+and by the service when saved), and every save is written to the audit log.
+Other modules add their own sections to the main menu with ``admin_section``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.calendar import local_date
+from bot.errors import DomainError, NotAllowed
+from bot.i18n import N_, Translator
+from bot.models import ClosedDay, JobCentre, Person, Role, RoleGrant
+from bot.services import centres, closed_days, conversations, org_settings, people
+from handlers.base import Turn, on
+from handlers.menu import text_step_handler
+from handlers.views import ROLE_NOUNS
+
+FLOW = "admin"
+ADMIN = frozenset({Role.ADMIN})
+
+# Sections other modules add to the main menu: (label msgid, callback data).
+_SECTIONS: list[tuple[str, str]] = []
+
+
+def admin_section(label: str, callback_data: str) -> None:
+    if (label, callback_data) not in _SECTIONS:
+        _SECTIONS.append((label, callback_data))
+
+
+@dataclass(frozen=True)
+class Field:
+    """Something an admin can change by sending a value."""
+
+    prompt: str
+    parse: Callable[[Session, str], Any]
+    preview: Callable[[Translator, Any], str]
+    apply: Callable[[Session, Any, Person, int | None, Any], None]
+    back: str  # callback data of the view to return to (formatted with the target id)
+
+
+def _text(t: Translator, value: Any) -> str:
+    return str(value) if value not in (None, "") else "—"
+
+
+def _location_preview(t: Translator, value: Any) -> str:
+    return "—" if value[0] is None else f"{value[0]}, {value[1]}"
+
+
+def _centre(db: Session, centre_id: int | None) -> JobCentre:
+    centre = db.get(JobCentre, centre_id) if centre_id is not None else None
+    if centre is None:
+        raise DomainError(N_("That job centre no longer exists."))
+    return centre
+
+
+def _closed_day(db: Session, text: str) -> dict[str, str]:
+    day_text, _, note = text.strip().partition(" ")
+    return {"day": closed_days.parse_day(day_text).isoformat(), "note": note.strip()[:200]}
+
+
+FIELDS: dict[str, Field] = {
+    "cnew": Field(
+        N_("Send the name of the new job centre."),
+        lambda db, text: text.strip(),
+        _text,
+        lambda db, now, actor, target, value: centres.create(db, now, name=value, actor=actor),
+        "ad:cl",
+    ),
+    "cname": Field(
+        N_("Send the new name."),
+        lambda db, text: text.strip(),
+        _text,
+        lambda db, now, actor, target, value: centres.rename(
+            db, now, _centre(db, target), value, actor=actor),
+        "ad:c:{id}",
+    ),
+    "caddr": Field(
+        N_("Send the new address (street, postcode and area)."),
+        lambda db, text: text.strip(),
+        _text,
+        lambda db, now, actor, target, value: centres.set_address(
+            db, now, _centre(db, target), value, actor=actor),
+        "ad:c:{id}",
+    ),
+    "cloc": Field(
+        N_("Send the location as latitude, longitude (e.g. 59.4032, 17.9448), or - for none."),
+        lambda db, text: list(centres.parse_location(text)),
+        _location_preview,
+        lambda db, now, actor, target, value: centres.set_location(
+            db, now, _centre(db, target), value[0], value[1], actor=actor),
+        "ad:c:{id}",
+    ),
+    "ctz": Field(
+        N_("Send the time zone, e.g. Europe/Stockholm."),
+        lambda db, text: text.strip(),
+        _text,
+        lambda db, now, actor, target, value: centres.set_timezone(
+            db, now, _centre(db, target), value, actor=actor),
+        "ad:c:{id}",
+    ),
+    "cdadd": Field(
+        N_("Send the closed day as YYYY-MM-DD, optionally followed by a note."),
+        _closed_day,
+        lambda t, value: f"{t.date(closed_days.parse_day(value['day']))} {value['note']}".strip(),
+        lambda db, now, actor, target, value: closed_days.add(
+            db, now, _centre(db, target), closed_days.parse_day(value["day"]), value["note"],
+            actor=actor),
+        "ad:cd:{id}",
+    ),
+    "ret": Field(
+        N_("Send the number of days personal data is kept after an aspirant has left "
+           "(30–3650)."),
+        lambda db, text: org_settings.DEFINITIONS[org_settings.RETENTION_DAYS][1](text),
+        _text,
+        lambda db, now, actor, target, value: org_settings.set_value(
+            db, now, org_settings.RETENTION_DAYS, value, actor=actor),
+        "ad:set",
+    ),
+}
+
+
+# --- access -------------------------------------------------------------------------------
+def _centre_ids(turn: Turn) -> set[int] | None:
+    """Centres this admin may change; None means every centre."""
+    assert turn.person is not None
+    where = people.centres_where(turn.person, Role.ADMIN)
+    return None if None in where else {c for c in where if c is not None}
+
+
+def _may_change(turn: Turn, centre_id: int | None) -> bool:
+    allowed = _centre_ids(turn)
+    return allowed is None or (centre_id is not None and centre_id in allowed)
+
+
+def _require(turn: Turn, centre_id: int | None) -> None:
+    if not _may_change(turn, centre_id):
+        raise NotAllowed(N_("Sorry, this is not available to you."))
+
+
+def _number(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+# --- views ----------------------------------------------------------------------------------
+def _button(t: Translator, label: str, data: str, **params: Any) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t._(label, **params), callback_data=data)
+
+
+async def _show(turn: Turn, text: str, rows: list[list[InlineKeyboardButton]]) -> None:
+    await turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup(rows))
+
+
+@on(roles=ADMIN)
+async def admin_command(turn: Turn) -> None:
+    conversations.finish(turn.db, conversations.current(turn.db, turn.now, turn.user_id,
+                                                        turn.chat_id))
+    await turn.say(turn._("Administration: what do you want to change?"),
+                   reply_markup=InlineKeyboardMarkup(_main_rows(turn.t)))
+
+
+def _main_rows(t: Translator) -> list[list[InlineKeyboardButton]]:
+    rows = [[_button(t, N_("Job centres"), "ad:cl")],
+            [_button(t, N_("Settings"), "ad:set")]]
+    rows += [[_button(t, label, data)] for label, data in _SECTIONS]
+    return rows
+
+
+async def _main(turn: Turn) -> None:
+    await _show(turn, turn._("Administration: what do you want to change?"),
+                _main_rows(turn.t))
+
+
+async def _centres(turn: Turn) -> None:
+    allowed = _centre_ids(turn)
+    listed = [c for c in turn.db.scalars(select(JobCentre).order_by(JobCentre.name))
+              if allowed is None or c.id in allowed]
+    rows = [[InlineKeyboardButton(
+        c.name if c.disabled_at is None else f"{c.name} ({turn._('disabled')})",
+        callback_data=f"ad:c:{c.id}")] for c in listed]
+    if allowed is None:
+        rows.append([_button(turn.t, N_("Add a job centre"), "ad:e:cnew:0")])
+    rows.append([_button(turn.t, N_("Back"), "ad")])
+    await _show(turn, turn._("Job centres:"), rows)
+
+
+async def _centre_view(turn: Turn, centre_id: int) -> None:
+    _require(turn, centre_id)
+    centre = _centre(turn.db, centre_id)
+    t = turn.t
+    lines = [
+        centre.name,
+        t._("Address: {address}", address=centre.address or "—"),
+        t._("Location: {location}",
+            location=_location_preview(t, (centre.latitude, centre.longitude))),
+        t._("Time zone: {zone}", zone=centre.timezone),
+    ]
+    if centre.disabled_at is not None:
+        lines.append(t._("Disabled since {date}", date=t.date(centre.disabled_at)))
+    rows = [
+        [_button(t, N_("Name"), f"ad:e:cname:{centre.id}"),
+         _button(t, N_("Address"), f"ad:e:caddr:{centre.id}")],
+        [_button(t, N_("Location"), f"ad:e:cloc:{centre.id}"),
+         _button(t, N_("Time zone"), f"ad:e:ctz:{centre.id}")],
+        [_button(t, N_("Staff"), f"ad:st:{centre.id}"),
+         _button(t, N_("Closed days"), f"ad:cd:{centre.id}")],
+        [_button(t, N_("Enable") if centre.disabled_at else N_("Disable"),
+                 f"ad:t:cdis:{centre.id}")],
+        [_button(t, N_("Back"), "ad:cl")],
+    ]
+    await _show(turn, "\n".join(lines), rows)
+
+
+async def _closed_days_view(turn: Turn, centre_id: int) -> None:
+    _require(turn, centre_id)
+    centre = _centre(turn.db, centre_id)
+    today = local_date(turn.now, turn.t.zone)
+    days = closed_days.upcoming(turn.db, centre.id, today)
+    lines = [turn._("{centre}: closed days", centre=centre.name)]
+    lines += [f"• {turn.t.date(d.day)} {d.note}".rstrip() for d in days] or [turn._("None.")]
+    rows = [[InlineKeyboardButton(f"✖ {turn.t.short_date(d.day)}",
+                                  callback_data=f"ad:t:cdrm:{d.id}")] for d in days[:20]]
+    rows.append([_button(turn.t, N_("Add a closed day"), f"ad:e:cdadd:{centre.id}")])
+    rows.append([_button(turn.t, N_("Back"), f"ad:c:{centre.id}")])
+    await _show(turn, "\n".join(lines), rows)
+
+
+async def _staff_view(turn: Turn, centre_id: int) -> None:
+    _require(turn, centre_id)
+    centre = _centre(turn.db, centre_id)
+    staff = people.staff_of(turn.db, centre.id)
+    lines = [turn._("{centre}: staff", centre=centre.name)]
+    lines += [f"• {p.display_name or '?'} — {turn._(ROLE_NOUNS[g.role])}" for p, g in staff]
+    if not staff:
+        lines.append(turn._("None."))
+    lines.append(turn._("To add someone, send /invite."))
+    rows = [[InlineKeyboardButton(
+        f"✖ {p.display_name or '?'} ({turn._(ROLE_NOUNS[g.role])})",
+        callback_data=f"ad:t:rv:{g.id}")] for p, g in staff[:20]]
+    rows.append([_button(turn.t, N_("Back"), f"ad:c:{centre.id}")])
+    await _show(turn, "\n".join(lines), rows)
+
+
+async def _settings_view(turn: Turn) -> None:
+    values = org_settings.all_values(turn.db)
+    t = turn.t
+    lines = [
+        t._("Settings"),
+        t._("Personal data is kept {days} days after an aspirant has left.",
+            days=values[org_settings.RETENTION_DAYS]),
+        t._("Gender and age band for figures: {answer}",
+            answer=t._("on") if values[org_settings.RECORD_GENDER_AND_AGE] else t._("off")),
+    ]
+    rows = [[_button(t, N_("Retention period"), "ad:e:ret:0")],
+            [_button(t, N_("Gender and age band"), "ad:t:gender:0")],
+            [_button(t, N_("Back"), "ad")]]
+    await _show(turn, "\n".join(lines), rows)
+
+
+# --- navigation -------------------------------------------------------------------------
+@on(roles=ADMIN)
+async def navigate(turn: Turn) -> None:
+    assert turn.query is not None
+    parts = (turn.query.data or "").split(":")
+    match parts:
+        case ["ad"]:
+            await _main(turn)
+        case ["ad", "cl"]:
+            await _centres(turn)
+        case ["ad", "set"]:
+            if _centre_ids(turn) is not None:
+                raise NotAllowed(N_("Sorry, this is not available to you."))
+            await _settings_view(turn)
+        case ["ad", "c", number] if _number(number) is not None:
+            await _centre_view(turn, int(number))
+        case ["ad", "cd", number] if _number(number) is not None:
+            await _closed_days_view(turn, int(number))
+        case ["ad", "st", number] if _number(number) is not None:
+            await _staff_view(turn, int(number))
+        case _:
+            await turn.toast(turn._("This button is no longer active."), alert=True)
+
+
+# --- changing a value -------------------------------------------------------------------
+@on(roles=ADMIN)
+async def start_edit(turn: Turn) -> None:
+    assert turn.query is not None
+    parts = (turn.query.data or "").split(":")
+    if len(parts) != 4 or parts[2] not in FIELDS or _number(parts[3]) is None:
+        await turn.toast(turn._("This button is no longer active."), alert=True)
+        return
+    key, target = parts[2], int(parts[3]) or None
+    _check_target(turn, key, target)
+    conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "input",
+                        {"field": key, "target": target})
+    await turn.edit_or_say(turn._(FIELDS[key].prompt), reply_markup=InlineKeyboardMarkup(
+        [[_button(turn.t, N_("Cancel"), "ad:no")]]))
+
+
+def _check_target(turn: Turn, key: str, target: int | None) -> None:
+    if key in ("cnew", "ret"):
+        if _centre_ids(turn) is not None:
+            raise NotAllowed(N_("Sorry, this is not available to you."))
+    else:
+        _require(turn, target)
+
+
+@text_step_handler(FLOW)
+async def receive_value(turn: Turn, state: Any) -> None:
+    if not turn.has_role(Role.ADMIN) or state.step != "input":
+        await turn.say(turn._("Please use the buttons above, or send /admin to start again."))
+        return
+    field = FIELDS[state.data["field"]]
+    try:
+        value = field.parse(turn.db, turn.text)
+    except DomainError as problem:
+        await turn.say(turn._(problem.message, **problem.params) + "\n\n" + turn._(field.prompt))
+        return
+    conversations.advance(turn.db, turn.now, state, "confirm", value=value)
+    await turn.say(turn._("New value: {value}\nSave this change?",
+                          value=field.preview(turn.t, value)),
+                   reply_markup=_confirm_markup(turn.t))
+
+
+def _confirm_markup(t: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button(t, N_("Save"), "ad:ok"),
+                                  _button(t, N_("Cancel"), "ad:no")]])
+
+
+@on(roles=ADMIN)
+async def start_toggle(turn: Turn) -> None:
+    """Changes without typing (disable a centre, remove a role…) still ask to confirm."""
+    assert turn.query is not None
+    parts = (turn.query.data or "").split(":")
+    if len(parts) != 4 or _number(parts[3]) is None:
+        await turn.toast(turn._("This button is no longer active."), alert=True)
+        return
+    action, target = parts[2], int(parts[3])
+    question = _toggle_question(turn, action, target)
+    if question is None:
+        await turn.toast(turn._("This button is no longer active."), alert=True)
+        return
+    conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "confirm",
+                        {"toggle": action, "target": target})
+    await turn.edit_or_say(question, reply_markup=_confirm_markup(turn.t))
+
+
+def _toggle_question(turn: Turn, action: str, target: int) -> str | None:
+    if action == "cdis":
+        centre = _centre(turn.db, target)
+        _require(turn, centre.id)
+        if centre.disabled_at is None:
+            return turn._("Disable {centre}? No new invites or sessions can be made for it.",
+                          centre=centre.name)
+        return turn._("Enable {centre} again?", centre=centre.name)
+    if action == "cdrm":
+        closed = turn.db.get(ClosedDay, target)
+        if closed is None:
+            return None
+        _require(turn, closed.job_centre_id)
+        return turn._("Remove the closed day {date}?", date=turn.t.date(closed.day))
+    if action == "rv":
+        grant = turn.db.get(RoleGrant, target)
+        if grant is None or grant.role == Role.ASPIRANT:
+            return None
+        _require(turn, grant.job_centre_id)
+        return turn._("Remove the role {role} from {name}?", role=turn._(ROLE_NOUNS[grant.role]),
+                      name=grant.person.display_name or "?")
+    if action == "gender":
+        if _centre_ids(turn) is not None:
+            raise NotAllowed(N_("Sorry, this is not available to you."))
+        on_now = org_settings.get(turn.db, org_settings.RECORD_GENDER_AND_AGE)
+        return turn._("Turn off gender and age band for figures?") if on_now else turn._(
+            "Turn on gender and age band for figures? Coaches can then record them; "
+            "aspirants are never asked by the bot.")
+    return None
+
+
+@on(roles=ADMIN)
+async def confirm(turn: Turn) -> None:
+    assert turn.query is not None and turn.person is not None
+    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
+    if state is None or state.flow != FLOW:
+        await turn.toast(turn._("This button is no longer active."), alert=True)
+        return
+    conversations.finish(turn.db, state)
+    if turn.query.data == "ad:no":
+        await turn.edit_or_say(turn._("Cancelled. Nothing has changed."),
+                               reply_markup=InlineKeyboardMarkup(_main_rows(turn.t)))
+        return
+    if state.step != "confirm":
+        await turn.toast(turn._("This button is no longer active."), alert=True)
+        return
+    target = state.data.get("target")
+    if "toggle" in state.data:
+        back = _apply_toggle(turn, state.data["toggle"], target)
+    else:
+        key = state.data["field"]
+        _check_target(turn, key, target)
+        try:
+            with turn.db.begin_nested():
+                FIELDS[key].apply(turn.db, turn.now, turn.person, target, state.data["value"])
+        except DomainError as problem:
+            # Refused when saving (e.g. the name was taken meanwhile): ask again.
+            conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "input",
+                                {"field": key, "target": target})
+            await turn.edit_or_say(
+                turn._(problem.message, **problem.params) + "\n\n" + turn._(FIELDS[key].prompt),
+                reply_markup=InlineKeyboardMarkup([[_button(turn.t, N_("Cancel"), "ad:no")]]))
+            return
+        back = FIELDS[key].back.format(id=target or 0)
+    turn.db.flush()
+    await turn.edit_or_say(turn._("Saved."), reply_markup=InlineKeyboardMarkup(
+        [[_button(turn.t, N_("Back"), back)]]))
+
+
+def _apply_toggle(turn: Turn, action: str, target: int) -> str:
+    assert turn.person is not None
+    if action == "cdis":
+        centre = _centre(turn.db, target)
+        _require(turn, centre.id)
+        centres.set_disabled(turn.db, turn.now, centre, centre.disabled_at is None,
+                             actor=turn.person)
+        return f"ad:c:{centre.id}"
+    if action == "cdrm":
+        closed = turn.db.get(ClosedDay, target)
+        if closed is None:
+            raise DomainError(N_("That closed day has already been removed."))
+        _require(turn, closed.job_centre_id)
+        centre_id = closed.job_centre_id
+        closed_days.remove(turn.db, turn.now, closed, actor=turn.person)
+        return f"ad:cd:{centre_id}"
+    if action == "rv":
+        grant = turn.db.get(RoleGrant, target)
+        if grant is None:
+            raise DomainError(N_("That role has already been removed."))
+        _require(turn, grant.job_centre_id)
+        centre_id = grant.job_centre_id
+        people.revoke_role(turn.db, turn.now, grant.person, grant.role, centre_id,
+                           actor=turn.person)
+        return f"ad:st:{centre_id}"
+    if action == "gender":
+        if _centre_ids(turn) is not None:
+            raise NotAllowed(N_("Sorry, this is not available to you."))
+        current = org_settings.get(turn.db, org_settings.RECORD_GENDER_AND_AGE)
+        org_settings.set_value(turn.db, turn.now, org_settings.RECORD_GENDER_AND_AGE,
+                               not current, actor=turn.person)
+        return "ad:set"
+    raise DomainError(N_("This button is no longer active."))
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler("admin", admin_command))
+    application.add_handler(CallbackQueryHandler(start_edit, pattern=r"^ad:e:"))
+    application.add_handler(CallbackQueryHandler(start_toggle, pattern=r"^ad:t:"))
+    application.add_handler(CallbackQueryHandler(confirm, pattern=r"^ad:(ok|no)$"))
+    application.add_handler(CallbackQueryHandler(navigate, pattern=r"^ad(:|$)"))

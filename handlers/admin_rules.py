@@ -1,0 +1,612 @@
+"""/admin → Reminder rules: list, create, change, switch off, and preview in every language.
+
+Rules are general (used by every job centre that has no enabled rule of its own for
+the event) or a job centre's own. An admin of every centre changes general rules; an
+admin of one centre changes that centre's rules and may read the general ones.
+
+A new rule or a change is a draft kept in the conversation state (flow
+``admin_rules``): event, timing, audience, texts. It is validated at every step, shown
+with a preview of the message in each language, and saved only on Save; the service
+validates it again, re-plans the reminders and writes the audit entry. Access is
+checked again on every press and every typed step.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.ext import Application, CallbackQueryHandler
+
+from bot.errors import DomainError
+from bot.i18n import LANGUAGES, N_, Translator, translator
+from bot.models import Audience, ConversationState, EventKind, ReminderRule, Role
+from bot.services import conversations, reminder_rules, reminder_settings, rule_preview
+from bot.services.reminder_rules import RuleSpec
+from handlers import admin
+from handlers.admin_access import centre, changeable_centres, may_change, require
+from handlers.base import Turn, on
+from handlers.menu import text_step_handler
+from handlers.views import ROLE_NOUNS, split_message
+from scheduler.render import render
+
+FLOW = "admin_rules"
+ADMIN = frozenset({Role.ADMIN})
+
+EVENT_NAMES = {
+    EventKind.INFO_SESSION: N_("information session"),
+    EventKind.FIRST_PLAN: N_("first job plan"),
+    EventKind.DEEPENED_PLAN: N_("deepened job plan"),
+    EventKind.REVIEW: N_("plan review"),
+    EventKind.CHECK_IN: N_("daily check-in"),
+}
+AUDIENCE_NAMES = {
+    Audience.ASPIRANT: ROLE_NOUNS[Role.ASPIRANT],
+    Audience.COACH: ROLE_NOUNS[Role.COACH],
+    Audience.TEAM_LEAD: ROLE_NOUNS[Role.TEAM_LEAD],
+}
+TIMING_PROMPT = N_(
+    "When should the reminder go out? Send the time from the event, for example:\n"
+    "-1d = 1 day before, at the same time\n"
+    "-2h = 2 hours before\n"
+    "-15m = 15 minutes before\n"
+    "-2wd 09:00 = 2 working days before, at 09:00\n"
+    "0 09:00 = on the day, at 09:00\n"
+    "+1wd 09:00 = the next working day, at 09:00\n"
+    "Plan deadlines have no time of day: without a time, the reminder goes out at 09:00.")
+TEXT_PROMPT = N_("Send the reminder text in {language}. You can use these placeholders: "
+                 "{placeholders}.\nSend - to remove the text of this language.")
+STALE = N_("This button is no longer active.")
+
+
+# --- the draft ---------------------------------------------------------------------------------
+def parse_timing(text: str) -> dict[str, Any]:
+    """``-2wd 09:00``, ``-1d``, ``-2h``, ``0 09:00`` or just ``09:00`` (on the day)."""
+    words = text.split()
+    at: time | None = None
+    if words and (":" in words[-1] or "." in words[-1]):
+        at = reminder_settings.parse_clock(words[-1])
+        words = words[:-1]
+    days, minutes, working = reminder_rules.parse_offset(" ".join(words) or "0")
+    return {"days": days, "minutes": minutes, "working": working,
+            "at": at.isoformat("minutes") if at is not None else None}
+
+
+def _spec(data: dict[str, Any]) -> RuleSpec:
+    """The draft as a rule (an audience not chosen yet counts as aspirant, valid for all)."""
+    at = data.get("at")
+    return RuleSpec(EventKind(data["kind"]), Audience(data.get("audience") or Audience.ASPIRANT),
+                    int(data.get("days") or 0), int(data.get("minutes") or 0),
+                    bool(data.get("working")), time.fromisoformat(at) if at else None,
+                    dict(data.get("texts") or {}))
+
+
+def _draft_of(rule: ReminderRule) -> dict[str, Any]:
+    return {"mode": "edit", "rule": rule.id, "scope": rule.job_centre_id,
+            "kind": rule.event_kind.value, "audience": rule.audience.value,
+            "days": rule.offset_days, "minutes": rule.offset_minutes,
+            "working": rule.working_days,
+            "at": rule.at_local_time.isoformat("minutes") if rule.at_local_time else None,
+            "texts": dict(rule.texts or {}), "ready": True, "changed": []}
+
+
+def _changes(data: dict[str, Any]) -> dict[str, Any]:
+    spec = _spec(data)
+    changes: dict[str, Any] = {}
+    if "timing" in data["changed"]:
+        changes.update(offset_days=spec.offset_days, offset_minutes=spec.offset_minutes,
+                       working_days=spec.working_days, at_local_time=spec.at_local_time)
+    if "audience" in data["changed"]:
+        changes["audience"] = spec.audience
+    if "texts" in data["changed"]:
+        changes["texts"] = dict(spec.texts)
+    return changes
+
+
+def _with_change(data: dict[str, Any], what: str) -> list[str]:
+    return sorted({*data.get("changed", []), what})
+
+
+# --- words ---------------------------------------------------------------------------------
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def describe_timing(t: Translator, spec: RuleSpec) -> str:
+    """The timing in words, e.g. "2 working days before, at 09:00"."""
+    parts = []
+    if spec.offset_days:
+        n, before = abs(spec.offset_days), spec.offset_days < 0
+        if spec.working_days:
+            parts.append(t.ngettext("{count} working day before", "{count} working days before",
+                                    n) if before else
+                         t.ngettext("{count} working day after", "{count} working days after", n))
+        else:
+            parts.append(t.ngettext("{count} day before", "{count} days before", n) if before
+                         else t.ngettext("{count} day after", "{count} days after", n))
+    if spec.offset_minutes:
+        n, before = abs(spec.offset_minutes), spec.offset_minutes < 0
+        if n % 60 == 0:
+            parts.append(t.ngettext("{count} hour before", "{count} hours before", n // 60)
+                         if before else
+                         t.ngettext("{count} hour after", "{count} hours after", n // 60))
+        else:
+            parts.append(t.ngettext("{count} minute before", "{count} minutes before", n)
+                         if before else
+                         t.ngettext("{count} minute after", "{count} minutes after", n))
+    timed = spec.event_kind in reminder_rules.TIMED_EVENTS
+    if not parts:
+        parts.append(t._("at the time of the event") if timed and spec.at_local_time is None
+                     else t._("on the day"))
+    text = ", ".join(parts)
+    if spec.at_local_time is not None:
+        return t._("{when}, at {time}", when=text, time=t.time(spec.at_local_time))
+    if timed and spec.offset_days and not spec.offset_minutes:
+        return t._("{when}, at the same time", when=text)
+    return text
+
+
+def _scope_name(turn: Turn, centre_id: int | None) -> str:
+    return turn._("general") if centre_id is None else centre(turn.db, centre_id).name
+
+
+def _rule_label(t: Translator, rule: ReminderRule) -> str:
+    mark = "✓" if rule.enabled else "✗"
+    return (f"{mark} {t._(EVENT_NAMES[rule.event_kind])} · {reminder_rules.format_offset(rule)}"
+            f" · {t._(AUDIENCE_NAMES[rule.audience])}")
+
+
+def _summary(turn: Turn, spec: RuleSpec, centre_id: int | None) -> list[str]:
+    t = turn.t
+    return [
+        t._("Applies to: {scope}", scope=_scope_name(turn, centre_id)),
+        t._("Event: {event}", event=t._(EVENT_NAMES[spec.event_kind])),
+        t._("When: {when} ({short})", when=describe_timing(t, spec),
+            short=reminder_rules.format_offset(spec)),
+        t._("To: {audience}", audience=t._(AUDIENCE_NAMES[spec.audience])),
+    ]
+
+
+def preview_lines(turn: Turn, spec: RuleSpec, centre_id: int | None) -> list[str]:
+    """The message in each language, rendered as the dispatcher renders it."""
+    settings = turn.runtime.settings
+    sample = rule_preview.sample(turn.db, turn.now, spec, centre_id, settings.timezone)
+    t = turn.t.in_zone(sample.zone)
+    event_when = (f"{t.date(sample.event_day)} {t.time(sample.event_time)}"
+                  if sample.event_time is not None else t.date(sample.event_day))
+    lines = [t._("Preview for a sample {event} on {when}; the reminder is sent {sent}.",
+                 event=t._(EVENT_NAMES[spec.event_kind]), when=event_when,
+                 sent=t.datetime(sample.due_at))]
+    if sample.in_quiet_hours:
+        lines.append(t._("That moment is in the quiet hours: the reminder moves to the next "
+                         "allowed time, or is skipped if it is too late by then."))
+    default = settings.default_language
+    own = spec.texts
+    for language, name in LANGUAGES.items():
+        text = render(sample.message, translator(language, sample.zone), default).text
+        if language in own:
+            heading = t._("{language}:", language=name)
+        elif default in own:
+            heading = t._("{language} (no text in this language; the {fallback} text is "
+                          "used):", language=name, fallback=LANGUAGES[default])
+        else:
+            heading = t._("{language} (built-in text):", language=name)
+        lines += ["", heading, text]
+    return lines
+
+
+# --- showing ---------------------------------------------------------------------------------
+def _button(t: Translator, label: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t._(label), callback_data=data)
+
+
+def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(rows)
+
+
+async def _show_long(turn: Turn, text: str, markup: InlineKeyboardMarkup) -> None:
+    """A text that may exceed one message: the buttons go on the last part."""
+    parts = split_message(text)
+    for index, part in enumerate(parts):
+        extra = {"reply_markup": markup} if index == len(parts) - 1 else {}
+        if index == 0:
+            await turn.edit_or_say(part, **extra)
+        else:
+            await turn.say(part, **extra)
+
+
+def _may_read(turn: Turn, centre_id: int | None) -> None:
+    # General rules concern every admin; a centre's own rules only its admins.
+    if centre_id is not None:
+        require(turn.person, centre_id)
+
+
+async def _scopes(turn: Turn) -> None:
+    rows = [[_button(turn.t, N_("General rules"), "ar:s:0")]]
+    rows += [[InlineKeyboardButton(c.name, callback_data=f"ar:s:{c.id}")]
+             for c in changeable_centres(turn.db, turn.person)]
+    rows.append([_button(turn.t, N_("Back"), "ad")])
+    await turn.edit_or_say(
+        turn._("Reminder rules. General rules apply at every job centre that has no enabled "
+               "rules of its own for the event."), reply_markup=_markup(rows))
+
+
+async def _scope_view(turn: Turn, centre_id: int | None) -> None:
+    _may_read(turn, centre_id)
+    t = turn.t
+    rules = [r for r in reminder_rules.listed(turn.db, centre_id)
+             if r.job_centre_id == centre_id]
+    if centre_id is None:
+        lines = [t._("General reminder rules:")]
+    else:
+        lines = [t._("{centre}: reminder rules of its own", centre=_scope_name(turn, centre_id))]
+        for kind in EventKind:
+            own = any(r.enabled and r.event_kind == kind for r in rules)
+            lines.append(t._("• {event}: its own rules", event=t._(EVENT_NAMES[kind])) if own
+                         else t._("• {event}: the general rules", event=t._(EVENT_NAMES[kind])))
+    if not rules and centre_id is None:
+        lines.append(t._("None."))
+    rows = [[InlineKeyboardButton(_rule_label(t, r), callback_data=f"ar:r:{r.id}")]
+            for r in rules[:60]]
+    if may_change(turn.person, centre_id):
+        rows.append([_button(t, N_("New rule"), f"ar:n:{centre_id or 0}")])
+    rows.append([_button(t, N_("Back"), "ar:l")])
+    await turn.edit_or_say("\n".join(lines), reply_markup=_markup(rows))
+
+
+async def _rule_view(turn: Turn, rule_id: int) -> None:
+    rule = reminder_rules.get(turn.db, rule_id)
+    _may_read(turn, rule.job_centre_id)
+    t = turn.t
+    spec = reminder_rules.spec_of(rule)
+    lines = [t._("Reminder rule {id}", id=rule.id), *_summary(turn, spec, rule.job_centre_id)]
+    if rule.texts:
+        lines.append(t._("Texts of its own: {languages}", languages=", ".join(
+            LANGUAGES[code] for code in LANGUAGES if code in rule.texts)))
+    else:
+        lines.append(t._("No texts of its own: the built-in text is used."))
+    if not rule.enabled:
+        lines.append(t._("Switched off."))
+    rows = []
+    if may_change(turn.person, rule.job_centre_id):
+        first = [_button(t, N_("Timing"), f"ar:e:o:{rule.id}")]
+        if rule.event_kind != EventKind.CHECK_IN:  # check-in reminders go to aspirants only
+            first.append(_button(t, N_("Audience"), f"ar:e:a:{rule.id}"))
+        rows += [first,
+                 [_button(t, N_("Texts"), f"ar:e:t:{rule.id}"),
+                  _button(t, N_("Preview"), f"ar:p:{rule.id}")],
+                 [_button(t, N_("Switch off") if rule.enabled else N_("Switch on"),
+                          f"ar:x:{rule.id}")]]
+    else:
+        rows.append([_button(t, N_("Preview"), f"ar:p:{rule.id}")])
+    rows.append([_button(t, N_("Back"), f"ar:s:{rule.job_centre_id or 0}")])
+    await turn.edit_or_say("\n".join(lines), reply_markup=_markup(rows))
+
+
+async def _rule_preview(turn: Turn, rule_id: int) -> None:
+    rule = reminder_rules.get(turn.db, rule_id)
+    _may_read(turn, rule.job_centre_id)
+    lines = preview_lines(turn, reminder_rules.spec_of(rule), rule.job_centre_id)
+    await _show_long(turn, "\n".join(lines),
+                     _markup([[_button(turn.t, N_("Back"), f"ar:r:{rule.id}")]]))
+
+
+@on(roles=ADMIN)
+async def navigate(turn: Turn) -> None:
+    assert turn.query is not None
+    match (turn.query.data or "").split(":"):
+        case ["ar", "l"]:
+            await _scopes(turn)
+        case ["ar", "s", number] if number.isdigit():
+            await _scope_view(turn, int(number) or None)
+        case ["ar", "r", number] if number.isdigit():
+            await _rule_view(turn, int(number))
+        case ["ar", "p", number] if number.isdigit():
+            await _rule_preview(turn, int(number))
+        case _:
+            await turn.toast(turn._(STALE), alert=True)
+
+
+# --- the steps of a draft ----------------------------------------------------------------------
+def _state(turn: Turn) -> ConversationState | None:
+    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
+    return state if state is not None and state.flow == FLOW else None
+
+
+def _check_access(turn: Turn, data: dict[str, Any]) -> None:
+    """Again, from the database: may this person still change the rule or scope?"""
+    if data.get("rule") is not None:
+        rule = reminder_rules.get(turn.db, int(data["rule"]))
+        require(turn.person, rule.job_centre_id)
+    else:
+        require(turn.person, data.get("scope"))
+        if data.get("scope") is not None:
+            centre(turn.db, data["scope"])
+
+
+def _cancel_row(t: Translator) -> list[InlineKeyboardButton]:
+    return [_button(t, N_("Cancel"), "ar:no")]
+
+
+async def _ask_kind(turn: Turn, centre_id: int | None) -> None:
+    rows = [[InlineKeyboardButton(_capital(turn._(name)), callback_data=f"ar:k:{kind.value}")]
+            for kind, name in EVENT_NAMES.items()]
+    rows.append(_cancel_row(turn.t))
+    await turn.edit_or_say(turn._("New reminder rule ({scope}). For which event?",
+                                  scope=_scope_name(turn, centre_id)), reply_markup=_markup(rows))
+
+
+async def _ask_timing(turn: Turn, problem: str | None = None) -> None:
+    text = turn._(TIMING_PROMPT)
+    markup = _markup([_cancel_row(turn.t)])
+    if problem is not None:
+        await turn.say(f"{problem}\n\n{text}", reply_markup=markup)
+    else:
+        await turn.edit_or_say(text, reply_markup=markup)
+
+
+def _audiences(kind: EventKind) -> list[Audience]:
+    return [Audience.ASPIRANT] if kind == EventKind.CHECK_IN else list(Audience)
+
+
+async def _ask_audience(turn: Turn, data: dict[str, Any]) -> None:
+    rows = [[InlineKeyboardButton(_capital(turn._(AUDIENCE_NAMES[a])),
+                                  callback_data=f"ar:a:{a.value}")]
+            for a in _audiences(EventKind(data["kind"]))]
+    rows.append(_cancel_row(turn.t))
+    await turn.edit_or_say(turn._("Who gets this reminder?"), reply_markup=_markup(rows))
+
+
+async def _show_texts(turn: Turn, data: dict[str, Any]) -> None:
+    t = turn.t
+    own = data.get("texts") or {}
+    default = LANGUAGES[turn.runtime.settings.default_language]
+    lines = [t._("Texts of its own: {languages}", languages=", ".join(
+        LANGUAGES[c] for c in LANGUAGES if c in own)) if own
+        else t._("No texts of its own: the built-in text is used.")]
+    lines.append(t._("A language without a text of its own gets the {fallback} text if there "
+                     "is one, else the built-in text in that language.", fallback=default))
+    lines.append(t._("Choose a language to write or change its text, or go on to the preview."))
+    buttons = [InlineKeyboardButton(("✓ " if code in own else "") + name,
+                                    callback_data=f"ar:g:{code}")
+               for code, name in LANGUAGES.items()]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([_button(t, N_("Preview and save"), "ar:d")])
+    rows.append(_cancel_row(t))
+    await turn.edit_or_say("\n".join(lines), reply_markup=_markup(rows))
+
+
+def _text_prompt(turn: Turn, data: dict[str, Any]) -> str:
+    kind = EventKind(data["kind"])
+    language = data["lang"]
+    text = turn._(TEXT_PROMPT, language=LANGUAGES[language], placeholders=", ".join(
+        "{" + name + "}" for name in sorted(reminder_rules.PLACEHOLDERS[kind])))
+    current = (data.get("texts") or {}).get(language)
+    if current:
+        text += "\n\n" + turn._("Current text:\n{text}", text=current)
+    return text
+
+
+def _text_markup(t: Translator) -> InlineKeyboardMarkup:
+    return _markup([[_button(t, N_("Back"), "ar:ft"), _button(t, N_("Cancel"), "ar:no")]])
+
+
+async def _confirm(turn: Turn, state: ConversationState) -> None:
+    """Validate the whole draft, then show it with its preview and Save."""
+    data = state.data
+    spec = reminder_rules.validate(_spec(data))
+    conversations.advance(turn.db, turn.now, state, "confirm", ready=True)
+    lines = [*_summary(turn, spec, data.get("scope")), "",
+             *preview_lines(turn, spec, data.get("scope")), "",
+             turn._("Save this rule?")]
+    t = turn.t
+    fix = [_button(t, N_("Timing"), "ar:fo")]
+    if spec.event_kind != EventKind.CHECK_IN:
+        fix.append(_button(t, N_("Audience"), "ar:fa"))
+    fix.append(_button(t, N_("Texts"), "ar:ft"))
+    await _show_long(turn, "\n".join(lines), _markup(
+        [[_button(t, N_("Save"), "ar:ok"), _button(t, N_("Cancel"), "ar:no")], fix]))
+
+
+@on(roles=ADMIN)
+async def start_new(turn: Turn) -> None:
+    assert turn.query is not None
+    number = (turn.query.data or "").rsplit(":", 1)[-1]
+    if not number.isdigit():
+        await turn.toast(turn._(STALE), alert=True)
+        return
+    centre_id = int(number) or None
+    require(turn.person, centre_id)
+    _scope_name(turn, centre_id)  # refuses a centre that no longer exists
+    conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "kind",
+                        {"mode": "new", "scope": centre_id, "texts": {}, "ready": False,
+                         "changed": []})
+    await _ask_kind(turn, centre_id)
+
+
+@on(roles=ADMIN)
+async def start_edit(turn: Turn) -> None:
+    assert turn.query is not None
+    parts = (turn.query.data or "").split(":")
+    if len(parts) != 4 or parts[2] not in ("o", "a", "t") or not parts[3].isdigit():
+        await turn.toast(turn._(STALE), alert=True)
+        return
+    rule = reminder_rules.get(turn.db, int(parts[3]))
+    require(turn.person, rule.job_centre_id)
+    step = {"o": "offset", "a": "audience", "t": "texts"}[parts[2]]
+    state = conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, step,
+                                _draft_of(rule))
+    await _show_step(turn, state)
+
+
+async def _show_step(turn: Turn, state: ConversationState) -> None:
+    if state.step == "offset":
+        await _ask_timing(turn)
+    elif state.step == "audience":
+        await _ask_audience(turn, state.data)
+    else:
+        await _show_texts(turn, state.data)
+
+
+@on(roles=ADMIN)
+async def start_switch(turn: Turn) -> None:
+    assert turn.query is not None
+    number = (turn.query.data or "").rsplit(":", 1)[-1]
+    if not number.isdigit():
+        await turn.toast(turn._(STALE), alert=True)
+        return
+    rule = reminder_rules.get(turn.db, int(number))
+    require(turn.person, rule.job_centre_id)
+    enable = not rule.enabled
+    conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "confirm",
+                        {"mode": "switch", "rule": rule.id, "scope": rule.job_centre_id,
+                         "enable": enable})
+    question = (turn._("Switch this rule on again? Its reminders are planned again.") if enable
+                else turn._("Switch this rule off? Reminders planned from it are cancelled."))
+    await turn.edit_or_say(question, reply_markup=_markup(
+        [[_button(turn.t, N_("Save"), "ar:ok"), _button(turn.t, N_("Cancel"), "ar:no")]]))
+
+
+@on(roles=ADMIN)
+async def step(turn: Turn) -> None:
+    """A press inside a draft: event, audience, language, going back to a step, preview."""
+    assert turn.query is not None
+    state = _state(turn)
+    if state is None or state.data.get("mode") not in ("new", "edit"):
+        await turn.toast(turn._(STALE), alert=True)
+        return
+    data = state.data
+    _check_access(turn, data)
+    ready = bool(data.get("ready"))
+    match (turn.query.data or "").split(":"):
+        case ["ar", "k", value] if state.step == "kind" and value in set(EventKind):
+            conversations.advance(turn.db, turn.now, state, "offset", kind=value)
+            await _ask_timing(turn)
+        case ["ar", "a", value] if state.step == "audience" and value in set(Audience):
+            draft = {**data, "audience": value}
+            reminder_rules.validate(_spec(draft))
+            conversations.advance(turn.db, turn.now, state, "confirm" if ready else "texts",
+                                  audience=value, changed=_with_change(data, "audience"))
+            await (_confirm(turn, state) if ready else _show_texts(turn, state.data))
+        case ["ar", "g", language] if state.step in ("texts", "text") and language in LANGUAGES:
+            conversations.advance(turn.db, turn.now, state, "text", lang=language)
+            await turn.edit_or_say(_text_prompt(turn, state.data),
+                                   reply_markup=_text_markup(turn.t))
+        case ["ar", "d"] if state.step == "texts":
+            await _confirm(turn, state)
+        case ["ar", "fo"] if ready:
+            conversations.advance(turn.db, turn.now, state, "offset")
+            await _ask_timing(turn)
+        case ["ar", "fa"] if ready and data.get("kind") != EventKind.CHECK_IN.value:
+            conversations.advance(turn.db, turn.now, state, "audience")
+            await _ask_audience(turn, state.data)
+        case ["ar", "ft"] if ready or state.step == "text":
+            conversations.advance(turn.db, turn.now, state, "texts")
+            await _show_texts(turn, state.data)
+        case _:
+            await turn.toast(turn._(STALE), alert=True)
+
+
+@text_step_handler(FLOW)
+async def receive_text(turn: Turn, state: ConversationState) -> None:
+    if not turn.has_role(Role.ADMIN) or state.step not in ("offset", "text"):
+        await turn.say(turn._("Please use the buttons above, or send /admin to start again."))
+        return
+    data = state.data
+    _check_access(turn, data)
+    if state.step == "offset":
+        try:
+            timing = parse_timing(turn.text)
+            reminder_rules.validate(_spec({**data, **timing}))
+        except DomainError as problem:
+            await _ask_timing(turn, turn._(problem.message, **problem.params))
+            return
+        ready = bool(data.get("ready"))
+        conversations.advance(turn.db, turn.now, state, "confirm" if ready else "audience",
+                              changed=_with_change(data, "timing"), **timing)
+        await (_confirm(turn, state) if ready else _ask_audience(turn, state.data))
+        return
+    texts = dict(data.get("texts") or {})
+    if turn.text in ("-", "—"):
+        texts.pop(data["lang"], None)
+    else:
+        texts[data["lang"]] = turn.text
+    try:
+        reminder_rules.validate(_spec({**data, "texts": texts}))
+    except DomainError as problem:
+        await turn.say(turn._(problem.message, **problem.params) + "\n\n"
+                       + _text_prompt(turn, data), reply_markup=_text_markup(turn.t))
+        return
+    conversations.advance(turn.db, turn.now, state, "texts", texts=texts,
+                          changed=_with_change(data, "texts"))
+    await _show_texts(turn, state.data)
+
+
+# --- saving -------------------------------------------------------------------------------------
+@on(roles=ADMIN)
+async def save(turn: Turn) -> None:
+    assert turn.query is not None and turn.person is not None
+    state = _state(turn)
+    if state is None:
+        await turn.toast(turn._(STALE), alert=True)
+        return
+    data = state.data
+    if turn.query.data == "ar:no":
+        conversations.finish(turn.db, state)
+        back = f"ar:r:{data['rule']}" if data.get("rule") else f"ar:s:{data.get('scope') or 0}"
+        await turn.edit_or_say(turn._("Cancelled. Nothing has changed."),
+                               reply_markup=_markup([[_button(turn.t, N_("Back"), back)]]))
+        return
+    if state.step != "confirm":
+        await turn.toast(turn._(STALE), alert=True)
+        return
+    _check_access(turn, data)
+    try:
+        with turn.db.begin_nested():
+            rule = _apply(turn, data)
+    except DomainError as problem:
+        # Refused on saving (e.g. the same rule was made meanwhile): the draft stays, so the
+        # admin can change the timing or audience and try again.
+        await turn.edit_or_say(
+            turn._(problem.message, **problem.params),
+            reply_markup=_markup(_after_refusal_rows(turn.t, data)))
+        return
+    conversations.finish(turn.db, state)
+    await turn.edit_or_say(turn._("Saved."), reply_markup=_markup(
+        [[_button(turn.t, N_("Back"), f"ar:r:{rule.id}")]]))
+
+
+def _apply(turn: Turn, data: dict[str, Any]) -> ReminderRule:
+    assert turn.person is not None
+    if data["mode"] == "switch":
+        return reminder_rules.set_enabled(turn.db, turn.now, int(data["rule"]),
+                                          bool(data["enable"]), actor=turn.person)
+    if data["mode"] == "new":
+        scope = data.get("scope")
+        return reminder_rules.create(turn.db, turn.now, _spec(data),
+                                     job_centre=centre(turn.db, scope) if scope else None,
+                                     actor=turn.person)
+    return reminder_rules.update(turn.db, turn.now, int(data["rule"]), actor=turn.person,
+                                 **_changes(data))
+
+
+def _after_refusal_rows(t: Translator, data: dict[str, Any]) -> list[list[InlineKeyboardButton]]:
+    if data["mode"] == "switch":
+        return [[_button(t, N_("Back"), f"ar:r:{data['rule']}")]]
+    fix = [_button(t, N_("Timing"), "ar:fo")]
+    if data.get("kind") != EventKind.CHECK_IN.value:
+        fix.append(_button(t, N_("Audience"), "ar:fa"))
+    return [fix, _cancel_row(t)]
+
+
+admin.admin_section(N_("Reminder rules"), "ar:l")
+
+
+def register(application: Application) -> None:
+    application.add_handler(CallbackQueryHandler(start_new, pattern=r"^ar:n:\d+$"))
+    application.add_handler(CallbackQueryHandler(start_edit, pattern=r"^ar:e:"))
+    application.add_handler(CallbackQueryHandler(start_switch, pattern=r"^ar:x:\d+$"))
+    application.add_handler(CallbackQueryHandler(save, pattern=r"^ar:(ok|no)$"))
+    application.add_handler(CallbackQueryHandler(step, pattern=r"^ar:(k|a|g):|^ar:(d|fo|fa|ft)$"))
+    application.add_handler(CallbackQueryHandler(navigate, pattern=r"^ar:"))

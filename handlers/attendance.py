@@ -1,0 +1,348 @@
+"""The aspirant's side of attendance: check in (code, QR link, location) and report absence."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.errors import DomainError
+from bot.models import AbsenceReason, ConversationState, LocationRule, Role
+from bot.services import absences, checkin, checkin_codes, conversations
+from handlers import attendance_views as views
+from handlers import menu
+from handlers.base import Turn, invoke, on
+from handlers.keyboards import aspirant_menu, menu_action
+
+CHECKIN_FLOW = "checkin"
+ABSENCE_FLOW = "absence"
+ASPIRANT = frozenset({Role.ASPIRANT})
+
+
+# --- check-in -----------------------------------------------------------------------------
+def _location_keyboard(turn: Turn) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton("📍 " + turn._("Share my location"), request_location=True)],
+         [KeyboardButton("✖ " + turn._("Cancel"))]],
+        resize_keyboard=True, one_time_keyboard=True)
+
+
+def _proven(turn: Turn, state: ConversationState | None) -> list[str]:
+    """Proofs given earlier in this check-in, if recent enough to still count."""
+    if state is None or state.flow != CHECKIN_FLOW or not state.data.get("proven_at"):
+        return []
+    proven_at = datetime.fromisoformat(state.data["proven_at"])
+    if turn.now - proven_at > checkin.PROOF_VALID_FOR:
+        return []
+    return list(state.data.get("proven", []))
+
+
+@menu.menu_action_handler("checkin")
+@on(roles=ASPIRANT)
+async def checkin_command(turn: Turn) -> None:
+    assert turn.person is not None
+    found = checkin.opening(turn.db, turn.now, turn.person)
+    conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, CHECKIN_FLOW, "code")
+    rule = found.location_rule
+    if rule == LocationRule.OFF:
+        await turn.say(turn._("Please type the 6-digit code shown at the job centre, or scan its "
+                              "QR code with your phone's camera."))
+    elif rule == LocationRule.ALTERNATIVE:
+        await turn.say(turn._("Please type the 6-digit code shown at the job centre, or share "
+                              "your location with the button below."),
+                       reply_markup=_location_keyboard(turn))
+    else:
+        await turn.say(turn._("Please type the 6-digit code shown at the job centre, and share "
+                              "your location with the button below."),
+                       reply_markup=_location_keyboard(turn))
+
+
+@on(roles=ASPIRANT)
+async def checkin_link(turn: Turn) -> None:
+    """``/start ci_<centre>_<code>``: the QR code at the venue, scanned."""
+    param = checkin_codes.parse_start_param(turn.args[0] if turn.args else "")
+    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
+    if param is None:
+        await turn.say(turn._("This check-in link is not valid. Please scan the code shown at "
+                              "the job centre again."))
+        return
+    await _attempt(turn, state, code=param.code, centre_id=param.job_centre_id)
+
+
+@menu.text_step_handler(CHECKIN_FLOW)
+async def checkin_text(turn: Turn, state: ConversationState) -> None:
+    if not turn.has_role(Role.ASPIRANT):
+        conversations.finish(turn.db, state)
+        return
+    if await _left_flow(turn, state):
+        return
+    await _attempt(turn, state, code=turn.text)
+
+
+@on(roles=ASPIRANT)
+async def shared_location(turn: Turn) -> None:
+    location = turn.message.location if turn.message is not None else None
+    if location is None:
+        return
+    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
+    await _attempt(turn, state, location=(location.latitude, location.longitude))
+
+
+async def _attempt(turn: Turn, state: ConversationState | None, *, code: str | None = None,
+                   location: tuple[float, float] | None = None,
+                   centre_id: int | None = None) -> None:
+    assert turn.person is not None
+    try:
+        result = checkin.check_in(turn.db, turn.now, turn.person, job_centre_id=centre_id,
+                                  code=code, location=location,
+                                  proven_before=_proven(turn, state))
+    except checkin.BadCode as bad:
+        if bad.guess:
+            await _bad_code(turn, turn._(bad.message, **bad.params))
+        else:
+            await turn.say(turn._(bad.message, **bad.params))
+        return
+    except checkin.NeedsProof as need:
+        conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, CHECKIN_FLOW, "code",
+                            {"proven": sorted(need.proven), "proven_at": turn.now.isoformat()})
+        markup = _location_keyboard(turn) if need.missing == checkin.LOCATION else None
+        await turn.say(turn._(need.message), reply_markup=markup)
+        return
+    except DomainError as refusal:
+        # Nothing to check in to (closed, too late, ...): the check-in ends here.
+        _end_checkin(turn, state)
+        await turn.say(turn._(refusal.message, **refusal.params),
+                       reply_markup=aspirant_menu(turn.t))
+        return
+    _end_checkin(turn, state)
+    await turn.say(_welcome(turn, result), reply_markup=aspirant_menu(turn.t))
+
+
+def _end_checkin(turn: Turn, state: ConversationState | None) -> None:
+    if state is not None and state.flow == CHECKIN_FLOW:
+        conversations.finish(turn.db, state)
+
+
+async def _bad_code(turn: Turn, text: str) -> None:
+    """Count the wrong code even though nothing else is kept, then say what was wrong."""
+    assert turn.person is not None
+    checkin.count_bad_code(turn.db, turn.now, turn.person)
+    turn.db.commit()
+    await turn.say(text)
+
+
+def _welcome(turn: Turn, result: checkin.CheckIn) -> str:
+    if result.daily and result.session is not None:
+        return "✅ " + turn._("You are checked in for today and for the information session. "
+                             "Welcome!")
+    if result.session is not None:
+        return "✅ " + turn._("Welcome to the information session! Your attendance is recorded.")
+    if result.late:
+        return "✅ " + turn._("You are checked in for today. Check-in ended at {time}, so please "
+                             "try to come on time.", time=turn.t.time(result.closes_at))
+    return "✅ " + turn._("You are checked in for today, {time}. Have a good day!",
+                         time=turn.t.time(turn.now))
+
+
+async def _left_flow(turn: Turn, state: ConversationState) -> bool:
+    """A menu button or "Cancel" typed during a step ends the flow (and runs the button)."""
+    cancel = turn.text in ("✖ " + turn._("Cancel"), turn._("Cancel"))
+    action = menu_action(turn.t, turn.text)
+    if not cancel and action is None:
+        return False
+    conversations.finish(turn.db, state)
+    if action is not None:
+        await invoke(turn, menu.text_message)
+    else:
+        await turn.say(turn._("Cancelled."), reply_markup=aspirant_menu(turn.t))
+    return True
+
+
+# --- absence reports ----------------------------------------------------------------------
+def _when_keyboard(turn: Turn, days: list[date], today: date) -> InlineKeyboardMarkup:
+    rows = []
+    if days and days[0] == today:
+        rows.append([InlineKeyboardButton(turn._("Today"), callback_data="ab:w:t")])
+    rows.append([InlineKeyboardButton(turn._("Another day"), callback_data="ab:w:d"),
+                 InlineKeyboardButton(turn._("Several days"), callback_data="ab:w:r")])
+    rows.append([InlineKeyboardButton(turn._("Cancel"), callback_data="ab:x")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _days_keyboard(turn: Turn, days: list[date]) -> InlineKeyboardMarkup:
+    buttons = [InlineKeyboardButton(turn.t.short_date(day), callback_data=f"ab:d:{day:%Y%m%d}")
+               for day in days]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([InlineKeyboardButton(turn._("Cancel"), callback_data="ab:x")])
+    return InlineKeyboardMarkup(rows)
+
+
+@menu.menu_action_handler("absence")
+@on(roles=ASPIRANT)
+async def absence_command(turn: Turn) -> None:
+    assert turn.person is not None
+    checkin.enrolment_of(turn.db, turn.person)
+    conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, ABSENCE_FLOW, "reason")
+    await turn.say(turn._("Why will you be absent?"),
+                   reply_markup=views.reason_keyboard(turn.t, "ab:r:", cancel="ab:x"))
+
+
+def _absence_state(turn: Turn, *steps: str) -> ConversationState | None:
+    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
+    if state is None or state.flow != ABSENCE_FLOW or state.step not in steps:
+        return None
+    return state
+
+
+async def _stale(turn: Turn) -> None:
+    await turn.toast(turn._("This button is no longer active."), alert=True)
+
+
+@on(roles=ASPIRANT)
+async def absence_button(turn: Turn) -> None:
+    assert turn.query is not None and turn.person is not None
+    data = turn.query.data or ""
+    if data == "ab:x":
+        conversations.finish(turn.db, _absence_state(turn, "reason", "note", "when", "day",
+                                                      "first", "last"))
+        await turn.edit_or_say(turn._("Nothing was reported."))
+        return
+    kind, _, value = data.removeprefix("ab:").partition(":")
+    if kind == "r":
+        state = _absence_state(turn, "reason")
+        reason = absences.REASON_CODES.get(value)
+        if state is None or reason is None:
+            await _stale(turn)
+            return
+        if reason == AbsenceReason.OTHER:
+            conversations.advance(turn.db, turn.now, state, "note", reason=reason.value)
+            await turn.edit_or_say(turn._("Please write the reason in a few words:"))
+            return
+        conversations.advance(turn.db, turn.now, state, "when", reason=reason.value)
+        await _ask_when(turn, edit=True)
+        return
+    if kind == "w":
+        state = _absence_state(turn, "when")
+        if state is None or value not in ("t", "d", "r"):
+            await _stale(turn)
+            return
+        enrolment = checkin.enrolment_of(turn.db, turn.person)
+        if value == "t":
+            today = absences.today_of(turn.db, turn.now, enrolment)
+            await _save_absence(turn, state, today, today)
+            return
+        days = absences.selectable_days(turn.db, turn.now, enrolment)
+        step = "day" if value == "d" else "first"
+        conversations.advance(turn.db, turn.now, state, step)
+        question = (turn._("Which day?") if step == "day"
+                    else turn._("From which day?"))
+        await turn.edit_or_say(question, reply_markup=_days_keyboard(turn, days))
+        return
+    if kind == "d":
+        state = _absence_state(turn, "day", "first", "last")
+        try:
+            day = datetime.strptime(value, "%Y%m%d").date()
+        except ValueError:
+            day = None
+        if state is None or day is None:
+            await _stale(turn)
+            return
+        if state.step == "day":
+            await _save_absence(turn, state, day, day)
+        elif state.step == "first":
+            conversations.advance(turn.db, turn.now, state, "last", first=day.isoformat())
+            enrolment = checkin.enrolment_of(turn.db, turn.person)
+            days = [d for d in absences.selectable_days(turn.db, turn.now, enrolment, count=30)
+                    if d >= day][:12]
+            await turn.edit_or_say(turn._("Until which day (the last day you are away)?"),
+                                   reply_markup=_days_keyboard(turn, days))
+        else:
+            await _save_absence(turn, state, date.fromisoformat(state.data["first"]), day)
+        return
+    await _stale(turn)
+
+
+async def _ask_when(turn: Turn, *, edit: bool) -> None:
+    assert turn.person is not None
+    enrolment = checkin.enrolment_of(turn.db, turn.person)
+    days = absences.selectable_days(turn.db, turn.now, enrolment)
+    markup = _when_keyboard(turn, days, absences.today_of(turn.db, turn.now, enrolment))
+    if edit:
+        await turn.edit_or_say(turn._("When?"), reply_markup=markup)
+    else:
+        await turn.say(turn._("When?"), reply_markup=markup)
+
+
+async def _save_absence(turn: Turn, state: ConversationState, first: date, last: date) -> None:
+    assert turn.person is not None
+    reason = AbsenceReason(state.data["reason"])
+    absences.report(turn.db, turn.now, turn.person, reason, first, last, state.data.get("note"))
+    conversations.finish(turn.db, state)
+    label = views.reason_label(turn.t, reason)
+    if first == last:
+        text = turn._("Thank you. Your absence on {date} ({reason}) is reported, and your coach "
+                      "has been told.", date=first, reason=label)
+    else:
+        text = turn._("Thank you. Your absence from {first} to {last} ({reason}) is reported, "
+                      "and your coach has been told.", first=first, last=last, reason=label)
+    await turn.edit_or_say(text)
+
+
+@menu.text_step_handler(ABSENCE_FLOW)
+async def absence_text(turn: Turn, state: ConversationState) -> None:
+    if not turn.has_role(Role.ASPIRANT):
+        conversations.finish(turn.db, state)
+        return
+    if await _left_flow(turn, state):
+        return
+    if state.step == "why_note":
+        assert turn.person is not None
+        absences.explain(turn.db, turn.now, turn.person, int(state.data["record"]),
+                         AbsenceReason.OTHER, turn.text)
+        conversations.finish(turn.db, state)
+        await turn.say(turn._("Thank you. Your coach has been told."),
+                       reply_markup=aspirant_menu(turn.t))
+        return
+    if state.step != "note":
+        await turn.say(turn._("Please use the buttons above, or Cancel."))
+        return
+    note = absences.clean_note(AbsenceReason.OTHER, turn.text)
+    conversations.advance(turn.db, turn.now, state, "when", note=note)
+    await _ask_when(turn, edit=False)
+
+
+@on(roles=ASPIRANT)
+async def why_button(turn: Turn) -> None:
+    """The answer to "why were you absent?" (``aw:<record id>:<reason>``)."""
+    assert turn.query is not None and turn.person is not None
+    _, record, code = (turn.query.data or "::").split(":", 2)
+    reason = absences.REASON_CODES.get(code)
+    if not record.isdigit() or reason is None:
+        await _stale(turn)
+        return
+    if reason == AbsenceReason.OTHER:
+        absences.check_explainable(turn.db, turn.person, int(record))
+        conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, ABSENCE_FLOW,
+                            "why_note", {"record": int(record)})
+        await turn.say(turn._("Please write the reason in a few words:"))
+        return
+    absences.explain(turn.db, turn.now, turn.person, int(record), reason)
+    await turn.edit_or_say(turn._("Thank you. Your coach has been told: {reason}.",
+                                  reason=views.reason_label(turn.t, reason)))
+
+
+def register(application: Application) -> None:
+    """Registered before onboarding: its /start must not see check-in links."""
+    application.add_handler(CommandHandler("start", checkin_link,
+                                           filters=filters.Regex(r"^/start ci_")))
+    application.add_handler(CommandHandler("checkin", checkin_command))
+    application.add_handler(CommandHandler("absence", absence_command))
+    application.add_handler(MessageHandler(filters.LOCATION, shared_location))
+    application.add_handler(CallbackQueryHandler(absence_button, pattern=r"^ab:"))
+    application.add_handler(CallbackQueryHandler(why_button, pattern=r"^aw:\d+:[a-z]$"))

@@ -1,0 +1,337 @@
+"""How attendance is shown: alerts, digests, the caseload, statements, reason buttons.
+
+The coach's alert and digest are queued with plain data and worded here when
+sent (registered with ``scheduler.render``), so they come in the coach's language
+of that moment; the same functions draw the alert again when the coach acts on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import FSI, N_, PDI, Translator
+from bot.models import AbsenceReason, AttendanceStatus, MilestoneKind, OutboxMessage
+from bot.services import absences, coach_alerts
+from bot.services.attendance_statement import NOT_RECORDED, Statement
+from bot.services.attendance_sweep import DIGEST_KIND, STREAK, WHY_KIND, WINDOW
+from bot.services.caseload import Detail, Entry, Today
+from scheduler import render
+
+# Telegram allows 100 buttons on a message: 4 per aspirant and one "seen".
+ALERT_BUTTON_ROWS = 20
+
+ALERT_ACTIONS = (("e", "✔️", N_("Excuse")), ("p", "✅", N_("Present")),
+                 ("c", "📞", N_("Contacted")), ("n", "📝", N_("Note")))
+DONE = {"excused": N_("excused"), "present": N_("marked present"),
+        "contacted": N_("contacted"), "noted": N_("note added")}
+MILESTONES = {MilestoneKind.FIRST_PLAN: N_("First job plan"),
+              MilestoneKind.DEEPENED_PLAN: N_("Deepened job plan"),
+              MilestoneKind.REVIEW: N_("Plan review")}
+STATUS_ICONS = {AttendanceStatus.PRESENT: "✅", AttendanceStatus.EXCUSED: "✔️",
+                AttendanceStatus.UNEXCUSED: "❌", None: "·"}
+STATUS_WORDS = {AttendanceStatus.PRESENT.value: N_("present"),
+                AttendanceStatus.EXCUSED.value: N_("absent, excused"),
+                AttendanceStatus.UNEXCUSED.value: N_("absent, unexcused"),
+                NOT_RECORDED: N_("not recorded")}
+
+
+def name(value: str) -> str:
+    """A person's name isolated from the text around it (it may run the other way)."""
+    return f"{FSI}{value}{PDI}"
+
+
+def reason_label(t: Translator, reason: AbsenceReason | str | None) -> str:
+    if reason is None:
+        return t._("no reason given")
+    return t._(absences.REASON_LABELS[AbsenceReason(reason)])
+
+
+def reason_keyboard(t: Translator, prefix: str, *, cancel: str | None = None
+                    ) -> InlineKeyboardMarkup:
+    buttons = [InlineKeyboardButton(reason_label(t, reason), callback_data=f"{prefix}{code}")
+               for code, reason in absences.REASON_CODES.items()]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    if cancel is not None:
+        rows.append([InlineKeyboardButton(t._("Cancel"), callback_data=cancel)])
+    return InlineKeyboardMarkup(rows)
+
+
+# --- the coach's alert ------------------------------------------------------------------
+def alert_text(t: Translator, view: dict[str, Any]) -> str:
+    day = date.fromisoformat(view["day"])
+    if view.get("again"):
+        heading = t._("Reminder: these aspirants did not check in today ({date}) at {centre}, "
+                      "and nothing has been recorded yet:", date=day, centre=view["centre"])
+    else:
+        heading = t._("Not checked in today ({date}) at {centre}:", date=day,
+                      centre=view["centre"])
+    lines = [heading, ""]
+    for number, item in enumerate(view["items"], start=1):
+        line = f"{number}. {name(item['name'])}"
+        if item["action"]:
+            line += f" — ✓ {t._(DONE[item['action']])}"
+        lines.append(line)
+        rules = item["escalation"].split(",") if item["escalation"] else []
+        if STREAK in rules:
+            lines.append("    ⚠️ " + t._("{count} unexcused absences in a row; the team lead "
+                                          "has been told.", count=view["streak_limit"]))
+        if WINDOW in rules:
+            lines.append("    ⚠️ " + t._("{count} unexcused absences in the last {days} "
+                                          "check-in days; the team lead has been told.",
+                                          count=view["window_limit"], days=view["window_days"]))
+    open_items = [i for i in view["items"] if not i["action"]]
+    if open_items:
+        lines += ["", t._("They have been asked why. The buttons record what you do; each row "
+                          "is for the aspirant with that number.")]
+        if len(open_items) > ALERT_BUTTON_ROWS:
+            lines.append(t._("More aspirants than buttons: see /caseload for the rest."))
+    return "\n".join(lines)
+
+
+def alert_keyboard(t: Translator, view: dict[str, Any], *, acknowledged: bool = False
+                   ) -> InlineKeyboardMarkup | None:
+    rows = []
+    for number, item in enumerate(view["items"], start=1):
+        if item["action"] or len(rows) >= ALERT_BUTTON_ROWS:
+            continue
+        rows.append([InlineKeyboardButton(f"{number} {icon} {t._(label)}",
+                                          callback_data=f"al:{item['id']}:{code}")
+                     for code, icon, label in ALERT_ACTIONS])
+    if rows and not acknowledged:
+        rows.append([InlineKeyboardButton("👍 " + t._("Seen, I'll follow up"),
+                                          callback_data=f"ak:{view['alert']}")])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+@render.composed(coach_alerts.KIND)
+def _alert_message(message: OutboxMessage, t: Translator) -> str:
+    return alert_text(t, message.params)
+
+
+@render.keyboard(coach_alerts.KIND)
+def _alert_buttons(message: OutboxMessage, t: Translator) -> list[list[InlineKeyboardButton]]:
+    markup = alert_keyboard(t, message.params)
+    return [list(row) for row in markup.inline_keyboard] if markup else []
+
+
+# --- the aspirant is asked why, the coach hears the answer ------------------------------
+@render.keyboard(WHY_KIND)
+def _why_buttons(message: OutboxMessage, t: Translator) -> list[list[InlineKeyboardButton]]:
+    markup = reason_keyboard(t, f"aw:{message.params['record']}:")
+    return [list(row) for row in markup.inline_keyboard]
+
+
+@render.keyboard("absence_explained")
+def _explained_buttons(message: OutboxMessage, t: Translator
+                       ) -> list[list[InlineKeyboardButton]]:
+    return [[InlineKeyboardButton("✔️ " + t._("Excuse"),
+                                  callback_data=f"ax:{message.params['record']}")]]
+
+
+# --- the daily digest -------------------------------------------------------------------
+def milestone_label(t: Translator, kind: MilestoneKind | str) -> str:
+    return t._(MILESTONES[MilestoneKind(kind)])
+
+
+def digest_text(t: Translator, view: dict[str, Any]) -> str:
+    day = date.fromisoformat(view["day"])
+    lines = [t._("Good morning! Your aspirants at {centre} today, {date}:", centre=view["centre"],
+                 date=day),
+             t.ngettext("{count} aspirant, {required} of them with a daily check-in.",
+                        "{count} aspirants, {required} of them with a daily check-in.",
+                        view["count"], required=view["required"])]
+    sections = [
+        ("reported", N_("Reported absent today:"),
+         lambda row: f"{name(row[0])}: {reason_label(t, row[1])}"),
+        ("streaks", N_("Unexcused absences in a row:"),
+         lambda row: f"{name(row[0])}: {t.number(row[1])}"),
+        ("overdue", N_("Plan deadlines passed:"),
+         lambda row: f"{name(row[0])}: {milestone_label(t, row[1])}, "
+                     f"{t.short_date(date.fromisoformat(row[2]))}"),
+        ("due", N_("Plan deadlines in the next days:"),
+         lambda row: f"{name(row[0])}: {milestone_label(t, row[1])}, "
+                     f"{t.short_date(date.fromisoformat(row[2]))}"),
+    ]
+    anything = False
+    for key, title, line in sections:
+        if view.get(key):
+            anything = True
+            lines += ["", t._(title), *(f"• {line(row)}" for row in view[key])]
+    if not anything:
+        lines += ["", t._("Nothing needs your attention this morning.")]
+    lines += ["", t._("Open /caseload for details.")]
+    return "\n".join(lines)
+
+
+@render.composed(DIGEST_KIND)
+def _digest_message(message: OutboxMessage, t: Translator) -> str:
+    return digest_text(t, message.params)
+
+
+# --- the caseload -----------------------------------------------------------------------
+def today_text(t: Translator, entry: Entry) -> str:
+    reason = reason_label(t, entry.reason) if entry.reason else None
+    match entry.today:
+        case Today.PRESENT:
+            assert entry.checked_in_at is not None
+            return "✅ " + t._("checked in {time}", time=t.time(entry.checked_in_at))
+        case Today.REPORTED:
+            return "🤒 " + t._("reported absent: {reason}", reason=reason or "—")
+        case Today.EXCUSED:
+            return "✔️ " + (t._("excused: {reason}", reason=reason) if reason else t._("excused"))
+        case Today.ABSENT:
+            return "❌ " + (t._("absent, reason given: {reason}", reason=reason) if reason
+                           else t._("absent"))
+        case Today.MISSING:
+            return "❌ " + t._("not checked in")
+        case Today.WAITING:
+            return "⏳ " + t._("not checked in yet")
+        case Today.CLOSED:
+            return t._("no check-in today")
+    return t._("no daily check-in")
+
+
+def deadline_text(t: Translator, entry: Entry) -> str | None:
+    if entry.next_kind is None or entry.next_due is None:
+        return None
+    label = milestone_label(t, entry.next_kind)
+    if entry.overdue:
+        return "❗ " + t._("{milestone} overdue since {date}", milestone=label,
+                          date=t.short_date(entry.next_due))
+    return "📋 " + t._("{milestone} due {date}", milestone=label,
+                      date=t.short_date(entry.next_due))
+
+
+def entry_lines(t: Translator, number: int, entry: Entry) -> list[str]:
+    line = f"{number}. {name(entry.name)} — {today_text(t, entry)}"
+    if entry.streak:
+        line += " · ⚠️ " + t._("{count} unexcused in a row", count=entry.streak)
+    lines = [line]
+    deadline = deadline_text(t, entry)
+    if deadline:
+        lines.append(f"    {deadline}")
+    return lines
+
+
+def caseload_page(t: Translator, entries: list[Entry], number: int, pages: int, first: int,
+                  total: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not entries:
+        return t._("You have no aspirants in your caseload."), None
+    lines = [t._("Your aspirants ({count}), overdue plan deadlines first:", count=total)]
+    if pages > 1:
+        lines[0] += " " + t._("page {page} of {pages}", page=number + 1, pages=pages)
+    buttons = []
+    for offset, entry in enumerate(entries):
+        lines += ["", *entry_lines(t, first + offset + 1, entry)]
+        buttons.append(InlineKeyboardButton(f"{first + offset + 1}. {entry.name}"[:40],
+                                            callback_data=f"cl:d:{entry.enrolment.id}"))
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    navigation = []
+    if number > 0:
+        navigation.append(InlineKeyboardButton("‹ " + t._("Previous"),
+                                               callback_data=f"cl:p:{number - 1}"))
+    if number + 1 < pages:
+        navigation.append(InlineKeyboardButton(t._("Next") + " ›",
+                                               callback_data=f"cl:p:{number + 1}"))
+    if navigation:
+        rows.append(navigation)
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def detail_text(t: Translator, detail: Detail) -> str:
+    entry = detail.entry
+    lines = [f"{name(entry.name)} — {detail.centre.name}",
+             t._("Daily check-in: {answer}", answer=t._("required") if
+                 entry.enrolment.attendance_required else t._("not required")),
+             t._("Today: {status}", status=today_text(t, entry))]
+    if entry.streak:
+        lines.append(t._("Unexcused absences in a row: {count}", count=entry.streak))
+    if detail.recent:
+        days = [f"{STATUS_ICONS[status]} {t.short_date(day)}" for day, status in detail.recent]
+        lines += ["", t._("Last check-in days:"), ", ".join(days)]
+    if detail.upcoming:
+        lines += ["", t._("Reported absences:")]
+        for absence in detail.upcoming:
+            span = (t.short_date(absence.first_day) if absence.first_day == absence.last_day
+                    else f"{t.short_date(absence.first_day)}–{t.short_date(absence.last_day)}")
+            lines.append(f"• {span}: {reason_label(t, absence.reason)}")
+    if detail.milestones:
+        lines += ["", t._("Job plan:")]
+        for milestone in detail.milestones:
+            if milestone.done_at is not None:
+                state = t._("done {date}", date=t.short_date(milestone.done_at))
+            else:
+                state = t._("due {date}", date=t.short_date(milestone.due_on))
+            lines.append(f"• {milestone_label(t, milestone.kind)}: {state}")
+    if detail.notes:
+        lines += ["", t._("Notes:")]
+        lines += [f"• {t.short_date(note.day)}: {note.text}" for note in detail.notes]
+    return "\n".join(lines)
+
+
+def detail_keyboard(t: Translator, detail: Detail) -> InlineKeyboardMarkup:
+    entry = detail.entry
+    enrolment = entry.enrolment.id
+    rows = []
+    if entry.day.is_attendance_day:
+        stamp = f"{entry.day.day:%Y%m%d}"
+        rows.append([
+            InlineKeyboardButton("✅ " + t._("Present"), callback_data=f"cl:m:{enrolment}:{stamp}:p"),
+            InlineKeyboardButton("✔️ " + t._("Excuse"), callback_data=f"cl:m:{enrolment}:{stamp}:e"),
+            InlineKeyboardButton("❌ " + t._("Unexcused"),
+                                 callback_data=f"cl:m:{enrolment}:{stamp}:u"),
+        ])
+    rows.append([InlineKeyboardButton("📅 " + t._("Another day"), callback_data=f"cl:k:{enrolment}"),
+                 InlineKeyboardButton("📝 " + t._("Add a note"), callback_data=f"cl:n:{enrolment}")])
+    rows.append([InlineKeyboardButton("📄 " + t._("Attendance statement"),
+                                      callback_data=f"cl:S:{enrolment}")])
+    required = entry.enrolment.attendance_required
+    rows.append([InlineKeyboardButton(
+        t._("Daily check-in: switch off") if required else t._("Daily check-in: switch on"),
+        callback_data=f"cl:r:{enrolment}:{0 if required else 1}")])
+    rows.append([InlineKeyboardButton("‹ " + t._("All my aspirants"), callback_data="cl:p:0")])
+    return InlineKeyboardMarkup(rows)
+
+
+# --- the statement ----------------------------------------------------------------------
+def statement_text(t: Translator, statement: Statement) -> str:
+    lines = [t._("Attendance statement: {name}, {centre}", name=statement.name,
+                 centre=statement.centre.name),
+             t._("Period: {first} to {last}", first=statement.first, last=statement.last),
+             "",
+             t._("Check-in days: {count}", count=statement.check_in_days),
+             t._("Present: {count}", count=statement.present),
+             t._("Absent, excused: {count}", count=statement.excused),
+             t._("Absent, unexcused: {count}", count=statement.unexcused)]
+    by_reason = statement.absences_by_reason()
+    if by_reason:
+        lines += ["", t._("Absences by reason:")]
+        for reason in [*absences.REASON_LABELS, None]:
+            if by_reason.get(reason):
+                lines.append(f"• {reason_label(t, reason)}: {t.number(by_reason[reason])}")
+    if statement.not_recorded:
+        lines += ["", t._("Check-in days with nothing recorded: {count}",
+                          count=statement.not_recorded)]
+    return "\n".join(lines)
+
+
+def statement_csv(t: Translator, statement: Statement) -> bytes:
+    """One row per check-in day; UTF-8 with a byte order mark so spreadsheets read it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([t._("Aspirant"), t._("Job centre"), t._("Date"), t._("Weekday"),
+                     t._("Status"), t._("Reason"), t._("Checked in at")])
+    for line in statement.days:
+        absent = line.status in (AttendanceStatus.EXCUSED.value, AttendanceStatus.UNEXCUSED.value)
+        writer.writerow([
+            statement.name, statement.centre.name, line.day.isoformat(), t.weekday(line.day),
+            t._(STATUS_WORDS[line.status]),
+            reason_label(t, line.reason) if absent else "",
+            t.time(line.checked_in_at) if line.checked_in_at else "",
+        ])
+    return buffer.getvalue().encode("utf-8-sig")

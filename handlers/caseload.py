@@ -1,0 +1,263 @@
+"""The coach's side of attendance: /caseload, one aspirant's detail, acting on alerts,
+marking attendance by hand, notes, the requirement, and attendance statements."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from datetime import date, datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.calendar import local_date
+from bot.i18n import N_
+from bot.models import AttendanceRecord, AttendanceStatus, ConversationState, Role
+from bot.services import (
+    attendance_policy,
+    attendance_statement,
+    caseload,
+    coach_alerts,
+    conversations,
+    follow_up,
+)
+from handlers import attendance_views as views
+from handlers import menu
+from handlers.base import Turn, on
+
+STAFF = frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN})
+PAGE_SIZE = 8
+NOTE_FLOW = "attnote"
+MARKS = {"p": AttendanceStatus.PRESENT, "e": AttendanceStatus.EXCUSED,
+         "u": AttendanceStatus.UNEXCUSED}
+SAVED = {AttendanceStatus.PRESENT: N_("Marked present."),
+         AttendanceStatus.EXCUSED: N_("Excused."),
+         AttendanceStatus.UNEXCUSED: N_("Marked as unexcused absence.")}
+PERIODS = (("30", N_("Last 30 days")), ("m", N_("This month")), ("pm", N_("Last month")))
+
+
+async def _edit(turn: Turn, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace the pressed message; pressing a button that changes nothing is not an error."""
+    try:
+        await turn.edit_or_say(text, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in error.message:
+            raise
+
+
+def _day(stamp: str) -> date | None:
+    try:
+        return datetime.strptime(stamp, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+async def _stale(turn: Turn) -> None:
+    await turn.toast(turn._("This button is no longer active."), alert=True)
+
+
+# --- the list -------------------------------------------------------------------------------
+async def _show_page(turn: Turn, number: int, *, edit: bool) -> None:
+    assert turn.person is not None
+    found = caseload.entries(turn.db, turn.now, turn.person)
+    shown, number, pages = caseload.page(found, number, PAGE_SIZE)
+    text, markup = views.caseload_page(turn.t, shown, number, pages, number * PAGE_SIZE,
+                                       len(found))
+    if edit:
+        await _edit(turn, text, markup)
+    else:
+        await turn.say(text, reply_markup=markup)
+
+
+@on(roles=STAFF)
+async def caseload_command(turn: Turn) -> None:
+    await _show_page(turn, 0, edit=False)
+
+
+async def _show_detail(turn: Turn, enrolment_id: int) -> None:
+    assert turn.person is not None
+    detail = caseload.detail(turn.db, turn.now, turn.person, enrolment_id)
+    await _edit(turn, views.detail_text(turn.t, detail)[:4096],
+                views.detail_keyboard(turn.t, detail))
+
+
+@on(roles=STAFF)
+async def caseload_button(turn: Turn) -> None:
+    assert turn.query is not None and turn.person is not None
+    parts = (turn.query.data or "").split(":")[1:]
+    kind, args = parts[0], parts[1:]
+    if not all(a.isdigit() or a in ("p", "e", "u", "m", "pm") for a in args):
+        await _stale(turn)
+        return
+    if kind == "p" and len(args) == 1:
+        await _show_page(turn, int(args[0]), edit=True)
+    elif kind == "d" and len(args) == 1:
+        await _show_detail(turn, int(args[0]))
+    elif kind == "m" and len(args) == 3 and args[2] in MARKS and _day(args[1]):
+        status = MARKS[args[2]]
+        follow_up.mark(turn.db, turn.now, turn.person, int(args[0]), _day(args[1]), status)  # type: ignore[arg-type]
+        await turn.toast(turn._(SAVED[status]))
+        await _show_detail(turn, int(args[0]))
+    elif kind == "k" and len(args) == 1:
+        await _choose_day(turn, int(args[0]))
+    elif kind == "q" and len(args) == 2 and _day(args[1]):
+        await _choose_status(turn, int(args[0]), _day(args[1]))  # type: ignore[arg-type]
+    elif kind == "n" and len(args) == 1:
+        await _start_note(turn, int(args[0]), None)
+    elif kind == "S" and len(args) == 1:
+        await _choose_period(turn, int(args[0]))
+    elif kind == "s" and len(args) == 2:
+        await _send_statement(turn, int(args[0]), args[1])
+    elif kind == "r" and len(args) == 2 and args[1] in ("0", "1"):
+        follow_up.set_requirement(turn.db, turn.now, turn.person, int(args[0]), args[1] == "1")
+        await turn.toast(turn._("Daily check-in switched on.") if args[1] == "1"
+                         else turn._("Daily check-in switched off."))
+        await _show_detail(turn, int(args[0]))
+    else:
+        await _stale(turn)
+
+
+async def _choose_day(turn: Turn, enrolment_id: int) -> None:
+    assert turn.person is not None
+    days = caseload.markable_days(turn.db, turn.now, turn.person, enrolment_id)
+    buttons = [InlineKeyboardButton(turn.t.short_date(day),
+                                    callback_data=f"cl:q:{enrolment_id}:{day:%Y%m%d}")
+               for day in days]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([InlineKeyboardButton("‹ " + turn._("Back"), callback_data=f"cl:d:{enrolment_id}")])
+    await _edit(turn, turn._("Which day do you want to record?"), InlineKeyboardMarkup(rows))
+
+
+async def _choose_status(turn: Turn, enrolment_id: int, day: date) -> None:
+    assert turn.person is not None
+    follow_up.enrolment_for(turn.db, turn.person, enrolment_id)
+    stamp = f"{day:%Y%m%d}"
+    rows = [[
+        InlineKeyboardButton("✅ " + turn._("Present"), callback_data=f"cl:m:{enrolment_id}:{stamp}:p"),
+        InlineKeyboardButton("✔️ " + turn._("Excuse"), callback_data=f"cl:m:{enrolment_id}:{stamp}:e"),
+        InlineKeyboardButton("❌ " + turn._("Unexcused"),
+                             callback_data=f"cl:m:{enrolment_id}:{stamp}:u"),
+    ], [InlineKeyboardButton("‹ " + turn._("Back"), callback_data=f"cl:k:{enrolment_id}")]]
+    await _edit(turn, turn._("Attendance on {date}:", date=day), InlineKeyboardMarkup(rows))
+
+
+async def _choose_period(turn: Turn, enrolment_id: int) -> None:
+    assert turn.person is not None
+    follow_up.enrolment_for(turn.db, turn.person, enrolment_id)
+    rows = [[InlineKeyboardButton(turn._(label), callback_data=f"cl:s:{enrolment_id}:{code}")]
+            for code, label in PERIODS]
+    rows.append([InlineKeyboardButton("‹ " + turn._("Back"), callback_data=f"cl:d:{enrolment_id}")])
+    await _edit(turn, turn._("Attendance statement for which period?"), InlineKeyboardMarkup(rows))
+
+
+async def _send_statement(turn: Turn, enrolment_id: int, period: str) -> None:
+    assert turn.person is not None
+    enrolment = follow_up.enrolment_for(turn.db, turn.person, enrolment_id)
+    today = local_date(turn.now, attendance_policy.zone_of(enrolment.job_centre))
+    first, last = attendance_statement.period(today, period)
+    statement = attendance_statement.statement(turn.db, turn.now, turn.person, enrolment_id,
+                                               first, last)
+    await turn.toast()
+    await turn.say(views.statement_text(turn.t, statement))
+    filename = f"attendance-{enrolment_id}-{first:%Y%m%d}-{last:%Y%m%d}.csv"
+    await turn.context.bot.send_document(
+        turn.chat_id, InputFile(io.BytesIO(views.statement_csv(turn.t, statement)),
+                                filename=filename),
+        caption=turn._("Attendance statement as a spreadsheet (CSV)."))
+
+
+# --- notes ----------------------------------------------------------------------------------
+async def _start_note(turn: Turn, enrolment_id: int, alert: tuple[int, int] | None,
+                      day: date | None = None) -> None:
+    """Ask for the note's text; ``alert`` is (alert id, message id) to redraw afterwards."""
+    assert turn.person is not None
+    enrolment = follow_up.enrolment_for(turn.db, turn.person, enrolment_id)
+    day = day or local_date(turn.now, attendance_policy.zone_of(enrolment.job_centre))
+    data = {"enrolment": enrolment_id, "day": day.isoformat()}
+    if alert is not None:
+        data.update(alert=alert[0], message=alert[1])
+    conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, NOTE_FLOW, "text", data)
+    await turn.toast()
+    await turn.say(turn._("Write your note about {name} (one message):",
+                          name=enrolment.aspirant.display_name or "?"))
+
+
+@menu.text_step_handler(NOTE_FLOW)
+async def note_text(turn: Turn, state: ConversationState) -> None:
+    if turn.person is None or not turn.has_role(*STAFF):
+        conversations.finish(turn.db, state)
+        return
+    follow_up.add_note(turn.db, turn.now, turn.person, int(state.data["enrolment"]),
+                       date.fromisoformat(state.data["day"]), turn.text)
+    conversations.finish(turn.db, state)
+    await turn.say(turn._("Note saved."))
+    if state.data.get("alert"):
+        alert = follow_up.alert_for(turn.db, turn.person, int(state.data["alert"]))
+        view = coach_alerts.view(turn.db, alert)
+        # If the alert message is gone or unchanged, the note is saved all the same.
+        with contextlib.suppress(BadRequest):
+            await turn.context.bot.edit_message_text(
+                views.alert_text(turn.t, view), chat_id=turn.chat_id,
+                message_id=int(state.data["message"]),
+                reply_markup=views.alert_keyboard(turn.t, view, acknowledged=True))
+
+
+# --- the alert's buttons --------------------------------------------------------------------
+@on(roles=STAFF)
+async def alert_button(turn: Turn) -> None:
+    """``al:<item>:<e|p|c|n>`` on the alert, ``ak:<alert>`` seen, ``ax:<record>`` excuse."""
+    assert turn.query is not None and turn.person is not None
+    prefix, _, rest = (turn.query.data or "").partition(":")
+    if prefix == "ax" and rest.isdigit():
+        await _excuse_explained(turn, int(rest))
+        return
+    if prefix == "ak" and rest.isdigit():
+        alert = follow_up.alert_for(turn.db, turn.person, int(rest))
+        follow_up.acknowledge(turn.db, turn.now, alert)
+        await turn.toast(turn._("Thank you."))
+        await _redraw_alert(turn, alert)
+        return
+    item_id, _, action = rest.partition(":")
+    if prefix != "al" or not item_id.isdigit() or action not in ("e", "p", "c", "n"):
+        await _stale(turn)
+        return
+    _, alert, enrolment = follow_up.alert_item(turn.db, turn.person, int(item_id))
+    if action == "n":
+        follow_up.acknowledge(turn.db, turn.now, alert)
+        message_id = turn.query.message.message_id if turn.query.message else 0
+        await _start_note(turn, enrolment.id, (alert.id, message_id), alert.day)
+        return
+    if action == "c":
+        follow_up.contacted(turn.db, turn.now, turn.person, enrolment.id, alert.day)
+        await turn.toast(turn._("Recorded: contacted."))
+    else:
+        status = AttendanceStatus.EXCUSED if action == "e" else AttendanceStatus.PRESENT
+        follow_up.mark(turn.db, turn.now, turn.person, enrolment.id, alert.day, status)
+        await turn.toast(turn._(SAVED[status]))
+    await _redraw_alert(turn, alert)
+
+
+async def _redraw_alert(turn: Turn, alert) -> None:  # type: ignore[no-untyped-def]
+    view = coach_alerts.view(turn.db, alert)
+    await _edit(turn, views.alert_text(turn.t, view),
+                views.alert_keyboard(turn.t, view, acknowledged=alert.acknowledged_at is not None))
+
+
+async def _excuse_explained(turn: Turn, record_id: int) -> None:
+    assert turn.person is not None and turn.query is not None
+    record = turn.db.get(AttendanceRecord, record_id)
+    if record is None:
+        await _stale(turn)
+        return
+    follow_up.mark(turn.db, turn.now, turn.person, record.enrolment_id, record.day,
+                   AttendanceStatus.EXCUSED)
+    await turn.toast(turn._(SAVED[AttendanceStatus.EXCUSED]))
+    original = turn.query.message.text if turn.query.message else ""
+    await _edit(turn, f"{original}\n\n✓ {turn._('Excused.')}", None)
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler("caseload", caseload_command))
+    application.add_handler(CallbackQueryHandler(caseload_button, pattern=r"^cl:[a-zA-Z]:"))
+    application.add_handler(CallbackQueryHandler(alert_button, pattern=r"^(al|ak|ax):"))

@@ -1,0 +1,222 @@
+"""/plan for coaches (their aspirants' plan milestones, marked done with a button) and,
+for aspirants, "My plan" (read only) and "My schedule" (booked session, deadlines)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.i18n import N_, Translator
+from bot.models import Booking, BookingStatus, Enrolment, MilestoneKind, PlanMilestone, Role
+from bot.services import info_sessions, milestones, people
+from handlers.base import Turn, on
+from handlers.menu import menu_action_handler
+from handlers.views import session_summary
+from scheduler.reminder_buttons import session_answers
+
+PAGE = 8
+EVERYONE = frozenset(Role)
+STAFF = frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN})
+ASPIRANT = frozenset({Role.ASPIRANT})
+LABELS = {
+    MilestoneKind.FIRST_PLAN: N_("First job plan"),
+    MilestoneKind.DEEPENED_PLAN: N_("Deepened job plan"),
+    MilestoneKind.REVIEW: N_("Plan review"),
+}
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text[:64], callback_data=data)
+
+
+def _id(turn: Turn) -> int | None:
+    raw = (turn.query.data or "").rsplit(":", 1)[-1] if turn.query else ""
+    return int(raw) if raw.isdigit() else None
+
+
+def _today(turn: Turn, enrolment: Enrolment) -> date:
+    return milestones.local_today(turn.now, enrolment)
+
+
+def milestone_line(t: Translator, milestone: PlanMilestone, today: date) -> str:
+    label = t._(LABELS[milestone.kind])
+    if milestone.done_at is not None:
+        return "✅ " + t._("{milestone}: done on {date}", milestone=label,
+                          date=t.short_date(milestone.done_at))
+    if milestone.due_on < today:
+        return "⚠️ " + t._("{milestone}: was due on {date}", milestone=label,
+                           date=t.short_date(milestone.due_on))
+    return "⏳ " + t._("{milestone}: due on {date}", milestone=label,
+                      date=t.short_date(milestone.due_on))
+
+
+# --- /plan -------------------------------------------------------------------------------
+@on(roles=EVERYONE)
+async def plan_command(turn: Turn) -> None:
+    """Role-aware: staff see their aspirants, an aspirant sees their own plan."""
+    if turn.has_role(*STAFF):
+        await _caseload(turn, 0)
+    else:
+        await _my_plan(turn)
+
+
+@menu_action_handler("plan")
+@on(roles=ASPIRANT)
+async def my_plan(turn: Turn) -> None:
+    await _my_plan(turn)
+
+
+async def _my_plan(turn: Turn) -> None:
+    assert turn.person is not None
+    enrolment = people.active_enrolment(turn.db, turn.person)
+    if enrolment is None:
+        await turn.say(turn._("You are not enrolled at a job centre."))
+        return
+    plan = milestones.plan_of(turn.db, enrolment.id)
+    if not plan:
+        await turn.say(turn._(
+            "Your job plan starts at the information session: your coach makes your first "
+            "job plan with you within five working days after it."))
+        return
+    today = _today(turn, enrolment)
+    lines = [turn._("Your job plan:"), ""]
+    lines += [milestone_line(turn.t, m, today) for m in plan]
+    lines += ["", turn._("Your coach marks each step as done with you.")]
+    await turn.say("\n".join(lines))
+
+
+# --- coaches -------------------------------------------------------------------------------
+@on(roles=STAFF)
+async def caseload_page(turn: Turn) -> None:
+    await _caseload(turn, _id(turn) or 0)
+
+
+async def _caseload(turn: Turn, page: int) -> None:
+    assert turn.person is not None
+    rows = milestones.caseload(turn.db, turn.person)
+    if not rows:
+        await turn.edit_or_say(turn._("You have no aspirants to follow yet."))
+        return
+    pages = (len(rows) + PAGE - 1) // PAGE
+    page = max(0, min(page, pages - 1))
+    buttons = []
+    for enrolment, milestone in rows[page * PAGE:(page + 1) * PAGE]:
+        name = enrolment.aspirant.display_name or "?"
+        if milestone is None:
+            label = f"➖ {name} · {turn._('no plan yet')}"
+        else:
+            mark = "⚠️" if milestone.due_on < _today(turn, enrolment) else "⏳"
+            label = (f"{mark} {name} · {turn._(LABELS[milestone.kind])} "
+                     f"{turn.t.short_date(milestone.due_on)}")
+        buttons.append([_button(label, f"pl:a:{enrolment.id}")])
+    nav = []
+    if page > 0:
+        nav.append(_button("◀", f"pl:l:{page - 1}"))
+    if page < pages - 1:
+        nav.append(_button("▶", f"pl:l:{page + 1}"))
+    if nav:
+        buttons.append(nav)
+    text = turn._("Plan milestones, most urgent first (page {page} of {pages}):",
+                  page=page + 1, pages=pages)
+    await turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup(buttons))
+
+
+@on(roles=STAFF)
+async def aspirant_plan(turn: Turn) -> None:
+    assert turn.person is not None
+    enrolment_id = _id(turn)
+    if enrolment_id is None:
+        return
+    enrolment = milestones.managed_enrolment(turn.db, turn.person, enrolment_id)
+    await _aspirant_plan(turn, enrolment)
+
+
+async def _aspirant_plan(turn: Turn, enrolment: Enrolment, note: str | None = None) -> None:
+    t = turn.t
+    plan = milestones.plan_of(turn.db, enrolment.id)
+    today = _today(turn, enrolment)
+    lines = [note, ""] if note else []
+    lines.append(t._("Plan of {name}:", name=enrolment.aspirant.display_name or "?"))
+    lines += [milestone_line(t, m, today) for m in plan] or [t._("No plan milestones yet.")]
+    buttons = [[_button("✓ " + t._("Mark done: {milestone}", milestone=t._(LABELS[m.kind])),
+                        f"pl:d:{m.id}")] for m in plan if m.done_at is None]
+    if not plan:
+        due = milestones.first_plan_due(turn.db, enrolment.job_centre_id, today)
+        buttons.append([_button(t._("Start the plan (first plan due {date})",
+                                    date=t.short_date(due)), f"pl:s:{enrolment.id}")])
+    buttons.append([_button("⬅ " + t._("Back"), "pl:l:0")])
+    await turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons))
+
+
+@on(roles=STAFF)
+async def mark_done(turn: Turn) -> None:
+    milestone_id = _id(turn)
+    if milestone_id is None:
+        return
+    done = milestones.mark_done(turn.db, turn.now, milestone_id, actor=turn.person)
+    enrolment = turn.db.get(Enrolment, done.milestone.enrolment_id)
+    assert enrolment is not None
+    t = turn.t
+    note = t._("Done: {milestone}. Next: {next}, due on {date}.",
+               milestone=t._(LABELS[done.milestone.kind]), next=t._(LABELS[done.next.kind]),
+               date=t.short_date(done.next.due_on))
+    await turn.toast(t._("Saved."))
+    await _aspirant_plan(turn, enrolment, note=note)
+
+
+@on(roles=STAFF)
+async def start_plan(turn: Turn) -> None:
+    enrolment_id = _id(turn)
+    if enrolment_id is None:
+        return
+    milestone = milestones.start_plan(turn.db, turn.now, enrolment_id, actor=turn.person)
+    enrolment = turn.db.get(Enrolment, milestone.enrolment_id)
+    assert enrolment is not None
+    await _aspirant_plan(turn, enrolment, note=turn._("The plan has started."))
+
+
+# --- the aspirant's schedule ------------------------------------------------------------------
+@menu_action_handler("schedule")
+@on(roles=ASPIRANT)
+async def my_schedule(turn: Turn) -> None:
+    assert turn.person is not None
+    t = turn.t
+    enrolment = people.active_enrolment(turn.db, turn.person)
+    if enrolment is None:
+        await turn.say(t._("You are not enrolled at a job centre."))
+        return
+    lines = [t._("Your schedule:"), ""]
+    markup = None
+    booking = info_sessions.current_booking(turn.db, turn.now, turn.person)
+    if booking is not None:
+        lines += [t._("Information session:"), session_summary(t, booking.info_session)]
+        markup = InlineKeyboardMarkup(session_answers(t, booking.id))
+    elif not _attended(turn, enrolment):
+        lines.append(t._("You have no information session booked."))
+        markup = InlineKeyboardMarkup([[_button("📅 " + t._("Book an information session"),
+                                                "rb:list")]])
+    today = _today(turn, enrolment)
+    open_steps = [m for m in milestones.plan_of(turn.db, enrolment.id) if m.done_at is None]
+    if open_steps:
+        lines += ["", t._("Deadlines:")] + [milestone_line(t, m, today) for m in open_steps]
+    elif booking is None and markup is None:
+        lines.append(t._("Nothing is planned for you right now."))
+    await turn.say("\n".join(lines), reply_markup=markup)
+
+
+def _attended(turn: Turn, enrolment: Enrolment) -> bool:
+    return turn.db.scalar(select(Booking.id).where(
+        Booking.aspirant_id == enrolment.aspirant_id,
+        Booking.status == BookingStatus.ATTENDED).limit(1)) is not None
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler("plan", plan_command))
+    application.add_handler(CommandHandler("schedule", my_schedule))
+    application.add_handler(CallbackQueryHandler(caseload_page, pattern=r"^pl:l:\d+$"))
+    application.add_handler(CallbackQueryHandler(aspirant_plan, pattern=r"^pl:a:\d+$"))
+    application.add_handler(CallbackQueryHandler(mark_done, pattern=r"^pl:d:\d+$"))
+    application.add_handler(CallbackQueryHandler(start_plan, pattern=r"^pl:s:\d+$"))

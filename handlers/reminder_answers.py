@@ -1,0 +1,172 @@
+"""One-tap answers on session reminders, and booking another time.
+
+"I'm coming", "I can't come" (the place is freed, the coach told, other times
+offered), "Add to calendar" (an .ics file) and "Show the place" (a map pin), and
+the ``rb:<session id>`` buttons that book (or move a booking to) a session. The
+booking in the callback data is re-checked to belong to whoever pressed.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, InputFile
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler
+
+from bot.errors import DomainError
+from bot.i18n import N_
+from bot.models import BookingStatus, InfoSession, Person, Role
+from bot.services import ics, info_sessions, outbox, people
+from handlers.base import Turn, on
+from handlers.views import session_button, session_summary
+from scheduler.reminder_buttons import session_answers
+
+ASPIRANT = frozenset({Role.ASPIRANT})
+
+
+def _booking_id(turn: Turn) -> int | None:
+    raw = (turn.query.data or "").rsplit(":", 1)[-1] if turn.query else ""
+    return int(raw) if raw.isdigit() else None
+
+
+async def _stale(turn: Turn) -> None:
+    await turn.toast(turn._("This button is no longer active."), alert=True)
+
+
+@on(roles=ASPIRANT)
+async def answer(turn: Turn) -> None:
+    assert turn.query is not None and turn.person is not None
+    action = (turn.query.data or "").split(":")[1]
+    booking_id = _booking_id(turn)
+    if booking_id is None:
+        await _stale(turn)
+        return
+    booking = info_sessions.own_booking(turn.db, turn.person, booking_id)
+    session = booking.info_session
+    if action == "y":
+        info_sessions.confirm_booking(turn.db, turn.now, turn.person, booking.id)
+        await turn.toast(turn._("Thank you! See you there."))
+        # The yes/no row goes; the calendar and map stay useful.
+        await _replace_buttons(turn, InlineKeyboardMarkup(session_answers(turn.t,
+                                                                          booking.id)[1:]))
+    elif action == "n":
+        info_sessions.cancel_booking(turn.db, turn.now, turn.person, booking.id)
+        await _replace_buttons(turn, None)
+        await offer_times(turn, session.job_centre_id, exclude=session.id,
+                          intro=N_("Your place has been cancelled and your coach has been "
+                                   "told. Choose a new time:"),
+                          none=N_("Your place has been cancelled and your coach has been told. "
+                                  "There is no other session with free places right now; your "
+                                  "coach will contact you about a new time."))
+    elif action == "c":
+        await send_calendar_file(turn, booking.status, session)
+    elif action == "m":
+        await send_place(turn, session)
+    else:
+        await _stale(turn)
+
+
+async def _replace_buttons(turn: Turn, markup: InlineKeyboardMarkup | None) -> None:
+    """Change the pressed message's buttons so a done answer cannot be pressed again."""
+    assert turn.query is not None
+    try:
+        await turn.query.edit_message_reply_markup(markup)
+    except BadRequest as error:
+        if "not modified" not in error.message:
+            raise
+
+
+async def send_calendar_file(turn: Turn, status: BookingStatus, session: InfoSession) -> None:
+    if status != BookingStatus.BOOKED or session.cancelled_at is not None:
+        await turn.toast(turn._("You are no longer booked on that information session."),
+                         alert=True)
+        return
+    content = ics.session_ics(session, turn.t, turn.now)
+    await turn.toast()
+    await turn.context.bot.send_document(
+        turn.chat_id, InputFile(content, filename=ics.filename(session)),
+        caption=turn._("Open the file to add the information session to your calendar."),
+    )
+
+
+async def send_place(turn: Turn, session: InfoSession) -> None:
+    await turn.toast()
+    address = session.place or session.job_centre.address
+    if session.latitude is None or session.longitude is None:
+        await turn.say(turn._("The information session is here: {place}", place=address))
+        return
+    await turn.context.bot.send_venue(turn.chat_id, session.latitude, session.longitude,
+                                      title=session.job_centre.name, address=address)
+
+
+async def offer_times(turn: Turn, centre_id: int, *, exclude: int | None, intro: str,
+                      none: str) -> None:
+    sessions = info_sessions.offers(turn.db, turn.now, centre_id, exclude=exclude, limit=6)
+    if not sessions:
+        await turn.say(turn._(none))
+        return
+    buttons = [[session_button(turn.t, s, f"rb:{s.id}")] for s in sessions]
+    await turn.say(turn._(intro), reply_markup=InlineKeyboardMarkup(buttons))
+
+
+@on(roles=ASPIRANT)
+async def list_times(turn: Turn) -> None:
+    """"Book an information session" from the schedule view."""
+    assert turn.person is not None
+    enrolment = people.active_enrolment(turn.db, turn.person)
+    if enrolment is None:
+        await _stale(turn)
+        return
+    await turn.toast()
+    await offer_times(turn, enrolment.job_centre_id, exclude=None,
+                      intro=N_("Choose a time for your information session:"),
+                      none=N_("There is no information session with free places right now. "
+                              "Your coach will contact you about a time."))
+
+
+@on(roles=ASPIRANT)
+async def rebook(turn: Turn) -> None:
+    assert turn.person is not None and turn.query is not None
+    session_id = _booking_id(turn)
+    enrolment = people.active_enrolment(turn.db, turn.person)
+    session = info_sessions.get(turn.db, session_id) if session_id is not None else None
+    if session is None or enrolment is None or session.job_centre_id != enrolment.job_centre_id:
+        await _stale(turn)
+        return
+    previous = info_sessions.current_booking(turn.db, turn.now, turn.person)
+    try:
+        booking = info_sessions.book(turn.db, turn.now, turn.person, session.id)
+    except DomainError as problem:
+        await turn.toast(turn._(problem.message, **problem.params), alert=True)
+        await offer_times(turn, session.job_centre_id, exclude=session.id,
+                          intro=N_("Choose another time:"),
+                          none=N_("There is no information session with free places right "
+                                  "now. Your coach will contact you about a time."))
+        return
+    await _replace_buttons(turn, None)
+    if previous is not None and previous.id == booking.id:
+        await turn.say(turn._("You are already booked for this information session."))
+        return
+    await turn.say(turn._("You are booked for the information session:\n\n{summary}",
+                          summary=session_summary(turn.t, session)),
+                   reply_markup=InlineKeyboardMarkup(session_answers(turn.t, booking.id)[1:]))
+    _tell_coach(turn, enrolment.coach_id, session)
+
+
+def _tell_coach(turn: Turn, coach_id: int | None, session: InfoSession) -> None:
+    coach = turn.db.get(Person, coach_id) if coach_id is not None else None
+    if coach is None or coach.erased_at is not None or turn.person is None:
+        return
+    start = session.starts_at.astimezone(info_sessions.zone_of(session))
+    outbox.enqueue(
+        turn.db, turn.now, coach,
+        N_("{name} has booked the information session on {date} at {time}."),
+        kind="coach_notice",
+        params={"name": turn.person.display_name or "?", "date": start.date(),
+                "time": start.time().replace(tzinfo=None)},
+    )
+
+
+def register(application: Application) -> None:
+    application.add_handler(CallbackQueryHandler(answer, pattern=r"^rm:[yncm]:\d+$"))
+    application.add_handler(CallbackQueryHandler(list_times, pattern=r"^rb:list$"))
+    application.add_handler(CallbackQueryHandler(rebook, pattern=r"^rb:\d+$"))

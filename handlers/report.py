@@ -1,0 +1,95 @@
+"""/report: figures in chat with a weekly chart. Admins see every centre they administer,
+coaches their own caseload."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram.ext import Application, CommandHandler
+
+from bot.calendar import local_date
+from bot.charts import weekly_chart
+from bot.i18n import Translator, translator
+from bot.models import AbsenceReason, Role
+from bot.services import figures, people
+from bot.services.figures import Figures, Share
+from handlers.base import Turn, on
+from handlers.views import ABSENCE_REASON_NAMES, split_message
+
+PERIOD_DAYS = 90
+LATIN_SCRIPT = frozenset({"sv", "en", "so"})
+
+
+@on(roles={Role.ADMIN, Role.COACH, Role.TEAM_LEAD})
+async def report_command(turn: Turn) -> None:
+    assert turn.person is not None
+    last = local_date(turn.now, turn.t.zone)
+    first = last - timedelta(days=PERIOD_DAYS - 1)
+    admin_of = people.centres_where(turn.person, Role.ADMIN, Role.TEAM_LEAD)
+    if admin_of:
+        centre_ids = None if None in admin_of else admin_of
+        report = figures.compute(turn.db, first, last, centre_ids=centre_ids)  # type: ignore[arg-type]
+        heading = turn._("Figures for {first} – {last}", first=turn.t.short_date(first),
+                         last=turn.t.short_date(last))
+    else:
+        report = figures.compute(turn.db, first, last, coach_id=turn.person.id)
+        heading = turn._("Figures for your aspirants, {first} – {last}",
+                         first=turn.t.short_date(first), last=turn.t.short_date(last))
+    sections = [heading]
+    for item in report.centres:
+        sections.append(_section(turn.t, item))
+    for part in split_message("\n\n".join(sections)):
+        await turn.say(part)
+    # matplotlib neither shapes Arabic script nor has Ethiopic glyphs in its bundled font,
+    # so charts for those readers are labelled in the job centres' own language.
+    chart_t = turn.t if turn.t.language in LATIN_SCRIPT else translator("sv")
+    chart = weekly_chart(
+        report.weekly_attendance, report.weekly_first_plan,
+        title=chart_t._("Week by week"), attendance_label=chart_t._("Attendance"),
+        first_plan_label=chart_t._("First plan within 5 working days"),
+        week_label=chart_t._("Week"),
+    )
+    await turn.context.bot.send_photo(turn.chat_id, chart,
+                                      caption=turn._("Attendance and first plans on time"))
+
+
+def _percent(t: Translator, share: Share) -> str:
+    if share.rate is None:
+        return "—"
+    return t._("{percent} % ({hits} of {total})", percent=round(100 * share.rate),
+               hits=share.hits, total=share.total)
+
+
+def _section(t: Translator, item: Figures) -> str:
+    median = item.first_plan.median_days
+    lines = [
+        item.name,
+        t._("First plan within 5 working days: {share}", share=_percent(t, item.first_plan.on_time)),
+        t._("Median working days to the first plan: {days}",
+            days="—" if median is None else median),
+        t._("Deepened plan on time: {share}", share=_percent(t, item.deepened_plan.on_time)),
+        t._("Reviews on time: {share}", share=_percent(t, item.reviews.on_time)),
+        t._("Attendance: {share}", share=_percent(t, item.attendance)),
+        t._("Aspirants with 2 or more unexcused absences in a row: {count}",
+            count=item.aspirants_with_streak(2)),
+        t._("No-shows at information sessions: {share}", share=_percent(t, item.session_no_shows)),
+    ]
+    if item.absence_days_by_reason:
+        reasons = ", ".join(
+            f"{t._(ABSENCE_REASON_NAMES[AbsenceReason(r)])} {n}"
+            for r, n in sorted(item.absence_days_by_reason.items()))
+        lines.append(t._("Absence days by reason: {reasons}", reasons=reasons))
+    sent = item.reminders.get("sent", 0)
+    failed = item.reminders.get("failed", 0)
+    skipped = {k.removeprefix("skipped:"): n for k, n in item.reminders.items()
+               if k.startswith("skipped:")}
+    lines.append(t._("Messages sent {sent}, failed {failed}, skipped {skipped}",
+                     sent=sent, failed=failed, skipped=sum(skipped.values())))
+    if skipped:
+        # Skip reasons are short codes an admin can look up (e.g. expired, quiet_hours).
+        lines.append(", ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items())))
+    return "\n".join(lines)
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler("report", report_command))

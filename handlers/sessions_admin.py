@@ -1,0 +1,523 @@
+"""/sessions: information sessions for staff.
+
+Admins create, change and cancel sessions (every change that reaches aspirants is
+confirmed first); coaches, team leads and admins record who came. Multi-step input
+is a conversation stored in the database (flow ``sessions_admin``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.errors import DomainError
+from bot.i18n import LANGUAGES, N_
+from bot.models import Booking, BookingStatus, Enrolment, InfoSession, JobCentre, Person, Role
+from bot.services import centres, conversations, info_sessions, milestones, people
+from handlers.admin import admin_section
+from handlers.base import Turn, on
+from handlers.keyboards import language_picker
+from handlers.menu import text_step_handler
+from handlers.views import session_summary
+
+FLOW = "sessions_admin"
+STAFF = frozenset({Role.ADMIN, Role.COACH, Role.TEAM_LEAD})
+ADMIN = frozenset({Role.ADMIN})
+DEFAULT_DURATION = timedelta(hours=2)
+CAPACITY_CHOICES = (10, 15, 20, 30)
+_STATUS_MARK = {BookingStatus.ATTENDED: "✅", BookingStatus.NO_SHOW: "❌",
+                BookingStatus.BOOKED: "•"}
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def _cancel_row(turn: Turn) -> list[InlineKeyboardButton]:
+    return [_button(turn._("Cancel"), "sa:no")]
+
+
+def _is_admin_of(person: Person, centre_id: int) -> bool:
+    where = people.centres_where(person, Role.ADMIN)
+    return None in where or centre_id in where
+
+
+def _zone(session: InfoSession | JobCentre) -> ZoneInfo:
+    centre = session if isinstance(session, JobCentre) else session.job_centre
+    return ZoneInfo(centre.timezone)
+
+
+def _state(turn: Turn, *steps: str):  # type: ignore[no-untyped-def]
+    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
+    if state is None or state.flow != FLOW or (steps and state.step not in steps):
+        return None
+    return state
+
+
+def _id(turn: Turn) -> int | None:
+    raw = (turn.query.data or "").rsplit(":", 1)[-1] if turn.query else ""
+    return int(raw) if raw.isdigit() else None
+
+
+async def _stale(turn: Turn) -> None:
+    await turn.toast(turn._("This button is no longer active."), alert=True)
+
+
+# --- the list and one session ---------------------------------------------------------------
+@on(roles=STAFF)
+async def sessions_command(turn: Turn) -> None:
+    await _show_list(turn)
+
+
+@on(roles=STAFF)
+async def show_list(turn: Turn) -> None:
+    await _show_list(turn)
+
+
+async def _show_list(turn: Turn) -> None:
+    assert turn.person is not None
+    sessions = info_sessions.visible_to(turn.db, turn.now, turn.person)
+    rows = []
+    for session in sessions[:12]:
+        booked = info_sessions.booked_count(turn.db, session.id)
+        label = f"{turn.t.short_date(session.starts_at)} {turn.t.time(session.starts_at)} · " \
+                f"{booked}/{session.capacity}"
+        if session.cancelled_at is not None:
+            label = f"🚫 {label}"
+        rows.append([_button(label, f"sa:v:{session.id}")])
+    if turn.has_role(Role.ADMIN):
+        rows.append([_button("➕ " + turn._("New information session"), "sa:new")])
+    text = (turn._("Information sessions (booked/places):") if sessions
+            else turn._("There are no information sessions in the coming weeks."))
+    await turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup(rows) if rows else None)
+
+
+def _visible_session(turn: Turn, session_id: int | None) -> InfoSession | None:
+    """The session, if it is at one of the person's centres (callback data is not trusted)."""
+    session = info_sessions.get(turn.db, session_id) if session_id is not None else None
+    if session is None or turn.person is None:
+        return None
+    where = people.centres_where(turn.person, *STAFF)
+    return session if None in where or session.job_centre_id in where else None
+
+
+@on(roles=STAFF)
+async def view_session(turn: Turn) -> None:
+    session = _visible_session(turn, _id(turn))
+    if session is None:
+        await _stale(turn)
+        return
+    await _show_session(turn, session)
+
+
+async def _show_session(turn: Turn, session: InfoSession, note: str | None = None) -> None:
+    assert turn.person is not None
+    t = turn.t
+    booked = info_sessions.booked_count(turn.db, session.id)
+    lines = [note, ""] if note else []
+    lines += [
+        session_summary(t, session),
+        t._("Language: {language}", language=LANGUAGES.get(session.language, session.language)),
+        t._("Booked: {booked} of {capacity}", booked=booked, capacity=session.capacity),
+    ]
+    if session.cancelled_at is not None:
+        lines.append(t._("This session is cancelled."))
+    rows = []
+    upcoming = session.cancelled_at is None and session.starts_at > turn.now
+    if upcoming and _is_admin_of(turn.person, session.job_centre_id):
+        rows += [
+            [_button("🕒 " + t._("Change time"), f"sa:t:{session.id}"),
+             _button("📍 " + t._("Change place"), f"sa:p:{session.id}")],
+            [_button("👥 " + t._("Change places"), f"sa:c:{session.id}"),
+             _button("🚫 " + t._("Cancel session"), f"sa:x:{session.id}")],
+        ]
+    if session.cancelled_at is None and session.starts_at <= turn.now:
+        rows.append([_button("✅ " + t._("Record attendance"), f"sa:a:{session.id}")])
+    rows.append([_button("⬅ " + t._("Back"), "sa:l")])
+    await turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+
+
+# --- creating a session ---------------------------------------------------------------------
+def _admin_centres(turn: Turn) -> list[JobCentre]:
+    assert turn.person is not None
+    where = people.centres_where(turn.person, Role.ADMIN)
+    return [c for c in centres.active(turn.db) if None in where or c.id in where]
+
+
+@on(roles=ADMIN)
+async def new_session(turn: Turn) -> None:
+    choices = _admin_centres(turn)
+    if not choices:
+        await turn.edit_or_say(turn._("There is no job centre yet. Add one first."))
+        return
+    if len(choices) == 1:
+        await _ask_when(turn, choices[0])
+        return
+    rows = [[_button(c.name, f"sa:nc:{c.id}")] for c in choices[:20]]
+    await turn.edit_or_say(turn._("At which job centre?"),
+                           reply_markup=InlineKeyboardMarkup([*rows, _cancel_row(turn)]))
+
+
+@on(roles=ADMIN)
+async def new_at_centre(turn: Turn) -> None:
+    centre_id = _id(turn)
+    centre = next((c for c in _admin_centres(turn) if c.id == centre_id), None)
+    if centre is None:
+        await _stale(turn)
+        return
+    await _ask_when(turn, centre)
+
+
+async def _ask_when(turn: Turn, centre: JobCentre) -> None:
+    conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "new_when",
+                        {"centre": centre.id})
+    await turn.edit_or_say(
+        turn._("When is the session? Send the date and the start time, and the end time if "
+               "you like, for example: {example}", example=info_sessions.WHEN_EXAMPLE),
+        reply_markup=InlineKeyboardMarkup([_cancel_row(turn)]),
+    )
+
+
+@text_step_handler(FLOW)
+async def on_text(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+    if turn.person is None or not turn.has_role(Role.ADMIN):
+        conversations.finish(turn.db, state)
+        await turn.say(turn._("Sorry, this is not available to you."))
+        return
+    try:
+        await _TEXT_STEPS[state.step](turn, state)
+    except DomainError as problem:
+        # The step stays as it was: the admin can send a corrected value.
+        await turn.say(turn._(problem.message, **problem.params),
+                       reply_markup=InlineKeyboardMarkup([_cancel_row(turn)]))
+
+
+async def _new_when(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+    centre = turn.db.get(JobCentre, state.data["centre"])
+    if centre is None:
+        conversations.finish(turn.db, state)
+        await turn.say(turn._("That job centre no longer exists."))
+        return
+    start, duration = info_sessions.parse_when(turn.text, _zone(centre))
+    duration = duration or DEFAULT_DURATION
+    info_sessions.check_values(turn.now, start, duration, 1, "sv")
+    conversations.advance(turn.db, turn.now, state, "new_place", start=start.isoformat(),
+                          minutes=int(duration.total_seconds() // 60))
+    rows = []
+    if centre.address:
+        rows.append([_button(turn._("Use the job centre's address"), "sa:pa")])
+    await turn.say(turn._("Where is it? Send the address or the room."),
+                   reply_markup=InlineKeyboardMarkup([*rows, _cancel_row(turn)]))
+
+
+async def _new_place(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+    await _after_place(turn, state, _clean_place(turn.text))
+
+
+def _clean_place(text: str) -> str:
+    place = text.strip()
+    if not place or len(place) > 300:
+        raise DomainError(N_("Send the place as text of at most 300 characters."))
+    return place
+
+
+async def _after_place(turn: Turn, state, place: str | None) -> None:  # type: ignore[no-untyped-def]
+    conversations.advance(turn.db, turn.now, state, "new_capacity", place=place)
+    buttons = [_button(str(n), f"sa:cp:{n}") for n in CAPACITY_CHOICES]
+    await turn.say(turn._("How many places? Send a number or choose one."),
+                   reply_markup=InlineKeyboardMarkup([buttons, _cancel_row(turn)]))
+
+
+@on(roles=ADMIN)
+async def place_is_address(turn: Turn) -> None:
+    state = _state(turn, "new_place")
+    if state is None:
+        await _stale(turn)
+        return
+    await turn.edit_or_say(turn._("Place: the job centre's address."))
+    await _after_place(turn, state, None)
+
+
+async def _new_capacity(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+    await _after_capacity(turn, state, info_sessions.parse_capacity(turn.text))
+
+
+@on(roles=ADMIN)
+async def capacity_button(turn: Turn) -> None:
+    state = _state(turn, "new_capacity")
+    capacity = _id(turn)
+    if state is None or capacity not in CAPACITY_CHOICES:
+        await _stale(turn)
+        return
+    await turn.edit_or_say(turn._("Places: {count}", count=capacity))
+    await _after_capacity(turn, state, capacity)
+
+
+async def _after_capacity(turn: Turn, state, capacity: int) -> None:  # type: ignore[no-untyped-def]
+    conversations.advance(turn.db, turn.now, state, "new_language", capacity=capacity)
+    await turn.say(turn._("In which language is the session held?"),
+                   reply_markup=language_picker("sa:lg:"))
+
+
+@on(roles=ADMIN)
+async def language_button(turn: Turn) -> None:
+    state = _state(turn, "new_language")
+    language = (turn.query.data or "").removeprefix("sa:lg:") if turn.query else ""
+    if state is None or language not in LANGUAGES:
+        await _stale(turn)
+        return
+    state = conversations.advance(turn.db, turn.now, state, "confirm_new", language=language)
+    centre = turn.db.get(JobCentre, state.data["centre"])
+    assert centre is not None
+    start = datetime.fromisoformat(state.data["start"])
+    end = start + timedelta(minutes=state.data["minutes"])
+    t = turn.t
+    text = "\n".join([
+        t._("Create this information session?"), "",
+        t._("{date}, {start}–{end}\n{place}", date=t.date(start), start=t.time(start),
+            end=t.time(end), place=state.data["place"] or centre.address),
+        t._("Language: {language}", language=LANGUAGES[language]),
+        t._("Places: {count}", count=state.data["capacity"]),
+    ])
+    await turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup([
+        [_button(t._("Create"), "sa:ok"), _button(t._("Cancel"), "sa:no")]]))
+
+
+# --- changing a session ---------------------------------------------------------------------
+def _managed_session(turn: Turn, session_id: int | None) -> InfoSession | None:
+    session = _visible_session(turn, session_id)
+    if (session is None or turn.person is None
+            or not _is_admin_of(turn.person, session.job_centre_id)
+            or session.cancelled_at is not None or session.starts_at <= turn.now):
+        return None
+    return session
+
+
+_EDIT_PROMPTS = {
+    "t": ("edit_when", N_("Send the new date and time, for example: {example}")),
+    "p": ("edit_place", N_("Send the new place (address or room).")),
+    "c": ("edit_capacity", N_("Send the new number of places.")),
+}
+
+
+@on(roles=ADMIN)
+async def start_edit(turn: Turn) -> None:
+    assert turn.query is not None
+    what = (turn.query.data or "").split(":")[1]
+    session = _managed_session(turn, _id(turn))
+    if session is None or what not in _EDIT_PROMPTS:
+        await _stale(turn)
+        return
+    step, prompt = _EDIT_PROMPTS[what]
+    conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, step,
+                        {"session": session.id})
+    await turn.edit_or_say(turn._(prompt, example=info_sessions.WHEN_EXAMPLE),
+                           reply_markup=InlineKeyboardMarkup([_cancel_row(turn)]))
+
+
+def _session_of(turn: Turn, state) -> InfoSession:  # type: ignore[no-untyped-def]
+    session = _managed_session(turn, state.data.get("session"))
+    if session is None:
+        conversations.finish(turn.db, state)
+        raise DomainError(N_("That information session can no longer be changed."))
+    return session
+
+
+async def _edit_when(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+    session = _session_of(turn, state)
+    start, duration = info_sessions.parse_when(turn.text, _zone(session))
+    duration = duration or (session.ends_at - session.starts_at)
+    info_sessions.check_values(turn.now, start, duration, session.capacity, session.language)
+    changes = {"start": start.isoformat(), "minutes": int(duration.total_seconds() // 60)}
+    t = turn.t
+    question = t._("Move the session to {date}, {start}–{end}?", date=t.date(start),
+                   start=t.time(start), end=t.time(start + duration))
+    await _confirm_edit(turn, state, session, changes, question)
+
+
+async def _edit_place(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+    session = _session_of(turn, state)
+    place = _clean_place(turn.text)
+    await _confirm_edit(turn, state, session, {"place": place},
+                        turn._("Change the place to: {place}?", place=place))
+
+
+async def _confirm_edit(turn: Turn, state, session: InfoSession, changes: dict,  # type: ignore[no-untyped-def,type-arg]
+                        question: str) -> None:
+    booked = info_sessions.booked_count(turn.db, session.id)
+    conversations.advance(turn.db, turn.now, state, "confirm_edit", changes=changes)
+    told = turn.t.ngettext(
+        "{count} booked aspirant will be told and offered other times.",
+        "{count} booked aspirants will be told and offered other times.", booked)
+    await turn.say(f"{question}\n\n{told}", reply_markup=InlineKeyboardMarkup([
+        [_button(turn._("Save"), "sa:ok"), _button(turn._("Cancel"), "sa:no")]]))
+
+
+async def _edit_capacity(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+    session = _session_of(turn, state)
+    capacity = info_sessions.parse_capacity(turn.text)
+    info_sessions.update(turn.db, turn.now, session.id, actor=turn.person, capacity=capacity)
+    conversations.finish(turn.db, state)
+    await _show_session(turn, session, note=turn._("Saved."))
+
+
+@on(roles=ADMIN)
+async def start_cancel(turn: Turn) -> None:
+    session = _managed_session(turn, _id(turn))
+    if session is None:
+        await _stale(turn)
+        return
+    conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "confirm_cancel",
+                        {"session": session.id})
+    booked = info_sessions.booked_count(turn.db, session.id)
+    t = turn.t
+    told = t.ngettext("{count} booked aspirant will be told and offered other times.",
+                      "{count} booked aspirants will be told and offered other times.", booked)
+    question = t._("Cancel the information session on {date} at {time}?",
+                   date=t.date(session.starts_at), time=t.time(session.starts_at))
+    await turn.edit_or_say(f"{question}\n\n{told}", reply_markup=InlineKeyboardMarkup([
+        [_button(t._("Yes, cancel the session"), "sa:ok"), _button(t._("No"), "sa:no")]]))
+
+
+# --- yes / no -----------------------------------------------------------------------------
+@on(roles=ADMIN)
+async def confirm(turn: Turn) -> None:
+    state = _state(turn, "confirm_new", "confirm_edit", "confirm_cancel")
+    if state is None:
+        await _stale(turn)
+        return
+    data = state.data
+    if state.step == "confirm_new":
+        centre = turn.db.get(JobCentre, data["centre"])
+        if centre is None:
+            raise DomainError(N_("That job centre no longer exists."))
+        session = info_sessions.create(
+            turn.db, turn.now, job_centre=centre, starts_at=datetime.fromisoformat(data["start"]),
+            duration=timedelta(minutes=data["minutes"]), place=data["place"],
+            language=data["language"], capacity=data["capacity"], actor=turn.person)
+        note = turn._("The information session has been created.")
+    elif state.step == "confirm_edit":
+        session = _session_of(turn, state)
+        changes = data["changes"]
+        info_sessions.update(
+            turn.db, turn.now, session.id, actor=turn.person,
+            starts_at=datetime.fromisoformat(changes["start"]) if "start" in changes else None,
+            duration=timedelta(minutes=changes["minutes"]) if "minutes" in changes else None,
+            place=changes.get("place"))
+        note = turn._("Saved. The booked aspirants are being told.")
+    else:
+        session = _session_of(turn, state)
+        info_sessions.cancel(turn.db, turn.now, session.id, actor=turn.person)
+        note = turn._("The information session is cancelled. The booked aspirants are being "
+                      "told and offered other times.")
+    conversations.finish(turn.db, state)
+    await _show_session(turn, session, note=note)
+
+
+@on(roles=STAFF)
+async def abort(turn: Turn) -> None:
+    state = _state(turn)
+    conversations.finish(turn.db, state)
+    await turn.edit_or_say(turn._("Nothing was changed."))
+
+
+# --- attendance -----------------------------------------------------------------------------
+def _recordable(turn: Turn, session: InfoSession) -> list[Booking]:
+    """The bookings this person may record: all for admins and team leads, else their own
+    aspirants'."""
+    assert turn.person is not None
+    bookings = info_sessions.bookings_on(turn.db, session.id)
+    where = people.centres_where(turn.person, Role.ADMIN, Role.TEAM_LEAD)
+    if None in where or session.job_centre_id in where:
+        return bookings
+    coached = set(turn.db.scalars(select(Enrolment.aspirant_id).where(
+        Enrolment.coach_id == turn.person.id, Enrolment.left_at.is_(None))))
+    return [b for b in bookings if b.aspirant_id in coached]
+
+
+@on(roles=STAFF)
+async def attendance(turn: Turn) -> None:
+    session = _visible_session(turn, _id(turn))
+    if session is None or session.cancelled_at is not None or session.starts_at > turn.now:
+        await _stale(turn)
+        return
+    await _show_attendance(turn, session)
+
+
+async def _show_attendance(turn: Turn, session: InfoSession) -> None:
+    t = turn.t
+    bookings = _recordable(turn, session)
+    lines = [t._("Who came to the information session on {date} at {time}?",
+                 date=t.date(session.starts_at), time=t.time(session.starts_at)), ""]
+    rows = []
+    for booking in bookings:
+        aspirant = turn.db.get(Person, booking.aspirant_id)
+        name = (aspirant.display_name if aspirant else None) or "?"
+        lines.append(f"{_STATUS_MARK.get(booking.status, '•')} {name}")
+        rows.append([_button(f"✅ {name}"[:60], f"sa:y:{booking.id}"),
+                     _button(f"❌ {name}"[:60], f"sa:n:{booking.id}")])
+    if not bookings:
+        lines.append(t._("No one you follow was booked on this session."))
+    else:
+        lines += ["", t._("✅ came · ❌ did not come")]
+    rows.append([_button("⬅ " + t._("Back"), f"sa:v:{session.id}")])
+    await turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+
+
+@on(roles=STAFF)
+async def record(turn: Turn) -> None:
+    assert turn.query is not None
+    came = (turn.query.data or "").split(":")[1] == "y"
+    booking_id = _id(turn)
+    booking = turn.db.get(Booking, booking_id) if booking_id is not None else None
+    if booking is None or booking.id not in {b.id for b in _recordable(turn,
+                                                                      booking.info_session)}:
+        await _stale(turn)
+        return
+    before = booking.status
+    milestones.record_booking_attendance(turn.db, turn.now, booking.id, came, actor=turn.person)
+    await turn.toast(turn._("Saved."))
+    if booking.status != before:  # pressed twice: the list already shows it
+        await _show_attendance(turn, booking.info_session)
+
+
+_TEXT_STEPS = {
+    "new_when": _new_when,
+    "new_place": _new_place,
+    "new_capacity": _new_capacity,
+    "edit_when": _edit_when,
+    "edit_place": _edit_place,
+    "edit_capacity": _edit_capacity,
+}
+
+
+async def _not_expected(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+    await turn.say(turn._("Please use the buttons above, or press Cancel."),
+                   reply_markup=InlineKeyboardMarkup([_cancel_row(turn)]))
+
+
+for _step in ("new_language", "confirm_new", "confirm_edit", "confirm_cancel"):
+    _TEXT_STEPS[_step] = _not_expected
+
+admin_section(N_("Information sessions"), "sa:l")
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler("sessions", sessions_command))
+    application.add_handler(CallbackQueryHandler(show_list, pattern=r"^sa:l$"))
+    application.add_handler(CallbackQueryHandler(view_session, pattern=r"^sa:v:\d+$"))
+    application.add_handler(CallbackQueryHandler(new_session, pattern=r"^sa:new$"))
+    application.add_handler(CallbackQueryHandler(new_at_centre, pattern=r"^sa:nc:\d+$"))
+    application.add_handler(CallbackQueryHandler(place_is_address, pattern=r"^sa:pa$"))
+    application.add_handler(CallbackQueryHandler(capacity_button, pattern=r"^sa:cp:\d+$"))
+    application.add_handler(CallbackQueryHandler(language_button, pattern=r"^sa:lg:"))
+    application.add_handler(CallbackQueryHandler(start_edit, pattern=r"^sa:[tpc]:\d+$"))
+    application.add_handler(CallbackQueryHandler(start_cancel, pattern=r"^sa:x:\d+$"))
+    application.add_handler(CallbackQueryHandler(confirm, pattern=r"^sa:ok$"))
+    application.add_handler(CallbackQueryHandler(abort, pattern=r"^sa:no$"))
+    application.add_handler(CallbackQueryHandler(attendance, pattern=r"^sa:a:\d+$"))
+    application.add_handler(CallbackQueryHandler(record, pattern=r"^sa:[yn]:\d+$"))

@@ -1,0 +1,209 @@
+"""Report figures checked against values worked out by hand on a small seeded data set."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from bot.models import (
+    AbsenceReason,
+    AbsenceReport,
+    AttendanceRecord,
+    AttendanceStatus,
+    Booking,
+    BookingStatus,
+    Enrolment,
+    MilestoneKind,
+    OutboxMessage,
+    OutboxStatus,
+    PlanMilestone,
+    Role,
+)
+from bot.services import figures
+from tests import factories
+from tests.conftest import local
+
+MARCH = (date(2026, 3, 1), date(2026, 3, 31))
+
+
+def _aspirant(db, now, centre, coach, name):
+    person = factories.staff(db, now, Role.ASPIRANT, centre, name=name)
+    enrolment = Enrolment(aspirant_id=person.id, job_centre_id=centre.id, coach_id=coach.id,
+                          attendance_required=True, enrolled_at=now)
+    db.add(enrolment)
+    db.flush()
+    return person, enrolment
+
+
+def _milestone(db, now, enrolment, due, done=None, kind=MilestoneKind.FIRST_PLAN,
+               counted_from=date(2026, 3, 2)):
+    db.add(PlanMilestone(enrolment_id=enrolment.id, kind=kind, due_on=due,
+                         counted_from=counted_from, created_at=now,
+                         done_at=local(*done, 15, 0) if done else None))
+
+
+def _day(db, now, enrolment, day, status):
+    db.add(AttendanceRecord(enrolment_id=enrolment.id, day=day, status=status, recorded_at=now))
+
+
+@pytest.fixture
+def seeded(db, clock):
+    now = clock.now()
+    kista = factories.centre(db, now)
+    farsta = factories.centre(db, now, name="Jobbtorg Farsta")
+    coach = factories.staff(db, now, Role.COACH, kista, name="Karin")
+    other_coach = factories.staff(db, now, Role.COACH, farsta, name="Per")
+    amina, a = _aspirant(db, now, kista, coach, "Amina")
+    bashir, b = _aspirant(db, now, kista, coach, "Bashir")
+    cecilia, c = _aspirant(db, now, kista, coach, "Cecilia")
+    _dawit, d = _aspirant(db, now, farsta, other_coach, "Dawit")
+
+    # Info session Monday 2 March; five working days later is Monday 9 March.
+    _milestone(db, now, a, date(2026, 3, 9), done=(2026, 3, 6))   # 4 working days: on time
+    _milestone(db, now, b, date(2026, 3, 9), done=(2026, 3, 11))  # 7 working days: late
+    _milestone(db, now, c, date(2026, 3, 9))                      # never done: late
+    _milestone(db, now, d, date(2026, 3, 31))                     # due on the last day: pending
+    _milestone(db, now, a, date(2026, 4, 6), kind=MilestoneKind.DEEPENED_PLAN)  # outside
+    _milestone(db, now, a, date(2026, 3, 20), done=(2026, 3, 20),
+               kind=MilestoneKind.DEEPENED_PLAN)                  # on time
+
+    # Amina: present Mon-Wed, then unexcused Thu, Fri and (after the weekend) Mon.
+    for day in (2, 3, 4):
+        _day(db, now, a, date(2026, 3, day), AttendanceStatus.PRESENT)
+    for day in (5, 6, 9):
+        _day(db, now, a, date(2026, 3, day), AttendanceStatus.UNEXCUSED)
+    # Bashir: present, excused, unexcused, present, unexcused: longest streak 1.
+    for day, status in ((2, AttendanceStatus.PRESENT), (3, AttendanceStatus.EXCUSED),
+                        (4, AttendanceStatus.UNEXCUSED), (5, AttendanceStatus.PRESENT),
+                        (6, AttendanceStatus.UNEXCUSED)):
+        _day(db, now, b, date(2026, 3, day), status)
+    # Outside the period: not counted.
+    _day(db, now, b, date(2026, 4, 1), AttendanceStatus.UNEXCUSED)
+    db.add(AbsenceReport(enrolment_id=b.id, first_day=date(2026, 3, 3), last_day=date(2026, 3, 3),
+                         reason=AbsenceReason.SICK_CHILD, reported_at=now))
+    # Ill from Thursday 26 March to Wednesday 1 April: 4 working days fall in March.
+    db.add(AbsenceReport(enrolment_id=c.id, first_day=date(2026, 3, 26),
+                         last_day=date(2026, 4, 1), reason=AbsenceReason.ILL, reported_at=now))
+
+    session = factories.session(db, now, kista, local(2026, 3, 2, 9, 30))
+    for person, status in ((amina, BookingStatus.ATTENDED), (bashir, BookingStatus.ATTENDED),
+                           (cecilia, BookingStatus.NO_SHOW)):
+        db.add(Booking(info_session_id=session.id, aspirant_id=person.id, status=status,
+                       created_at=now, updated_at=now))
+
+    def message(person, status, reason=None, due=now + timedelta(days=1)):
+        db.add(OutboxMessage(recipient_id=person.id, kind="reminder", template="x", params={},
+                             due_at=due, status=status, skip_reason=reason, created_at=now))
+
+    message(amina, OutboxStatus.SENT)
+    message(bashir, OutboxStatus.SENT)
+    message(cecilia, OutboxStatus.FAILED)
+    message(cecilia, OutboxStatus.SKIPPED, "expired")
+    message(coach, OutboxStatus.SENT)
+    message(amina, OutboxStatus.SENT, due=local(2026, 4, 2, 9, 0))  # outside the period
+    db.flush()
+    return {"kista": kista.id, "farsta": farsta.id, "coach": coach.id}
+
+
+def test_figures_per_centre_match_hand_counts(db, seeded):
+    report = figures.compute(db, *MARCH)
+    by_name = {f.name: f for f in report.centres}
+    kista = by_name["Jobbtorg Kista"]
+
+    assert (kista.first_plan.on_time.hits, kista.first_plan.on_time.total) == (1, 3)
+    assert kista.first_plan.median_days == 5.5  # median of 4 and 7 working days
+    assert kista.first_plan.pending == 0
+    assert (kista.deepened_plan.on_time.hits, kista.deepened_plan.on_time.total) == (1, 1)
+    # 3 + 2 present out of 6 + 5 recorded days.
+    assert (kista.attendance.hits, kista.attendance.total) == (5, 11)
+    assert sorted(kista.longest_unexcused_streaks) == [1, 3]  # Fri -> Mon is consecutive
+    assert kista.aspirants_with_streak(2) == 1
+    assert kista.absence_days_by_reason == {"sick_child": 1, "ill": 4}
+    assert (kista.session_no_shows.hits, kista.session_no_shows.total) == (1, 3)
+    assert kista.reminders == {"sent": 3, "failed": 1, "skipped:expired": 1}
+
+    farsta = by_name["Jobbtorg Farsta"]
+    assert farsta.first_plan.on_time.total == 0 and farsta.first_plan.pending == 1
+    assert report.total.first_plan.on_time.rate == pytest.approx(1 / 3)
+
+
+def test_a_coach_sees_only_their_caseload(db, seeded):
+    report = figures.compute(db, *MARCH, coach_id=seeded["coach"])
+    kista = next(f for f in report.centres if f.name == "Jobbtorg Kista")
+    assert kista.first_plan.on_time.total == 3
+    # Messages to staff are not part of a caseload's figures.
+    assert kista.reminders == {"sent": 2, "failed": 1, "skipped:expired": 1}
+    farsta = next(f for f in report.centres if f.name == "Jobbtorg Farsta")
+    assert farsta.first_plan.pending == 0 and farsta.attendance.total == 0
+
+
+def test_weekly_series_for_the_chart(db, seeded):
+    report = figures.compute(db, *MARCH)
+    monday = date(2026, 3, 2)
+    assert (report.weekly_attendance[monday].hits, report.weekly_attendance[monday].total) == (
+        5, 10)
+    week_of_deadline = date(2026, 3, 9)
+    assert report.weekly_first_plan[week_of_deadline].total == 3
+
+
+def test_an_inverted_period_is_refused(db):
+    with pytest.raises(ValueError):
+        figures.compute(db, date(2026, 3, 31), date(2026, 3, 1))
+
+
+def test_report_command_line_csv_and_json(monkeypatch, capsys, tmp_path):
+    import csv
+    import io
+    import json
+
+    from bot.cli import main
+    from bot.db import make_engine, make_session_factory, unit_of_work
+    from bot.services import centres
+
+    url = f"sqlite:///{tmp_path}/jobbot.sqlite3"
+    monkeypatch.setenv("JOBBOT_DATABASE_URL", url)
+    assert main(["db", "upgrade"]) == 0
+    with unit_of_work(make_session_factory(make_engine(url))) as db:
+        centres.create(db, local(2026, 3, 1, 8, 0), name="Jobbtorg Kista")
+    capsys.readouterr()
+    assert main(["report", "--from", "2026-03-01", "--to", "2026-03-31"]) == 0
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["centre"] for r in table] == ["Jobbtorg Kista", "ALL"]
+    assert table[0]["first_plan_due"] == "0" and table[0]["first_plan_on_time_rate"] == ""
+    assert main(["report", "--from", "2026-03-01", "--to", "2026-03-31", "--format",
+                 "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["from"] == "2026-03-01" and data["centres"][0]["centre"] == "Jobbtorg Kista"
+    assert main(["report", "--from", "2026-03-31", "--to", "2026-03-01"]) == 1
+    assert "--to is before --from" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["report", "--from", "March", "--to", "2026-03-01"])
+    assert "not a date" in capsys.readouterr().err
+
+
+async def test_report_in_chat_for_a_coach_with_chart(harness):
+    now = harness.clock.now()
+    coach_phone = harness.phone("Karin", "en")
+    with harness.db() as db:
+        centre = factories.centre(db, now)
+        coach = factories.staff(db, now, Role.COACH, centre, language="en",
+                                telegram_user_id=coach_phone.id)
+        _person, enrolment = _aspirant(db, now, centre, coach, "Amina")
+        _milestone(db, now, enrolment, date(2026, 2, 20), done=(2026, 2, 19),
+                   counted_from=date(2026, 2, 13))
+        _day(db, now, enrolment, date(2026, 2, 27), AttendanceStatus.PRESENT)
+        _day(db, now, enrolment, date(2026, 2, 26), AttendanceStatus.UNEXCUSED)
+    replies = await coach_phone.send("/report")
+    text = replies[0]["text"]
+    assert text.startswith("Figures for your aspirants,")
+    assert "First plan within 5 working days: 100 % (1 of 1)" in text
+    assert "Median working days to the first plan: 4" in text
+    assert "Attendance: 50 % (1 of 2)" in text
+    photo = replies[-1]
+    assert photo["caption"] == "Attendance and first plans on time"
+    assert harness.emulator.files[photo["photo"][0]["file_id"]][1].startswith(b"\x89PNG")
+    # Aspirants have no figures.
+    aspirant = harness.phone("Amina", "en")
+    await aspirant.send("/report")
+    assert aspirant.last_text.startswith("I don't know you yet.")
