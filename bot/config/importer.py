@@ -31,6 +31,7 @@ from bot.config.schema import (
     CentreHead,
     ClosedDayConfig,
     ConfigRejected,
+    Item,
     ParsedCentre,
     ParsedConfig,
     PolicyConfig,
@@ -60,6 +61,11 @@ from bot.services.calendars import calendar_for
 from bot.services.session_schedule import explain
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+class _Reported(Exception):
+    """A step's problems are listed already; the step is undone."""
+
 # What the summary counts, in the order it is printed.
 KINDS = ("setting", "reminder rule", "job centre", "closed day", "reminder settings",
          "attendance policy", "information session")
@@ -133,6 +139,8 @@ class _Importer:
         try:
             with self.db.begin_nested():
                 return action(*args)
+        except _Reported:
+            return None
         except DomainError as error:
             message = explain(error)
             self.problems.append(self.parsed.problem(path, f"{label}: {message}" if label
@@ -146,7 +154,10 @@ class _Importer:
             self.step(rule.path, self._rule, rule.value, None)
         for centre in self.parsed.centres:
             self._centre(centre)
-        for centre_id in [None] if None in self.replan else sorted(self.replan):  # type: ignore[type-var]
+        # New general rules apply at every centre: then one re-plan covers them all.
+        scopes = ([None] if None in self.replan
+                  else sorted(c for c in self.replan if c is not None))
+        for centre_id in scopes:
             reminders.refresh_centre(self.db, self.now, centre_id, reason="rule_changed")
 
     # -- organisation --------------------------------------------------------------------
@@ -199,7 +210,7 @@ class _Importer:
                       parsed.reminder_settings.value)
         if parsed.attendance_policy is not None:
             self.step(parsed.attendance_policy.path, self._policy, centre,
-                      parsed.attendance_policy.value)
+                      parsed.attendance_policy)
         for rule in parsed.reminder_rules:
             self.step(rule.path, self._rule, rule.value, centre)
         self._sessions(centre, parsed)
@@ -263,20 +274,43 @@ class _Importer:
             reminder_settings.update(self.db, self.now, centre, actor=self.actor, **changes)
         self.summary.add("reminder settings", UPDATED if changes else UNCHANGED)
 
-    def _policy(self, centre: JobCentre, config: PolicyConfig) -> None:
+    def _policy(self, centre: JobCentre, item: Item[PolicyConfig]) -> None:
         existed = self.db.scalar(select(AttendancePolicy.id).where(
             AttendancePolicy.job_centre_id == centre.id)) is not None
         policy = attendance_policy.policy_for(self.db, self.now, centre.id)
         changes = {}
-        for name, value in config.model_dump(exclude_unset=True).items():
+        for name, value in item.value.model_dump(exclude_unset=True).items():
             if name == "weekdays":
                 value = "".join(str(day) for day in value)
             if getattr(policy, name) != value:
                 changes[name] = value
         if changes:
-            attendance_policy.update(self.db, self.now, centre, actor=self.actor, **changes)
+            try:
+                with self.db.begin_nested():
+                    attendance_policy.update(self.db, self.now, centre, actor=self.actor,
+                                             **changes)
+            except DomainError as error:
+                self._policy_problems(centre, item.path, changes, error)
         self.summary.add("attendance policy", CREATED if not existed
                          else UPDATED if changes else UNCHANGED)
+
+    def _policy_problems(self, centre: JobCentre, path: Path, changes: dict[str, Any],
+                         error: DomainError) -> None:
+        """The service names only its first objection: try each change alone to point at
+        every bad field; the changes together are at fault if none is alone."""
+        found = False
+        for name, value in changes.items():
+            try:
+                with self.db.begin_nested() as trial:
+                    attendance_policy.update(self.db, self.now, centre, actor=self.actor,
+                                             **{name: value})
+                    trial.rollback()
+            except DomainError as alone:
+                self.problems.append(self.parsed.problem((*path, name), explain(alone)))
+                found = True
+        if not found:
+            self.problems.append(self.parsed.problem(path, explain(error)))
+        raise _Reported
 
     # -- information sessions ------------------------------------------------------------
     def _sessions(self, centre: JobCentre, parsed: ParsedCentre) -> None:

@@ -36,9 +36,9 @@ from bot.services import centres, info_sessions, org_settings, reminder_rules, r
 from bot.services.session_schedule import explain
 
 VERSION = 1
-# ISO weekday n is WEEKDAYS[n - 1].
+# ISO weekday n is WEEKDAYS[n - 1]; the full English names are read too.
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_DURATION_MINUTES = 120
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_DURATION_MINUTES = int(info_sessions.MAX_DURATION.total_seconds() // 60)
 MAX_SCHEDULE_WEEKS = 52
 
@@ -115,7 +115,9 @@ def _weekdays(value: Any) -> tuple[int, ...]:
         raise ValueError(f"Give a list of weekdays, e.g. [{', '.join(WEEKDAYS[:5])}].")
     days = set()
     for item in value:
-        name = str(item).strip().lower()[:3]
+        name = str(item).strip().lower()
+        if name in _DAY_NAMES:
+            name = name[:3]
         if name not in WEEKDAYS:
             raise ValueError(f"Not a weekday: {item}. Write {', '.join(WEEKDAYS)}.")
         days.add(WEEKDAYS.index(name) + 1)
@@ -135,8 +137,8 @@ def _local_datetime(value: Any) -> datetime:
         raise ValueError(f"There is no such date or time: {text}") from None
 
 
-def _none_is_empty(empty: Callable[[], Any]) -> Callable[[Any], Any]:
-    return lambda value: empty() if value is None else value
+def _no_texts(value: Any) -> Any:
+    return {} if value is None else value  # "texts:" with nothing after it
 
 
 Clock = Annotated[time, BeforeValidator(_domain(_clock))]
@@ -147,7 +149,7 @@ Capacity = Annotated[int, BeforeValidator(_domain(_capacity))]
 Weekdays = Annotated[tuple[int, ...], BeforeValidator(_weekdays)]
 LocalDateTime = Annotated[datetime, BeforeValidator(_local_datetime)]
 Minutes = Annotated[Whole, Field(ge=1, le=MAX_DURATION_MINUTES)]
-Texts = Annotated[dict[Language, str | None], BeforeValidator(_none_is_empty(dict))]
+Texts = Annotated[dict[Language, str | None], BeforeValidator(_no_texts)]
 
 
 class _Model(BaseModel):
@@ -162,7 +164,10 @@ class _Located(_Model):
 
     @model_validator(mode="after")
     def _coordinates(self) -> _Located:
-        _domain(lambda _: centres.check_coordinates(self.latitude, self.longitude))(None)
+        try:
+            centres.check_coordinates(self.latitude, self.longitude)
+        except DomainError as error:
+            raise ValueError(explain(error)) from None
         return self
 
 
@@ -181,8 +186,10 @@ class RuleConfig(_Model):
     @model_validator(mode="before")
     @classmethod
     def _offset_as_text(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("offset"), int | float):
-            data = {**data, "offset": str(data["offset"])}
+        # "offset: 0" is read as a number.
+        offset = data.get("offset") if isinstance(data, dict) else None
+        if isinstance(offset, int) and not isinstance(offset, bool):
+            data = {**data, "offset": str(offset)}
         return data
 
     @field_validator("offset")
@@ -228,7 +235,7 @@ def parse_offset(text: str) -> tuple[int, int, bool, time | None]:
     at: time | None = None
     seen: set[str] = set()
     for token in text.split() or ["?"]:
-        if ":" in token or "." in token:
+        if ":" in token:
             part, at = "time", reminder_settings.parse_clock(token)
         else:
             d, m, w = reminder_rules.parse_offset(token)
