@@ -44,6 +44,13 @@ async def _setup(harness, *, session_start=None, capacity=20, with_session=True,
         return invite.code, coach_phone, (session.id if session else None), centre.id
 
 
+async def agree(phone, code):
+    """Open the invite, choose English and accept the terms; returns the replies to that."""
+    await phone.send(f"/start {code}")
+    await phone.press("English")
+    return await phone.press("I agree")
+
+
 def tr(language, text, **params):
     return translator(language)._(text, **params)
 
@@ -146,9 +153,7 @@ async def test_unknown_used_and_expired_codes_are_explained(harness):
 
     # Someone else uses the invite; then it is used.
     first = harness.phone("Omar", "en")
-    await first.send(f"/start {code}")
-    await first.press("English")
-    await first.press("I agree")
+    await agree(first, code)
     await phone.send(f"/start {code}")
     assert phone.last_text.startswith("This invite link has already been used.")
 
@@ -182,9 +187,7 @@ async def test_repeated_bad_codes_are_rate_limited(harness):
 async def test_opening_ones_own_invite_again_is_harmless(harness):
     code, *_ = await _setup(harness)
     phone = harness.phone("Amina", "en")
-    await phone.send(f"/start {code}")
-    await phone.press("English")
-    await phone.press("I agree")
+    await agree(phone, code)
     await phone.press("I'll come")
     replies = await phone.send(f"/start {code}")
     assert replies[0]["text"] == "You are already registered. Welcome back!"
@@ -196,9 +199,7 @@ async def test_opening_ones_own_invite_again_is_harmless(harness):
 async def test_enrolled_aspirant_cannot_take_someone_elses_invite(harness):
     code, *_ = await _setup(harness)
     phone = harness.phone("Amina", "en")
-    await phone.send(f"/start {code}")
-    await phone.press("English")
-    await phone.press("I agree")
+    await agree(phone, code)
     with harness.db() as db:
         centre = db.scalar(select(factories.JobCentre))
         other = factories.aspirant_invite(db, harness.clock.now(), centre).code
@@ -208,9 +209,7 @@ async def test_enrolled_aspirant_cannot_take_someone_elses_invite(harness):
         assert db.scalar(select(Invite).where(Invite.code == other)).used_at is None
     # ...and it still works for the person it was meant for.
     friend = harness.phone("Omar", "en")
-    await friend.send(f"/start {other}")
-    await friend.press("English")
-    await friend.press("I agree")
+    await agree(friend, other)
     assert friend.texts[-2] == "Thank you! You are now registered."
 
 
@@ -225,9 +224,7 @@ async def test_full_session_offers_the_next_ones_with_free_places(harness):
         db.add(Booking(info_session_id=session_id, aspirant_id=taken.id,
                        status=BookingStatus.BOOKED, created_at=now, updated_at=now))
     phone = harness.phone("Amina", "en")
-    await phone.send(f"/start {code}")
-    await phone.press("English")
-    replies = await phone.press("I agree")
+    replies = await agree(phone, code)
     # The invited session is full, so the choice is offered straight away.
     assert replies[-1]["text"] == "Choose a time for your information session:"
     assert len(phone.buttons()) == 1
@@ -247,9 +244,7 @@ async def test_choosing_another_time_and_a_place_taken_meanwhile(harness):
         later = factories.session(db, now, centre, local(2026, 3, 11, 13, 0), capacity=1)
         later_id = later.id
     phone = harness.phone("Amina", "en")
-    await phone.send(f"/start {code}")
-    await phone.press("English")
-    await phone.press("I agree")
+    await agree(phone, code)
     await phone.press("Choose another time")
     assert phone.last_text == "Choose a time for your information session:"
     # Someone takes the last place before Amina presses.
@@ -269,9 +264,7 @@ async def test_choosing_another_time_and_a_place_taken_meanwhile(harness):
 async def test_no_session_with_places_tells_the_coach_will_call(harness):
     code, *_ = await _setup(harness, with_session=False)
     phone = harness.phone("Amina", "en")
-    await phone.send(f"/start {code}")
-    await phone.press("English")
-    replies = await phone.press("I agree")
+    replies = await agree(phone, code)
     assert replies[0]["text"].startswith("There is no information session with free places")
     assert phone.reply_keyboard, "the menu is shown anyway"
 
@@ -319,9 +312,7 @@ async def test_staff_invite_makes_a_coach(harness):
 async def test_language_switch_reaches_scheduled_messages(harness):
     code, *_ = await _setup(harness)
     phone = harness.phone("Amina", "en")
-    await phone.send(f"/start {code}")
-    await phone.press("English")
-    await phone.press("I agree")
+    await agree(phone, code)
     await phone.press("I'll come")
     # A message queued for tomorrow, while Amina still reads English.
     from bot.services import outbox
@@ -342,9 +333,7 @@ async def test_language_switch_reaches_scheduled_messages(harness):
 async def test_mydata_shows_what_is_stored_and_stop_erases_it(harness):
     code, coach_phone, *_ = await _setup(harness)
     phone = harness.phone("Amina", "en")
-    await phone.send(f"/start {code}")
-    await phone.press("English")
-    await phone.press("I agree")
+    await agree(phone, code)
     await phone.press("I'll come")
     await harness.dispatch()
 
@@ -398,9 +387,7 @@ async def test_roles_are_enforced(harness):
     await stranger.send("/invite")
     assert stranger.last_text.startswith("I don't know you yet.")
     phone = harness.phone("Amina", "en")
-    await phone.send(f"/start {code}")
-    await phone.press("English")
-    await phone.press("I agree")
+    await agree(phone, code)
     await phone.send("/invite")
     assert phone.last_text == "Sorry, this is not available to you."
     # A forged invite-flow button from an aspirant is refused too.
@@ -413,9 +400,7 @@ async def test_roles_are_enforced(harness):
 async def test_unknown_text_gets_a_hint(harness):
     code, *_ = await _setup(harness)
     phone = harness.phone("Amina", "en")
-    await phone.send(f"/start {code}")
-    await phone.press("English")
-    await phone.press("I agree")
+    await agree(phone, code)
     await phone.send("hello?")
     assert phone.last_text == "Sorry, I did not understand that. Please use the menu or /help."
 
@@ -438,9 +423,7 @@ async def test_session_times_read_in_the_centres_zone_across_daylight_saving(har
     # 30 March 2026 is the first Monday of summer time: 09:30 local is 07:30 UTC.
     code, *_ = await _setup(harness, session_start=local(2026, 3, 30, 9, 30))
     phone = harness.phone("Amina", "en")
-    await phone.send(f"/start {code}")
-    await phone.press("English")
-    replies = await phone.press("I agree")
+    replies = await agree(phone, code)
     assert "Monday, March 30, 2026, 9:30\u202fAM–11:30\u202fAM" in replies[0]["text"]
 
 
