@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from bot import logsafe
 from bot.errors import DomainError, JobbotError, SettingsError
 from bot.settings import Settings, load_settings
 
@@ -54,14 +55,13 @@ def build_parser() -> OneLineParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logsafe.configure(logging.DEBUG if args.verbose else logging.INFO)
     # httpx logs every request URL, and the URL holds the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if not args.verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # One line per job run says nothing an operator needs.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         return int(args.run(args, load_settings()) or 0)
     except DomainError as error:
