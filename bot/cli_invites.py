@@ -13,7 +13,7 @@ from bot.clock import SystemClock
 from bot.db import make_engine, make_session_factory, unit_of_work
 from bot.errors import DomainError, JobbotError
 from bot.models import InfoSession, Role
-from bot.services import centres, invites
+from bot.services import centres, invites, reminder_rules
 from bot.settings import Settings
 
 
@@ -125,7 +125,11 @@ def centre_add_command(args: argparse.Namespace, settings: Settings) -> int:
         centre = centres.create(db, now, name=args.name, address=args.address,
                                 latitude=args.lat, longitude=args.lon,
                                 timezone=args.timezone or settings.timezone)
+        # A new installation starts with the recommended reminders (once; admins change them).
+        installed = reminder_rules.install_defaults(db, now)
         print(f"job centre {centre.id}: {centre.name}")
+        if installed:
+            print(f"{len(installed)} default reminder rules installed (see 'jobbot rule list')")
     return 0
 
 

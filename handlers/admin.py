@@ -21,7 +21,14 @@ from bot.calendar import local_date
 from bot.errors import DomainError, NotAllowed
 from bot.i18n import N_, Translator
 from bot.models import ClosedDay, JobCentre, Person, Role, RoleGrant
-from bot.services import centres, closed_days, conversations, org_settings, people
+from bot.services import (
+    centres,
+    closed_days,
+    conversations,
+    org_settings,
+    people,
+    reminder_rules,
+)
 from handlers.base import Turn, on
 from handlers.menu import text_step_handler
 from handlers.views import ROLE_NOUNS
@@ -69,12 +76,18 @@ def _closed_day(db: Session, text: str) -> dict[str, str]:
     return {"day": closed_days.parse_day(day_text).isoformat(), "note": note.strip()[:200]}
 
 
+def _new_centre(db: Session, now: Any, actor: Person, name: str) -> None:
+    centres.create(db, now, name=name, actor=actor)
+    # A new installation starts with the recommended reminders (once; admins change them).
+    reminder_rules.install_defaults(db, now, actor=actor)
+
+
 FIELDS: dict[str, Field] = {
     "cnew": Field(
         N_("Send the name of the new job centre."),
         lambda db, text: text.strip(),
         _text,
-        lambda db, now, actor, target, value: centres.create(db, now, name=value, actor=actor),
+        lambda db, now, actor, target, value: _new_centre(db, now, actor, value),
         "ad:cl",
     ),
     "cname": Field(

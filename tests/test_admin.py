@@ -39,6 +39,12 @@ async def test_create_a_centre_and_set_its_location(harness):
         centre = db.scalar(select(JobCentre).where(JobCentre.name == "Jobbtorg Vårberg"))
         centre_id = centre.id
     assert len(_audit(harness, "centre.create")) == 1
+    with harness.db() as db:
+        from bot.services import reminder_rules
+
+        # A first centre starts with the recommended reminders.
+        assert len(reminder_rules.listed(db, everything=True)) == len(
+            reminder_rules.default_rules())
 
     await phone.press("Back")
     await phone.press(data=f"ad:c:{centre_id}")

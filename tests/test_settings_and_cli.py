@@ -125,6 +125,10 @@ def test_db_upgrade_then_admin_invite_then_centre_and_invites(monkeypatch, capsy
 
     assert main(["centre", "add", "Jobbtorg Kista", "--address", "Kistagången 2",
                  "--lat", "59.40", "--lon", "17.94"]) == 0
+    # The first centre comes with the recommended reminder rules, once.
+    assert "default reminder rules installed" in capsys.readouterr().out
+    assert main(["centre", "add", "Jobbtorg Farsta"]) == 0
+    assert "default reminder rules" not in capsys.readouterr().out
     assert main(["invite", "create", "--centre", "Jobbtorg Kista", "--attendance",
                  "--bot-username", "jobbtorg_bot", "--qr", str(tmp_path / "qr.png")]) == 0
     assert (tmp_path / "qr.png").read_bytes().startswith(b"\x89PNG")
