@@ -29,7 +29,7 @@ from bot.services import (
     people,
     reminder_rules,
 )
-from handlers.base import Turn, on
+from handlers.base import STALE_BUTTON, Turn, on
 from handlers.menu import text_step_handler
 from handlers.views import ROLE_NOUNS
 
@@ -301,7 +301,7 @@ async def navigate(turn: Turn) -> None:
         case ["ad", "st", number] if _number(number) is not None:
             await _staff_view(turn, int(number))
         case _:
-            await turn.toast(turn._("This button is no longer active."), alert=True)
+            await turn.stale()
 
 
 # --- changing a value -------------------------------------------------------------------
@@ -310,7 +310,7 @@ async def start_edit(turn: Turn) -> None:
     assert turn.query is not None
     parts = (turn.query.data or "").split(":")
     if len(parts) != 4 or parts[2] not in FIELDS or _number(parts[3]) is None:
-        await turn.toast(turn._("This button is no longer active."), alert=True)
+        await turn.stale()
         return
     key, target = parts[2], int(parts[3]) or None
     _check_target(turn, key, target)
@@ -356,12 +356,12 @@ async def start_toggle(turn: Turn) -> None:
     assert turn.query is not None
     parts = (turn.query.data or "").split(":")
     if len(parts) != 4 or _number(parts[3]) is None:
-        await turn.toast(turn._("This button is no longer active."), alert=True)
+        await turn.stale()
         return
     action, target = parts[2], int(parts[3])
     question = _toggle_question(turn, action, target)
     if question is None:
-        await turn.toast(turn._("This button is no longer active."), alert=True)
+        await turn.stale()
         return
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "confirm",
                         {"toggle": action, "target": target})
@@ -404,7 +404,7 @@ async def confirm(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
     if state is None or state.flow != FLOW:
-        await turn.toast(turn._("This button is no longer active."), alert=True)
+        await turn.stale()
         return
     conversations.finish(turn.db, state)
     if turn.query.data == "ad:no":
@@ -412,7 +412,7 @@ async def confirm(turn: Turn) -> None:
                                reply_markup=InlineKeyboardMarkup(_main_rows(turn.t)))
         return
     if state.step != "confirm":
-        await turn.toast(turn._("This button is no longer active."), alert=True)
+        await turn.stale()
         return
     target = state.data.get("target")
     if "toggle" in state.data:
@@ -469,7 +469,7 @@ def _apply_toggle(turn: Turn, action: str, target: int) -> str:
         org_settings.set_value(turn.db, turn.now, org_settings.RECORD_GENDER_AND_AGE,
                                not current, actor=turn.person)
         return "ad:set"
-    raise DomainError(N_("This button is no longer active."))
+    raise DomainError(STALE_BUTTON)
 
 
 def register(application: Application) -> None:

@@ -357,7 +357,7 @@ async def navigate(turn: Turn) -> None:
         case ["ap", "q", number] if number.isdigit():
             await _quiet_view(turn, int(number))
         case _:
-            await turn.toast(turn._("This button is no longer active."), alert=True)
+            await turn.stale()
 
 
 @on(roles=ADMIN)
@@ -367,7 +367,7 @@ async def choose(turn: Turn) -> None:
     parts = (turn.query.data or "").split(":")
     if (len(parts) != 5 or parts[2] not in CHOICES or not parts[3].isdigit()
             or parts[4] not in CHOICES[parts[2]]):
-        await turn.toast(turn._("This button is no longer active."), alert=True)
+        await turn.stale()
         return
     key, centre_id = parts[2], int(parts[3])
     require(turn.person, centre_id)

@@ -57,7 +57,6 @@ TIMING_PROMPT = N_(
     "Plan deadlines have no time of day: without a time, the reminder goes out at 09:00.")
 TEXT_PROMPT = N_("Send the reminder text in {language}. You can use these placeholders: "
                  "{placeholders}.\nSend - to remove the text of this language.")
-STALE = N_("This button is no longer active.")
 
 
 # --- the draft ---------------------------------------------------------------------------------
@@ -305,7 +304,7 @@ async def navigate(turn: Turn) -> None:
         case ["ar", "p", number] if number.isdigit():
             await _rule_preview(turn, int(number))
         case _:
-            await turn.toast(turn._(STALE), alert=True)
+            await turn.stale()
 
 
 # --- the steps of a draft ----------------------------------------------------------------------
@@ -414,7 +413,7 @@ async def start_new(turn: Turn) -> None:
     assert turn.query is not None
     number = (turn.query.data or "").rsplit(":", 1)[-1]
     if not number.isdigit():
-        await turn.toast(turn._(STALE), alert=True)
+        await turn.stale()
         return
     centre_id = int(number) or None
     require(turn.person, centre_id)
@@ -430,7 +429,7 @@ async def start_edit(turn: Turn) -> None:
     assert turn.query is not None
     parts = (turn.query.data or "").split(":")
     if len(parts) != 4 or parts[2] not in ("o", "a", "t") or not parts[3].isdigit():
-        await turn.toast(turn._(STALE), alert=True)
+        await turn.stale()
         return
     rule = reminder_rules.get(turn.db, int(parts[3]))
     require(turn.person, rule.job_centre_id)
@@ -454,7 +453,7 @@ async def start_switch(turn: Turn) -> None:
     assert turn.query is not None
     number = (turn.query.data or "").rsplit(":", 1)[-1]
     if not number.isdigit():
-        await turn.toast(turn._(STALE), alert=True)
+        await turn.stale()
         return
     rule = reminder_rules.get(turn.db, int(number))
     require(turn.person, rule.job_centre_id)
@@ -474,7 +473,7 @@ async def step(turn: Turn) -> None:
     assert turn.query is not None
     state = _state(turn)
     if state is None or state.data.get("mode") not in ("new", "edit"):
-        await turn.toast(turn._(STALE), alert=True)
+        await turn.stale()
         return
     data = state.data
     _check_access(turn, data)
@@ -505,7 +504,7 @@ async def step(turn: Turn) -> None:
             conversations.advance(turn.db, turn.now, state, "texts")
             await _show_texts(turn, state.data)
         case _:
-            await turn.toast(turn._(STALE), alert=True)
+            await turn.stale()
 
 
 @text_step_handler(FLOW)
@@ -549,7 +548,7 @@ async def save(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     state = _state(turn)
     if state is None:
-        await turn.toast(turn._(STALE), alert=True)
+        await turn.stale()
         return
     data = state.data
     if turn.query.data == "ar:no":
@@ -559,9 +558,14 @@ async def save(turn: Turn) -> None:
                                reply_markup=_markup([[_button(turn.t, N_("Back"), back)]]))
         return
     if state.step != "confirm":
-        await turn.toast(turn._(STALE), alert=True)
+        await turn.stale()
         return
     _check_access(turn, data)
+    if data["mode"] == "edit" and not _changes(data):
+        conversations.finish(turn.db, state)
+        await turn.edit_or_say(turn._("Nothing has changed."), reply_markup=_markup(
+            [[_button(turn.t, N_("Back"), f"ar:r:{data['rule']}")]]))
+        return
     try:
         with turn.db.begin_nested():
             rule = _apply(turn, data)

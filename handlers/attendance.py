@@ -200,9 +200,6 @@ def _absence_state(turn: Turn, *steps: str) -> ConversationState | None:
     return state
 
 
-async def _stale(turn: Turn) -> None:
-    await turn.toast(turn._("This button is no longer active."), alert=True)
-
 
 @on(roles=ASPIRANT)
 async def absence_button(turn: Turn) -> None:
@@ -218,7 +215,7 @@ async def absence_button(turn: Turn) -> None:
         state = _absence_state(turn, "reason")
         reason = absences.REASON_CODES.get(value)
         if state is None or reason is None:
-            await _stale(turn)
+            await turn.stale()
             return
         if reason == AbsenceReason.OTHER:
             conversations.advance(turn.db, turn.now, state, "note", reason=reason.value)
@@ -230,7 +227,7 @@ async def absence_button(turn: Turn) -> None:
     if kind == "w":
         state = _absence_state(turn, "when")
         if state is None or value not in ("t", "d", "r"):
-            await _stale(turn)
+            await turn.stale()
             return
         enrolment = checkin.enrolment_of(turn.db, turn.person)
         if value == "t":
@@ -251,7 +248,7 @@ async def absence_button(turn: Turn) -> None:
         except ValueError:
             day = None
         if state is None or day is None:
-            await _stale(turn)
+            await turn.stale()
             return
         if state.step == "day":
             await _save_absence(turn, state, day, day)
@@ -265,7 +262,7 @@ async def absence_button(turn: Turn) -> None:
         else:
             await _save_absence(turn, state, date.fromisoformat(state.data["first"]), day)
         return
-    await _stale(turn)
+    await turn.stale()
 
 
 async def _ask_when(turn: Turn, *, edit: bool) -> None:
@@ -324,7 +321,7 @@ async def why_button(turn: Turn) -> None:
     _, record, code = (turn.query.data or "::").split(":", 2)
     reason = absences.REASON_CODES.get(code)
     if not record.isdigit() or reason is None:
-        await _stale(turn)
+        await turn.stale()
         return
     if reason == AbsenceReason.OTHER:
         absences.check_explainable(turn.db, turn.person, int(record))

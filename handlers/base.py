@@ -30,6 +30,7 @@ from bot.services import conversations, outbox, people, reminders
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
+STALE_BUTTON = N_("This button is no longer active.")
 
 
 def runtime_of(context: Context) -> Runtime:
@@ -95,6 +96,10 @@ class Turn:
         if self.query is not None and not self.answered:
             self.answered = True
             await self.query.answer(text, show_alert=alert)
+
+    async def stale(self) -> None:
+        """The pressed button belongs to a step that is over (or was never this user's)."""
+        await self.toast(self._(STALE_BUTTON), alert=True)
 
     def has_role(self, *roles: Role) -> bool:
         return self.person is not None and self.person.has_role(*roles)

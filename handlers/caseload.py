@@ -53,9 +53,6 @@ def _day(stamp: str) -> date | None:
         return None
 
 
-async def _stale(turn: Turn) -> None:
-    await turn.toast(turn._("This button is no longer active."), alert=True)
-
 
 # --- the list -------------------------------------------------------------------------------
 async def _show_page(turn: Turn, number: int, *, edit: bool) -> None:
@@ -88,7 +85,7 @@ async def caseload_button(turn: Turn) -> None:
     parts = (turn.query.data or "").split(":")[1:]
     kind, args = parts[0], parts[1:]
     if not all(a.isdigit() or a in ("p", "e", "u", "m", "pm") for a in args):
-        await _stale(turn)
+        await turn.stale()
         return
     if kind == "p" and len(args) == 1:
         await _show_page(turn, int(args[0]), edit=True)
@@ -115,7 +112,7 @@ async def caseload_button(turn: Turn) -> None:
                          else turn._("Daily check-in switched off."))
         await _show_detail(turn, int(args[0]))
     else:
-        await _stale(turn)
+        await turn.stale()
 
 
 async def _choose_day(turn: Turn, enrolment_id: int) -> None:
@@ -220,7 +217,7 @@ async def alert_button(turn: Turn) -> None:
         return
     item_id, _, action = rest.partition(":")
     if prefix != "al" or not item_id.isdigit() or action not in ("e", "p", "c", "n"):
-        await _stale(turn)
+        await turn.stale()
         return
     _, alert, enrolment = follow_up.alert_item(turn.db, turn.person, int(item_id))
     if action == "n":
@@ -248,7 +245,7 @@ async def _excuse_explained(turn: Turn, record_id: int) -> None:
     assert turn.person is not None and turn.query is not None
     record = turn.db.get(AttendanceRecord, record_id)
     if record is None:
-        await _stale(turn)
+        await turn.stale()
         return
     follow_up.mark(turn.db, turn.now, turn.person, record.enrolment_id, record.day,
                    AttendanceStatus.EXCUSED)

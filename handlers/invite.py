@@ -57,9 +57,6 @@ def _state(turn: Turn, step: str):  # type: ignore[no-untyped-def]
     return state
 
 
-async def _stale(turn: Turn) -> None:
-    await turn.toast(turn._("This button is no longer active."), alert=True)
-
 
 @on(roles={Role.ADMIN})
 async def choose_role(turn: Turn) -> None:
@@ -67,7 +64,7 @@ async def choose_role(turn: Turn) -> None:
     state = _state(turn, "role")
     value = (turn.query.data or "").removeprefix("iv:r:")
     if state is None or value not in {r.value for r in Role}:
-        await _stale(turn)
+        await turn.stale()
         return
     await _ask_centre(turn, state, Role(value))
 
@@ -100,7 +97,7 @@ async def choose_centre(turn: Turn) -> None:
     state = _state(turn, "centre")
     value = (turn.query.data or "").removeprefix("iv:c:")
     if state is None or not value.isdigit():
-        await _stale(turn)
+        await turn.stale()
         return
     role = Role(state.data["role"])
     centre = next((c for c in _allowed_centres(turn, role) if c.id == int(value)), None)
@@ -131,13 +128,13 @@ async def choose_session(turn: Turn) -> None:
     state = _state(turn, "session")
     value = (turn.query.data or "").removeprefix("iv:s:")
     if state is None or not value.isdigit():
-        await _stale(turn)
+        await turn.stale()
         return
     session_id = int(value) or None
     if session_id is not None:
         session = turn.db.get(InfoSession, session_id)
         if session is None or session.job_centre_id != state.data["centre"]:
-            await _stale(turn)
+            await turn.stale()
             return
     conversations.advance(turn.db, turn.now, state, "attendance", session=session_id)
     await turn.edit_or_say(
@@ -154,7 +151,7 @@ async def choose_attendance(turn: Turn) -> None:
     assert turn.query is not None
     state = _state(turn, "attendance")
     if state is None or turn.query.data not in ("iv:a:0", "iv:a:1"):
-        await _stale(turn)
+        await turn.stale()
         return
     centre = next((c for c in _allowed_centres(turn, Role.ASPIRANT)
                    if c.id == state.data["centre"]), None)

@@ -102,7 +102,7 @@ async def set_language(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     language = (turn.query.data or "").removeprefix("lg:")
     if language not in LANGUAGES:
-        await turn.toast(turn._("This button is no longer active."), alert=True)
+        await turn.stale()
         return
     turn.person.language = language
     turn.use_language(language)

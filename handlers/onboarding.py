@@ -101,9 +101,6 @@ def _state(turn: Turn, step: str):  # type: ignore[no-untyped-def]
     return state
 
 
-async def _stale(turn: Turn) -> None:
-    await turn.toast(turn._("This button is no longer active."), alert=True)
-
 
 @on()
 async def choose_language(turn: Turn) -> None:
@@ -111,7 +108,7 @@ async def choose_language(turn: Turn) -> None:
     language = (turn.query.data or "").removeprefix("ob:l:")
     state = _state(turn, "language") or _state(turn, "consent")
     if state is None or language not in LANGUAGES:
-        await _stale(turn)
+        await turn.stale()
         return
     conversations.advance(turn.db, turn.now, state, "consent", language=language)
     turn.use_language(language)
@@ -131,7 +128,7 @@ async def answer_consent(turn: Turn) -> None:
     assert turn.query is not None
     state = _state(turn, "consent")
     if state is None:
-        await _stale(turn)
+        await turn.stale()
         return
     if turn.query.data == "ob:c:n":
         conversations.finish(turn.db, state)
@@ -205,7 +202,7 @@ async def choose_session(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     state = _state(turn, "session")
     if state is None:
-        await _stale(turn)
+        await turn.stale()
         return
     choice = (turn.query.data or "").removeprefix("ob:s:")
     centre_id = state.data["centre"]
@@ -214,11 +211,11 @@ async def choose_session(turn: Turn) -> None:
         await _offer_choices(turn, centre_id, exclude=state.data.get("offered"))
         return
     if not choice.isdigit():
-        await _stale(turn)
+        await turn.stale()
         return
     session = info_sessions.get(turn.db, int(choice))
     if session is None or session.job_centre_id != centre_id:
-        await _stale(turn)
+        await turn.stale()
         return
     try:
         info_sessions.book(turn.db, turn.now, turn.person, session.id)

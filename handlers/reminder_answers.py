@@ -28,9 +28,6 @@ def _booking_id(turn: Turn) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-async def _stale(turn: Turn) -> None:
-    await turn.toast(turn._("This button is no longer active."), alert=True)
-
 
 @on(roles=ASPIRANT)
 async def answer(turn: Turn) -> None:
@@ -38,7 +35,7 @@ async def answer(turn: Turn) -> None:
     action = (turn.query.data or "").split(":")[1]
     booking_id = _booking_id(turn)
     if booking_id is None:
-        await _stale(turn)
+        await turn.stale()
         return
     booking = info_sessions.own_booking(turn.db, turn.person, booking_id)
     session = booking.info_session
@@ -62,7 +59,7 @@ async def answer(turn: Turn) -> None:
     elif action == "m":
         await send_place(turn, session)
     else:
-        await _stale(turn)
+        await turn.stale()
 
 
 async def _replace_buttons(turn: Turn, markup: InlineKeyboardMarkup | None) -> None:
@@ -114,7 +111,7 @@ async def list_times(turn: Turn) -> None:
     assert turn.person is not None
     enrolment = people.active_enrolment(turn.db, turn.person)
     if enrolment is None:
-        await _stale(turn)
+        await turn.stale()
         return
     await turn.toast()
     await offer_times(turn, enrolment.job_centre_id, exclude=None,
@@ -130,7 +127,7 @@ async def rebook(turn: Turn) -> None:
     enrolment = people.active_enrolment(turn.db, turn.person)
     session = info_sessions.get(turn.db, session_id) if session_id is not None else None
     if session is None or enrolment is None or session.job_centre_id != enrolment.job_centre_id:
-        await _stale(turn)
+        await turn.stale()
         return
     previous = info_sessions.current_booking(turn.db, turn.now, turn.person)
     try:

@@ -63,9 +63,6 @@ def _id(turn: Turn) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-async def _stale(turn: Turn) -> None:
-    await turn.toast(turn._("This button is no longer active."), alert=True)
-
 
 # --- the list and one session ---------------------------------------------------------------
 @on(roles=STAFF)
@@ -109,7 +106,7 @@ def _visible_session(turn: Turn, session_id: int | None) -> InfoSession | None:
 async def view_session(turn: Turn) -> None:
     session = _visible_session(turn, _id(turn))
     if session is None:
-        await _stale(turn)
+        await turn.stale()
         return
     await _show_session(turn, session)
 
@@ -167,7 +164,7 @@ async def new_at_centre(turn: Turn) -> None:
     centre_id = _id(turn)
     centre = next((c for c in _admin_centres(turn) if c.id == centre_id), None)
     if centre is None:
-        await _stale(turn)
+        await turn.stale()
         return
     await _ask_when(turn, centre)
 
@@ -236,7 +233,7 @@ async def _after_place(turn: Turn, state, place: str | None) -> None:  # type: i
 async def place_is_address(turn: Turn) -> None:
     state = _state(turn, "new_place")
     if state is None:
-        await _stale(turn)
+        await turn.stale()
         return
     await turn.edit_or_say(turn._("Place: the job centre's address."))
     await _after_place(turn, state, None)
@@ -251,7 +248,7 @@ async def capacity_button(turn: Turn) -> None:
     state = _state(turn, "new_capacity")
     capacity = _id(turn)
     if state is None or capacity not in CAPACITY_CHOICES:
-        await _stale(turn)
+        await turn.stale()
         return
     await turn.edit_or_say(turn._("Places: {count}", count=capacity))
     await _after_capacity(turn, state, capacity)
@@ -268,7 +265,7 @@ async def language_button(turn: Turn) -> None:
     state = _state(turn, "new_language")
     language = (turn.query.data or "").removeprefix("sa:lg:") if turn.query else ""
     if state is None or language not in LANGUAGES:
-        await _stale(turn)
+        await turn.stale()
         return
     state = conversations.advance(turn.db, turn.now, state, "confirm_new", language=language)
     centre = turn.db.get(JobCentre, state.data["centre"])
@@ -310,7 +307,7 @@ async def start_edit(turn: Turn) -> None:
     what = (turn.query.data or "").split(":")[1]
     session = _managed_session(turn, _id(turn))
     if session is None or what not in _EDIT_PROMPTS:
-        await _stale(turn)
+        await turn.stale()
         return
     step, prompt = _EDIT_PROMPTS[what]
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, step,
@@ -369,7 +366,7 @@ async def _edit_capacity(turn: Turn, state) -> None:  # type: ignore[no-untyped-
 async def start_cancel(turn: Turn) -> None:
     session = _managed_session(turn, _id(turn))
     if session is None:
-        await _stale(turn)
+        await turn.stale()
         return
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "confirm_cancel",
                         {"session": session.id})
@@ -388,7 +385,7 @@ async def start_cancel(turn: Turn) -> None:
 async def confirm(turn: Turn) -> None:
     state = _state(turn, "confirm_new", "confirm_edit", "confirm_cancel")
     if state is None:
-        await _stale(turn)
+        await turn.stale()
         return
     data = state.data
     if state.step == "confirm_new":
@@ -443,7 +440,7 @@ def _recordable(turn: Turn, session: InfoSession) -> list[Booking]:
 async def attendance(turn: Turn) -> None:
     session = _visible_session(turn, _id(turn))
     if session is None or session.cancelled_at is not None or session.starts_at > turn.now:
-        await _stale(turn)
+        await turn.stale()
         return
     await _show_attendance(turn, session)
 
@@ -476,7 +473,7 @@ async def record(turn: Turn) -> None:
     booking = turn.db.get(Booking, booking_id) if booking_id is not None else None
     if booking is None or booking.id not in {b.id for b in _recordable(turn,
                                                                       booking.info_session)}:
-        await _stale(turn)
+        await turn.stale()
         return
     before = booking.status
     milestones.record_booking_attendance(turn.db, turn.now, booking.id, came, actor=turn.person)

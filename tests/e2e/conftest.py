@@ -192,6 +192,36 @@ def _next_weekday_morning(after: datetime) -> datetime:
     return day.replace(hour=9, minute=30, second=0, microsecond=0).astimezone(UTC)
 
 
+async def launch_bot(emulator: BotApiEmulator, api_url: str, database_url: str, *,
+                     cwd: Path, log: Path, module: str = "bot.cli",
+                     args: tuple[str, ...] = ("run",), extra_env: dict[str, str] | None = None
+                     ) -> Driver:
+    """Start the bot as a process (output appended to ``log``) and wait until it polls."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("JOBBOT_")}
+    env.update({
+        "JOBBOT_TELEGRAM_TOKEN": emulator.token,
+        "JOBBOT_TELEGRAM_API_URL": api_url,
+        "JOBBOT_DATABASE_URL": database_url,
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        **(extra_env or {}),
+    })
+    calls_before = len(emulator.calls)
+    with log.open("ab") as output:
+        # The working directory has no .env, so only the settings above apply.
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", module, *args,
+            cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output,
+        )
+    driver = Driver(emulator, BotProcess(process, log))
+    # deleteWebhook comes right before the first getUpdates of this run: updates sent from
+    # now on are picked up by the long poll.
+    await driver.wait_for("the bot to start polling", lambda: any(
+        call.method == "deleteWebhook" for call in emulator.calls[calls_before:]),
+        STARTUP_TIMEOUT)
+    return driver
+
+
 @pytest.fixture
 async def start_bot(request: pytest.FixtureRequest, tmp_path: Path,
                     emulated_api: tuple[BotApiEmulator, str], seed: Seed
@@ -203,30 +233,8 @@ async def start_bot(request: pytest.FixtureRequest, tmp_path: Path,
     async def start() -> Driver:
         log = tmp_path / "bot-output.log"
         request.node.stash[_BOT_LOG_KEY] = log
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith("JOBBOT_")}
-        env.update({
-            "JOBBOT_TELEGRAM_TOKEN": emulator.token,
-            "JOBBOT_TELEGRAM_API_URL": api_url,
-            "JOBBOT_DATABASE_URL": seed.database_url,
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
-                                                        os.environ.get("PYTHONPATH")])),
-        })
-        with log.open("wb") as output:
-            # The working directory has no .env, so only the settings above apply.
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "run",
-                cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=output, stderr=output,
-            )
-        bot = BotProcess(process, log)
-        started.append(bot)
-        driver = Driver(emulator, bot)
-        # deleteWebhook comes right before the first getUpdates: updates sent from now on
-        # are picked up by the long poll.
-        await driver.wait_for("the bot to start polling",
-                              lambda: driver.called("deleteWebhook"), STARTUP_TIMEOUT)
+        driver = await launch_bot(emulator, api_url, seed.database_url, cwd=tmp_path, log=log)
+        started.append(driver.bot)
         return driver
 
     yield start

@@ -9,10 +9,7 @@ alert, about the aspirant who missed, and the aspirant who missed is asked why.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -48,7 +45,7 @@ from tests import factories
 from tests.attendance_support import enrol
 from tests.conftest import local
 from tests.e2e.bot_with_test_clock import CLOCK_FILE_VARIABLE, FileClock, set_clock
-from tests.e2e.conftest import _BOT_LOG_KEY, ROOT, STARTUP_TIMEOUT, STOCKHOLM, BotProcess, Driver
+from tests.e2e.conftest import _BOT_LOG_KEY, STOCKHOLM, BotProcess, Driver, launch_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -117,31 +114,10 @@ async def start_bot_at(request: pytest.FixtureRequest, tmp_path: Path,
     async def start(moment: datetime) -> tuple[Driver, FileClock]:
         assert not any(bot.running for bot in started), "stop the running bot first"
         set_clock(clock_file, moment)
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith("JOBBOT_")}
-        env.update({
-            "JOBBOT_TELEGRAM_TOKEN": emulator.token,
-            "JOBBOT_TELEGRAM_API_URL": api_url,
-            "JOBBOT_DATABASE_URL": seeded.database_url,
-            CLOCK_FILE_VARIABLE: str(clock_file),
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
-                                                        os.environ.get("PYTHONPATH")])),
-        })
-        calls_before = len(emulator.calls)
-        with log.open("ab") as output:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tests.e2e.bot_with_test_clock",
-                cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=output, stderr=output,
-            )
-        bot = BotProcess(process, log)
-        started.append(bot)
-        driver = Driver(emulator, bot)
-        # deleteWebhook comes right before the first getUpdates of this run.
-        await driver.wait_for("the bot to start polling", lambda: any(
-            call.method == "deleteWebhook" for call in emulator.calls[calls_before:]),
-            STARTUP_TIMEOUT)
+        driver = await launch_bot(emulator, api_url, seeded.database_url, cwd=tmp_path,
+                                  log=log, module="tests.e2e.bot_with_test_clock", args=(),
+                                  extra_env={CLOCK_FILE_VARIABLE: str(clock_file)})
+        started.append(driver.bot)
         return driver, FileClock(clock_file)
 
     yield start
