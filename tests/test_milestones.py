@@ -133,8 +133,9 @@ async def test_the_aspirant_sees_their_plan_read_only(harness):
     amina = c.aspirants["Amina"]
     await amina.send("/help")  # brings the menu keyboard
     await amina.tap_menu(translator("sv")._("My plan"))
-    assert amina.last_text.startswith(translator("sv")._(
-        "Your job plan starts at the information session"))
+    assert amina.last_text == translator("sv")._(
+        "Your job plan starts at the information session: your coach makes your first "
+        "job plan with you within five working days after it.")
     _plan(harness, c)
     await amina.send("/plan")
     sv = translator("sv")
