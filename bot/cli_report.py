@@ -38,10 +38,14 @@ def _day(text: str) -> date:
 
 
 def rows(report: figures.Report) -> list[dict[str, Any]]:
+    """One row per centre, the total, then (where recorded) one per gender and age band."""
+    labelled = [(item.name, item) for item in report.centres] + [("ALL", report.total)]
+    labelled += [(f"gender: {label}", item) for label, item in report.by_gender.items()]
+    labelled += [(f"age: {label}", item) for label, item in report.by_age_band.items()]
     result = []
-    for item in [*report.centres, report.total]:
+    for name, item in labelled:
         row: dict[str, Any] = {
-            "centre": item.name or "ALL",
+            "centre": name,
             "first_plan_on_time": item.first_plan.on_time.hits,
             "first_plan_due": item.first_plan.on_time.total,
             "first_plan_on_time_rate": _rate(item.first_plan.on_time),
@@ -73,7 +77,7 @@ def _rate(share: figures.Share) -> float | None:
 
 def report_command(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli_invites import _sessions
-    from bot.services import centres
+    from bot.services import centres, demographics
 
     if args.last < args.first:
         raise JobbotError("--to is before --from")
@@ -86,7 +90,8 @@ def report_command(args: argparse.Namespace, settings: Settings) -> int:
                 if centre is None:
                     raise JobbotError(f"unknown job centre {name!r}")
                 centre_ids.append(centre.id)
-        data = rows(figures.compute(db, args.first, args.last, centre_ids=centre_ids))
+        data = rows(figures.compute(db, args.first, args.last, centre_ids=centre_ids,
+                                    groups=demographics.enabled(db)))
     if args.format == "json":
         json.dump({"from": args.first.isoformat(), "to": args.last.isoformat(), "centres": data},
                   sys.stdout, indent=2, ensure_ascii=False)

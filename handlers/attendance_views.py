@@ -274,7 +274,8 @@ def detail_text(t: Translator, detail: Detail) -> str:
     return "\n".join(lines)
 
 
-def detail_keyboard(t: Translator, detail: Detail) -> InlineKeyboardMarkup:
+def detail_keyboard(t: Translator, detail: Detail, *, demographics: bool = False
+                    ) -> InlineKeyboardMarkup:
     entry = detail.entry
     enrolment = entry.enrolment.id
     rows = []
@@ -294,6 +295,9 @@ def detail_keyboard(t: Translator, detail: Detail) -> InlineKeyboardMarkup:
     rows.append([InlineKeyboardButton(
         t._("Daily check-in: switch off") if required else t._("Daily check-in: switch on"),
         callback_data=f"cl:r:{enrolment}:{0 if required else 1}")])
+    if demographics:
+        rows.append([InlineKeyboardButton(t._("Gender and age"),
+                                          callback_data=f"dm:v:{enrolment}")])
     rows.append([InlineKeyboardButton("‹ " + t._("All my aspirants"), callback_data="cl:p:0")])
     return InlineKeyboardMarkup(rows)
 

@@ -20,6 +20,7 @@ from bot.services import (
     caseload,
     coach_alerts,
     conversations,
+    demographics,
     follow_up,
 )
 from handlers import attendance_views as views
@@ -76,7 +77,8 @@ async def _show_detail(turn: Turn, enrolment_id: int) -> None:
     assert turn.person is not None
     detail = caseload.detail(turn.db, turn.now, turn.person, enrolment_id)
     await _edit(turn, views.detail_text(turn.t, detail)[:4096],
-                views.detail_keyboard(turn.t, detail))
+                views.detail_keyboard(turn.t, detail,
+                                      demographics=demographics.enabled(turn.db)))
 
 
 @on(roles=STAFF)

@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.i18n import LANGUAGES
 from bot.models import Role
-from bot.services import audit, conversations, erasure, my_data
+from bot.services import audit, conversations, demographics, erasure, my_data
 from handlers.base import Turn, invoke, on
 from handlers.keyboards import (
     ASPIRANT_COMMANDS,
@@ -126,6 +126,10 @@ async def my_data_command(turn: Turn) -> None:
         t._("Language: {language}", language=LANGUAGES.get(person.language, person.language)),
         t._("Registered: {date}", date=t.date(person.created_at)),
     ]
+    if person.gender is not None:
+        lines.append(t._("Gender: {gender}", gender=t._(demographics.GENDER_NAMES[person.gender])))
+    if person.birth_year is not None:
+        lines.append(t._("Year of birth: {year}", year=str(person.birth_year)))
     if person.consent_at is not None:
         lines.append(t._("Consent given: {date}", date=t.date(person.consent_at)))
     lines.append(t._("Roles: {roles}",

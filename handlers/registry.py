@@ -11,6 +11,7 @@ from handlers import (
     attendance,
     base,
     caseload,
+    demographics,
     invite,
     menu,
     onboarding,
@@ -26,6 +27,7 @@ def register_all(application: Application) -> None:
     attendance.register(application)
     onboarding.register(application)
     caseload.register(application)
+    demographics.register(application)
     invite.register(application)
     report.register(application)
     admin.register(application)

@@ -9,9 +9,9 @@ from telegram.ext import Application, CommandHandler
 
 from bot.calendar import local_date
 from bot.charts import weekly_chart
-from bot.i18n import Translator, translator
+from bot.i18n import N_, Translator, translator
 from bot.models import AbsenceReason, Role
-from bot.services import figures, people
+from bot.services import demographics, figures, people
 from bot.services.figures import Figures, Share
 from handlers.base import Turn, on
 from handlers.views import ABSENCE_REASON_NAMES, split_message
@@ -28,7 +28,8 @@ async def report_command(turn: Turn) -> None:
     admin_of = people.centres_where(turn.person, Role.ADMIN, Role.TEAM_LEAD)
     if admin_of:
         centre_ids = None if None in admin_of else admin_of
-        report = figures.compute(turn.db, first, last, centre_ids=centre_ids)  # type: ignore[arg-type]
+        report = figures.compute(turn.db, first, last, centre_ids=centre_ids,  # type: ignore[arg-type]
+                                 groups=demographics.enabled(turn.db))
         heading = turn._("Figures for {first} – {last}", first=turn.t.short_date(first),
                          last=turn.t.short_date(last))
     else:
@@ -38,6 +39,12 @@ async def report_command(turn: Turn) -> None:
     sections = [heading]
     for item in report.centres:
         sections.append(_section(turn.t, item))
+    for title, groups, names in (
+        (N_("By gender"), report.by_gender, demographics.GENDER_NAMES),
+        (N_("By age band"), report.by_age_band, {}),
+    ):
+        if groups:
+            sections.append(_groups(turn.t, turn._(title), groups, names))
     for part in split_message("\n\n".join(sections)):
         await turn.say(part)
     # matplotlib neither shapes Arabic script nor has Ethiopic glyphs in its bundled font,
@@ -51,6 +58,18 @@ async def report_command(turn: Turn) -> None:
     )
     await turn.context.bot.send_photo(turn.chat_id, chart,
                                       caption=turn._("Attendance and first plans on time"))
+
+
+def _groups(t: Translator, title: str, groups: dict[str, Figures],
+            names: dict[str, str]) -> str:
+    lines = [title]
+    for label, item in groups.items():
+        shown = t._("not recorded") if label == figures.NOT_RECORDED else (
+            t._(names[label]) if label in names else label)
+        lines.append(t._("{group}: first plan within 5 working days {plan}, attendance {share}",
+                         group=shown, plan=_percent(t, item.first_plan.on_time),
+                         share=_percent(t, item.attendance)))
+    return "\n".join(lines)
 
 
 def _percent(t: Translator, share: Share) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.models import (
     AbsenceReason,
@@ -207,3 +208,92 @@ async def test_report_in_chat_for_a_coach_with_chart(harness):
     aspirant = harness.phone("Amina", "en")
     await aspirant.send("/report")
     assert aspirant.last_text.startswith("I don't know you yet.")
+
+
+def test_figures_by_gender_and_age_band(db, seeded, clock):
+    from bot.models import Person
+
+    people_by_name = {p.display_name: p for p in db.scalars(select(Person))}
+    people_by_name["Amina"].gender, people_by_name["Amina"].birth_year = "woman", 1999  # 27
+    people_by_name["Bashir"].gender, people_by_name["Bashir"].birth_year = "man", 2004  # 22
+    db.flush()
+    report = figures.compute(db, *MARCH, groups=True)
+    woman, man = report.by_gender["woman"], report.by_gender["man"]
+    assert (woman.first_plan.on_time.hits, woman.first_plan.on_time.total) == (1, 1)
+    assert (man.first_plan.on_time.hits, man.first_plan.on_time.total) == (0, 1)
+    assert (woman.attendance.hits, woman.attendance.total) == (3, 6)
+    assert (man.attendance.hits, man.attendance.total) == (2, 5)
+    unknown = report.by_gender[figures.NOT_RECORDED]
+    assert unknown.first_plan.on_time.total == 1 and unknown.first_plan.pending == 1
+    assert report.by_gender["other"].first_plan.on_time.total == 0
+    assert report.by_age_band["25-29"].first_plan.on_time.hits == 1
+    assert report.by_age_band["16-24"].attendance.total == 5
+    # Without the switch there are no groups at all.
+    assert figures.compute(db, *MARCH).by_gender == {}
+
+
+def test_demographics_are_recorded_only_when_switched_on(db, clock):
+    from bot.errors import DomainError
+    from bot.services import demographics, org_settings
+
+    now = clock.now()
+    centre = factories.centre(db, now)
+    coach = factories.staff(db, now, Role.COACH, centre, name="Karin")
+    _person, enrolment = _aspirant(db, now, centre, coach, "Amina")
+    with pytest.raises(DomainError):
+        demographics.record_gender(db, now, coach, enrolment.id, "woman")
+    org_settings.set_value(db, now, org_settings.RECORD_GENDER_AND_AGE, True, actor=None)
+    person = demographics.record_gender(db, now, coach, enrolment.id, "woman")
+    assert person.gender == "woman"
+    with pytest.raises(DomainError):
+        demographics.record_gender(db, now, coach, enrolment.id, "robot")
+    today = date(2026, 3, 2)
+    for bad in ("90", "19x0", "1900", "2015"):
+        with pytest.raises(DomainError):
+            demographics.parse_birth_year(bad, today)
+    assert demographics.parse_birth_year("1990", today) == 1990
+    assert demographics.parse_birth_year("-", today) is None
+    assert [demographics.age_band(y, today) for y in (2011, 2008, 2001, 1996, 1976, None)] == [
+        None, "16-24", "25-29", "30-49", "50+", None]
+    # Another coach's aspirant is out of reach.
+    other = factories.staff(db, now, Role.COACH, factories.centre(db, now, name="Jobbtorg Farsta"))
+    with pytest.raises(DomainError):
+        demographics.record_birth_year(db, now, other, enrolment.id, 1990)
+
+
+async def test_a_coach_records_gender_and_year_in_the_caseload(harness):
+    from bot.models import Person
+    from bot.services import org_settings
+
+    now = harness.clock.now()
+    coach_phone = harness.phone("Karin", "en")
+    with harness.db() as db:
+        centre = factories.centre(db, now)
+        coach = factories.staff(db, now, Role.COACH, centre, language="en",
+                                telegram_user_id=coach_phone.id)
+        person, enrolment = _aspirant(db, now, centre, coach, "Amina")
+        person_id, enrolment_id = person.id, enrolment.id
+        org_settings.set_value(db, now, org_settings.RECORD_GENDER_AND_AGE, True, actor=None)
+    await coach_phone.send("/caseload")
+    await coach_phone.press(data=f"cl:d:{enrolment_id}")
+    await coach_phone.press("Gender and age")
+    assert "Gender: not recorded" in coach_phone.last_text
+    await coach_phone.press(data=f"dm:g:{enrolment_id}:w")
+    assert "Gender: woman" in coach_phone.last_text
+    await coach_phone.press("Year of birth")
+    await coach_phone.send("nineteen ninety")
+    assert coach_phone.last_text.startswith("Write the year of birth with four digits")
+    await coach_phone.send("1990")
+    assert "Year of birth: 1990" in coach_phone.last_text
+    with harness.db() as db:
+        person = db.get(Person, person_id)
+        assert (person.gender, person.birth_year) == ("woman", 1990)
+    # Switched off: the button is gone and a forged press is refused.
+    with harness.db() as db:
+        org_settings.set_value(db, now, org_settings.RECORD_GENDER_AND_AGE, False, actor=None)
+    await coach_phone.press(data=f"cl:d:{enrolment_id}")
+    assert "Gender and age" not in coach_phone.buttons()
+    await coach_phone.press_data(coach_phone.bot_messages[-1]["message_id"],
+                                 f"dm:g:{enrolment_id}:m")
+    assert harness.emulator.callback_answers[-1]["text"].startswith(
+        "Gender and age are not recorded here")

@@ -63,6 +63,8 @@ def erase(db: Session, now: datetime, person: Person, *, actor: Person | None,
     person.telegram_user_id = None
     person.chat_id = None
     person.display_name = None
+    person.gender = None
+    person.birth_year = None
     person.erased_at = now
     person.roles.clear()
     db.flush()

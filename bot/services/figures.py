@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -39,6 +40,7 @@ from bot.models import (
     MilestoneKind,
     OutboxMessage,
     OutboxStatus,
+    Person,
     PlanMilestone,
     RoleGrant,
 )
@@ -109,27 +111,56 @@ class Report:
     total: Figures
     weekly_attendance: dict[date, Share]
     weekly_first_plan: dict[date, Share]
+    # Only where an admin switched gender and age on: label -> figures over every centre.
+    by_gender: dict[str, Figures] = field(default_factory=dict)
+    by_age_band: dict[str, Figures] = field(default_factory=dict)
+
+
+NOT_RECORDED = "not recorded"
 
 
 def compute(db: Session, first: date, last: date, *, centre_ids: Iterable[int] | None = None,
-            coach_id: int | None = None) -> Report:
-    """Figures for ``first``..``last`` inclusive, per centre; ``coach_id`` limits to a caseload."""
+            coach_id: int | None = None, groups: bool = False) -> Report:
+    """Figures for ``first``..``last`` inclusive, per centre; ``coach_id`` limits to a caseload;
+    ``groups`` adds figures by gender and by age band (age reached in the period's last year)."""
     if last < first:
         raise ValueError("the period ends before it starts")
     query = select(JobCentre).order_by(JobCentre.name)
     if centre_ids is not None:
         query = query.where(JobCentre.id.in_(list(centre_ids)))
+    centres_in_scope = list(db.scalars(query))
     weekly_attendance: dict[date, Share] = defaultdict(Share)
     weekly_first_plan: dict[date, Share] = defaultdict(Share)
-    centres = []
-    for centre in db.scalars(query):
-        centres.append(_centre(db, centre, first, last, coach_id, weekly_attendance,
-                               weekly_first_plan))
+    centres = [_centre(db, centre, first, last, coach_id, weekly_attendance, weekly_first_plan)
+               for centre in centres_in_scope]
     total = Figures(name="")
     for figures in centres:
         total.add(figures)
-    return Report(first, last, centres, total, dict(sorted(weekly_attendance.items())),
-                  dict(sorted(weekly_first_plan.items())))
+    report = Report(first, last, centres, total, dict(sorted(weekly_attendance.items())),
+                    dict(sorted(weekly_first_plan.items())))
+    if groups:
+        from bot.services import demographics
+
+        genders = {g: Person.gender == g for g in demographics.GENDERS}
+        genders[NOT_RECORDED] = Person.gender.is_(None)
+        bands = {label: demographics.band_condition(label, last)
+                 for label, _low, _high in demographics.AGE_BANDS}
+        bands[NOT_RECORDED] = Person.birth_year.is_(None)
+        report.by_gender = _grouped(db, centres_in_scope, first, last, coach_id, genders)
+        report.by_age_band = _grouped(db, centres_in_scope, first, last, coach_id, bands)
+    return report
+
+
+def _grouped(db: Session, centres: list[JobCentre], first: date, last: date,
+             coach_id: int | None, conditions: dict[str, Any]) -> dict[str, Figures]:
+    result = {}
+    for label, condition in conditions.items():
+        group = Figures(name=label)
+        for centre in centres:
+            group.add(_centre(db, centre, first, last, coach_id, defaultdict(Share),
+                              defaultdict(Share), person_condition=condition))
+        result[label] = group
+    return result
 
 
 def _week(day: date) -> date:
@@ -137,14 +168,17 @@ def _week(day: date) -> date:
 
 
 def _centre(db: Session, centre: JobCentre, first: date, last: date, coach_id: int | None,
-            weekly_attendance: dict[date, Share], weekly_first_plan: dict[date, Share]
-            ) -> Figures:
+            weekly_attendance: dict[date, Share], weekly_first_plan: dict[date, Share],
+            person_condition: Any = None) -> Figures:
     zone = ZoneInfo(centre.timezone)
     calendar = calendar_for(db, centre.id)
     figures = Figures(name=centre.name)
     enrolments = select(Enrolment.id).where(Enrolment.job_centre_id == centre.id)
     if coach_id is not None:
         enrolments = enrolments.where(Enrolment.coach_id == coach_id)
+    if person_condition is not None:
+        enrolments = enrolments.where(
+            Enrolment.aspirant_id.in_(select(Person.id).where(person_condition)))
 
     milestones = db.scalars(select(PlanMilestone).where(
         PlanMilestone.enrolment_id.in_(enrolments), PlanMilestone.cancelled_at.is_(None),
@@ -204,7 +238,7 @@ def _centre(db: Session, centre: JobCentre, first: date, last: date, coach_id: i
         figures.session_no_shows.hits += booking.status == BookingStatus.NO_SHOW
 
     people = select(Enrolment.aspirant_id).where(Enrolment.id.in_(enrolments))
-    if coach_id is None:
+    if coach_id is None and person_condition is None:
         # Centre-wide, the messages to the centre's staff (alerts, digests) count too.
         people = people.union(
             select(RoleGrant.person_id).where(RoleGrant.job_centre_id == centre.id))

@@ -1,0 +1,91 @@
+"""Coach records an aspirant's gender and year of birth, where an admin switched it on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.ext import Application, CallbackQueryHandler
+
+from bot.calendar import local_date
+from bot.errors import DomainError
+from bot.i18n import N_
+from bot.models import Role
+from bot.services import conversations, demographics, follow_up
+from handlers.base import Turn, on
+from handlers.menu import text_step_handler
+
+FLOW = "demographics"
+STAFF = frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN})
+_CODES = {"w": "woman", "m": "man", "o": "other", "n": None}
+YEAR_PROMPT = N_("Send the year of birth (e.g. 1990), or - to remove it.")
+
+
+def _view(turn: Turn, enrolment_id: int) -> tuple[str, InlineKeyboardMarkup]:
+    assert turn.person is not None
+    enrolment = follow_up.enrolment_for(turn.db, turn.person, enrolment_id)
+    person = enrolment.aspirant
+    gender = person.gender
+    text = "\n".join([
+        person.display_name or "?",
+        turn._("Gender: {gender}", gender=turn._(demographics.GENDER_NAMES[gender])
+               if gender else turn._("not recorded")),
+        turn._("Year of birth: {year}", year=str(person.birth_year) if person.birth_year
+               else turn._("not recorded")),
+        turn._("Used only for figures by gender and age band."),
+    ])
+    genders = [InlineKeyboardButton(("• " if gender == value else "") + turn._(label),
+                                    callback_data=f"dm:g:{enrolment_id}:{code}")
+               for code, value in _CODES.items()
+               for label in [demographics.GENDER_NAMES.get(value or "", N_("not recorded"))]]
+    rows = [genders[:2], genders[2:],
+            [InlineKeyboardButton(turn._("Year of birth"), callback_data=f"dm:y:{enrolment_id}")],
+            [InlineKeyboardButton("‹ " + turn._("Back"), callback_data=f"cl:d:{enrolment_id}")]]
+    return text, InlineKeyboardMarkup(rows)
+
+
+@on(roles=STAFF)
+async def demographics_button(turn: Turn) -> None:
+    assert turn.query is not None and turn.person is not None
+    parts = (turn.query.data or "").split(":")[1:]
+    if not parts or not all(p.isdigit() or p in _CODES for p in parts[1:]):
+        await turn.stale()
+        return
+    match parts:
+        case ["v", number]:
+            pass
+        case ["g", number, code]:
+            demographics.record_gender(turn.db, turn.now, turn.person, int(number), _CODES[code])
+            await turn.toast(turn._("Saved."))
+        case ["y", number]:
+            follow_up.enrolment_for(turn.db, turn.person, int(number))  # may they?
+            conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "year",
+                                {"enrolment": int(number)})
+            await turn.say(turn._(YEAR_PROMPT))
+            return
+        case _:
+            await turn.stale()
+            return
+    text, markup = _view(turn, int(number))
+    await turn.edit_or_say(text, reply_markup=markup)
+
+
+@text_step_handler(FLOW)
+async def year_text(turn: Turn, state: Any) -> None:
+    if turn.person is None or not turn.has_role(*STAFF):
+        conversations.finish(turn.db, state)
+        return
+    enrolment_id = state.data["enrolment"]
+    try:
+        year = demographics.parse_birth_year(turn.text, local_date(turn.now, turn.t.zone))
+    except DomainError as problem:
+        await turn.say(turn._(problem.message, **problem.params))
+        return
+    demographics.record_birth_year(turn.db, turn.now, turn.person, enrolment_id, year)
+    conversations.finish(turn.db, state)
+    text, markup = _view(turn, enrolment_id)
+    await turn.say(turn._("Saved.") + "\n\n" + text, reply_markup=markup)
+
+
+def register(application: Application) -> None:
+    application.add_handler(CallbackQueryHandler(demographics_button, pattern=r"^dm:"))
