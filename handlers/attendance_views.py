@@ -298,6 +298,8 @@ def detail_keyboard(t: Translator, detail: Detail, *, demographics: bool = False
     if demographics:
         rows.append([InlineKeyboardButton(t._("Gender and age"),
                                           callback_data=f"dm:v:{enrolment}")])
+    rows.append([InlineKeyboardButton(t._("End the enrolment"),
+                                      callback_data=f"ex:v:{enrolment}")])
     rows.append([InlineKeyboardButton("‹ " + t._("All my aspirants"), callback_data="cl:p:0")])
     return InlineKeyboardMarkup(rows)
 

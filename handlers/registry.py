@@ -12,6 +12,7 @@ from handlers import (
     base,
     caseload,
     demographics,
+    exits,
     invite,
     menu,
     onboarding,
@@ -28,6 +29,7 @@ def register_all(application: Application) -> None:
     onboarding.register(application)
     caseload.register(application)
     demographics.register(application)
+    exits.register(application)
     invite.register(application)
     report.register(application)
     admin.register(application)

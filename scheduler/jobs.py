@@ -16,7 +16,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.db import unit_of_work
 from bot.runtime import Runtime
-from bot.services import outbox, reminders
+from bot.services import outbox, reminders, retention
 from scheduler import attendance_jobs
 from scheduler.dispatcher import Dispatcher
 
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 SAFETY_INTERVAL = timedelta(seconds=30)
 PLANNING_INTERVAL = timedelta(hours=1)
+RETENTION_INTERVAL = timedelta(hours=6)
 _WAKE_JOB = "dispatch-wake"
 _NEXT_JOB = "dispatch-next"
 
@@ -68,6 +69,18 @@ def install(application: Application) -> Dispatcher:
         if added:
             log.info("planned %d check-in reminders", added)
             _schedule_next(application, runtime)
+
+    async def retain(context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            with unit_of_work(runtime.sessions) as db:
+                erased = retention.erase_expired(db, runtime.clock.now())
+        except Exception:
+            log.exception("retention run failed; the next run tries again")
+            return
+        if erased:
+            log.info("erased %d people after the retention period", erased)
+
+    queue.run_repeating(retain, interval=RETENTION_INTERVAL, first=60, name="retention")
 
     application.bot_data["planning_job"] = plan
     queue.run_repeating(plan, interval=PLANNING_INTERVAL, first=2, name="reminder-horizon")

@@ -60,3 +60,54 @@ def test_settings_are_validated_and_audited(db, clock):
                                   actor=None) is True
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "setting.change"))
     assert entry.details == {"key": "record_gender_and_age", "old": None, "new": True}
+
+
+async def test_coach_ends_an_enrolment_and_retention_erases_later(harness):
+    from bot.models import OutboxMessage, OutboxStatus
+
+    now = harness.clock.now()
+    coach_phone = harness.phone("Karin", "en")
+    amina = harness.phone("Amina", "en")
+    with harness.db() as db:
+        centre = factories.centre(db, now)
+        coach = factories.staff(db, now, Role.COACH, centre, language="en",
+                                telegram_user_id=coach_phone.id)
+        person = factories.staff(db, now, Role.ASPIRANT, centre, name="Amina", language="en",
+                                 telegram_user_id=amina.id)
+        enrolment = Enrolment(aspirant_id=person.id, job_centre_id=centre.id,
+                              coach_id=coach.id, attendance_required=True, enrolled_at=now)
+        db.add(enrolment)
+        db.flush()
+        enrolment_id, person_id = enrolment.id, person.id
+        org_settings.set_value(db, now, org_settings.RETENTION_DAYS, 30, actor=None)
+    await coach_phone.send("/caseload")
+    await coach_phone.press(data=f"cl:d:{enrolment_id}")
+    await coach_phone.press("End the enrolment")
+    await coach_phone.press("got a job")
+    assert coach_phone.last_text == ("End the enrolment of Amina (got a job)? Their reminders "
+                                     "stop and they are told.")
+    await coach_phone.press("Yes, end it")
+    assert coach_phone.last_text == "The enrolment of Amina has ended."
+    await harness.dispatch()
+    assert amina.last_text.startswith("Your time with the job centre Jobbtorg Kista has ended.")
+    assert "erased after 30 days" in amina.last_text
+    with harness.db() as db:
+        enrolment = db.get(Enrolment, enrolment_id)
+        assert enrolment.exit_reason == "work" and enrolment.left_at is not None
+        pending = db.scalars(select(OutboxMessage).where(
+            OutboxMessage.recipient_id == person_id,
+            OutboxMessage.status == OutboxStatus.PENDING)).all()
+        assert pending == []
+    # Pressing again changes nothing.
+    await coach_phone.press_data(coach_phone.bot_messages[-1]["message_id"],
+                                 f"ex:c:{enrolment_id}:w")
+    assert harness.emulator.callback_answers[-1]["text"] in (
+        "This enrolment has already ended.",
+        "This aspirant is not in your caseload (any more).")
+    harness.clock.advance(timedelta(days=29))
+    with harness.db() as db:
+        assert retention.erase_expired(db, harness.clock.now()) == 0
+    harness.clock.advance(timedelta(days=2))
+    with harness.db() as db:
+        assert retention.erase_expired(db, harness.clock.now()) == 1
+        assert db.get(Person, person_id).display_name is None

@@ -44,6 +44,7 @@ def erase(db: Session, now: datetime, person: Person, *, actor: Person | None,
     for enrolment in enrolments:
         if enrolment.left_at is None:
             enrolment.left_at = now
+            enrolment.exit_reason = "stopped" if reason == "stop" else reason[:20]
     if enrolment_ids:
         db.execute(
             update(AbsenceReport)
