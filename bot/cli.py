@@ -7,14 +7,18 @@ on every command. Each command module adds its parser with ``set_defaults(run=..
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from bot import logsafe
 from bot.errors import DomainError, JobbotError, SettingsError
 from bot.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -42,7 +46,9 @@ def build_parser() -> OneLineParser:
         "upgrade", help="create the schema or migrate it to the newest version"
     ).set_defaults(run=db_upgrade)
 
-    commands.add_parser("run", help="run the bot (long polling)").set_defaults(run=run)
+    commands.add_parser(
+        "run", help="run the bot (long polling, or a webhook when JOBBOT_WEBHOOK_URL is set)"
+    ).set_defaults(run=run)
     cli_invites.add_commands(commands)
     cli_sessions.add_commands(commands)
     cli_attendance.add_commands(commands)
@@ -58,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logsafe.configure(logging.DEBUG if args.verbose else logging.INFO)
     # httpx logs every request URL, and the URL holds the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # At debug level these log whole updates (names, message texts), even with --verbose.
+    for name in ("telegram.ext.Application", "telegram.ext._utils.webhookhandler",
+                 "telegram.Bot", "telegram.ext.ExtBot"):
+        logging.getLogger(name).setLevel(logging.INFO)
     if not args.verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
         # One line per job run says nothing an operator needs.
@@ -91,6 +101,9 @@ def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.telegram_token:
         raise SettingsError(
@@ -101,9 +114,38 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     check_schema(settings)
     application = build_application(settings)
-    # run_polling owns the event loop and stops cleanly on SIGINT/SIGTERM.
-    application.run_polling(allowed_updates=["message", "callback_query"])
+    # run_polling and run_webhook own the event loop and stop cleanly on SIGINT/SIGTERM.
+    if settings.webhook_url is None:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        return 0
+    run_webhook(application, settings)
     return 0
+
+
+def run_webhook(application: Application, settings: Settings) -> None:
+    """Serve Telegram's update posts; several instances behind a load balancer may share
+    one bot, since conversation state and the outbox live in the database.
+
+    Every instance sets the webhook when it starts: the same URL and secret each time, so
+    that is harmless, and an instance that stops leaves the webhook to the others.
+    """
+    try:
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=settings.webhook_path,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    except OSError as error:
+        if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        raise JobbotError(
+            f"cannot listen for the webhook on {settings.webhook_listen}:"
+            f"{settings.webhook_port} (JOBBOT_WEBHOOK_LISTEN, JOBBOT_WEBHOOK_PORT): "
+            f"{error.strerror}"
+        ) from None
 
 
 def check_schema(settings: Settings) -> None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import SettingsError
 
 SUPPORTED_LANGUAGE_CODES = ("sv", "en", "ar", "so", "fa", "ti")
 DEFAULT_DATABASE_URL = "sqlite:///jobbot.sqlite3"
+# Telegram's rule for setWebhook's secret_token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+WEBHOOK_PORTS = (443, 80, 88, 8443)
 
 
 class Settings(BaseSettings):
@@ -34,6 +39,13 @@ class Settings(BaseSettings):
     bot_username: str | None = Field(
         default=None, description="Bot username, used for invite links when the API is not asked"
     )
+    # Webhook mode (several instances behind a load balancer); no URL means long polling.
+    # The URL comes before the secret: the secret's check reads it.
+    webhook_url: str | None = Field(default=None, description="Public HTTPS URL Telegram posts to")
+    webhook_listen: str = Field(default="127.0.0.1", description="Address the webhook listens on")
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: str | None = Field(default=None, repr=False, validate_default=True,
+                                       description="Telegram sends it back with every update")
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -70,6 +82,49 @@ class Settings(BaseSettings):
         except ArgumentError as exc:
             raise ValueError("is not a database URL (e.g. sqlite:///jobbot.sqlite3)") from exc
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError("must be an https:// URL (Telegram posts updates only over HTTPS)")
+        try:
+            port = parts.port or 443
+        except ValueError:
+            port = 0
+        if port not in WEBHOOK_PORTS:
+            raise ValueError("must use port 443, 80, 88 or 8443 (the ones Telegram posts to)")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _webhook_listen(cls, value: str) -> str:
+        value = value.strip()
+        if not re.fullmatch(r"[A-Za-z0-9.:-]+", value):
+            raise ValueError("must be an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = value or None
+        if value is None:
+            if info.data.get("webhook_url"):
+                raise ValueError("is required when JOBBOT_WEBHOOK_URL is set "
+                                 "(1-256 characters: A-Z, a-z, 0-9, _ and -)")
+            return None
+        if not WEBHOOK_SECRET.fullmatch(value):
+            raise ValueError("must be 1-256 characters: A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the webhook listens on: the public URL's, as a load balancer passes it on."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
     @property
     def zone(self) -> ZoneInfo:

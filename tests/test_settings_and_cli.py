@@ -216,3 +216,12 @@ async def test_coach_invites_an_aspirant_in_chat(harness):
     aspirant = harness.phone("Amina", "en")
     await aspirant.send(f"/start {code}")
     assert aspirant.last_text == "Welcome! Please choose your language."
+
+
+def test_verbose_logging_never_shows_update_contents(monkeypatch, capsys):
+    import logging
+
+    assert main(["--verbose", "db", "upgrade"]) in (0, 1)
+    for name in ("telegram.ext.Application", "telegram.ext._utils.webhookhandler",
+                 "telegram.Bot", "telegram.ext.ExtBot"):
+        assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name

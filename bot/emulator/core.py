@@ -1,4 +1,10 @@
-"""State and method answers of the emulated Bot API."""
+"""State and method answers of the emulated Bot API.
+
+Updates reach the bot by getUpdates or, once the bot has called setWebhook, as
+JSON posts to its webhook, as with Telegram (getUpdates then answers 409). Tests
+can stand in for a load balancer with ``webhook_targets``; every post is recorded
+in ``webhook_attempts``.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,13 @@ import contextlib
 import hashlib
 import itertools
 import json
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+import aiohttp
 
 JSON_FIELDS = frozenset(
     {"reply_markup", "entities", "caption_entities", "allowed_updates", "commands", "scope",
@@ -23,6 +32,8 @@ INT_FIELDS = frozenset(
 FLOAT_FIELDS = frozenset({"latitude", "longitude", "horizontal_accuracy"})
 BOOL_FIELDS = frozenset({"show_alert", "disable_notification", "protect_content",
                          "drop_pending_updates", "disable_web_page_preview"})
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 @dataclass
@@ -43,6 +54,31 @@ class Fault:
     times: int = 1
     retry_after: int = 1
     delay: float = 0.0  # for "timeout" over HTTP: how long to stall
+
+
+@dataclass
+class Webhook:
+    """The webhook the bot set: Telegram posts every update there instead of queueing it."""
+
+    url: str
+    secret_token: str | None = None
+    allowed_updates: list[str] | None = None
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+
+
+@dataclass
+class DeliveryAttempt:
+    """One post of an update to a webhook target, and how it went."""
+
+    update_id: int
+    target: str
+    status: int | None  # None: no HTTP answer (refused, timed out)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
 
 
 class ApiError(Exception):
@@ -98,6 +134,19 @@ class BotApiEmulator:
         self._callback_ids = itertools.count(1)
         self._changed = asyncio.Condition() if _has_loop() else None
         self.webhook_deleted = False
+        self.webhook: Webhook | None = None
+        # The test's load balancer: when set, webhook posts go to these URLs in turn instead
+        # of the URL the bot registered (a public address that does not exist in a test).
+        self.webhook_targets: list[str] | None = None
+        self.webhook_attempts: list[DeliveryAttempt] = []
+        # Telegram retries a failed post; so does the emulator, a few times, then waits for
+        # the next update (or setWebhook) to try again, keeping the order.
+        self.webhook_retries = 4
+        self.webhook_retry_delay = 0.2
+        self.webhook_timeout = 10.0
+        self._webhook_pending: deque[dict[str, Any]] = deque()
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_turn = itertools.count()
 
     # --- the user's side ---------------------------------------------------------------
     def add_user(self, first_name: str, language_code: str | None = None,
@@ -146,9 +195,83 @@ class BotApiEmulator:
 
     def _push(self, payload: dict[str, Any]) -> dict[str, Any]:
         update = {"update_id": next(self._update_ids), **payload}
-        self._updates.append(update)
+        if self.webhook is not None:
+            self._webhook_pending.append(update)
+            self._start_delivery()
+        else:
+            self._updates.append(update)
         self._notify()
         return update
+
+    # --- webhook delivery ---------------------------------------------------------------
+    def _start_delivery(self) -> None:
+        """Post pending updates from the running event loop (one at a time, in order)."""
+        if self._webhook_task is not None and not self._webhook_task.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop yet: the next update or setWebhook from within one starts it
+        self._webhook_task = loop.create_task(self._deliver_pending(), name="webhook-delivery")
+
+    async def _deliver_pending(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=self.webhook_timeout)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while self._webhook_pending and self.webhook is not None:
+                update = self._webhook_pending[0]
+                if not await self._post_with_retries(http, self.webhook, update):
+                    return  # left at the head of the queue; the next push retries it
+                if self._webhook_pending and self._webhook_pending[0] is update:
+                    self._webhook_pending.popleft()
+
+    async def _post_with_retries(self, http: aiohttp.ClientSession, webhook: Webhook,
+                                 update: dict[str, Any]) -> bool:
+        if webhook.allowed_updates and not set(update) & set(webhook.allowed_updates):
+            return True  # the bot did not ask for this kind of update
+        headers = {SECRET_HEADER: webhook.secret_token} if webhook.secret_token else {}
+        for attempt in range(self.webhook_retries + 1):
+            if attempt:
+                await asyncio.sleep(self.webhook_retry_delay)
+            target = self._next_target(webhook)
+            record = DeliveryAttempt(update["update_id"], target, None)
+            self.webhook_attempts.append(record)
+            try:
+                async with http.post(target, json=update, headers=headers) as response:
+                    record.status = response.status
+                    await response.read()
+            except (aiohttp.ClientError, OSError, TimeoutError) as error:
+                record.error = type(error).__name__
+            self._notify()
+            if record.ok:
+                return True
+            webhook.last_error_date = int(self._now())
+            webhook.last_error_message = (f"Wrong response from the webhook: {record.status}"
+                                          if record.status is not None else
+                                          f"Connection failed: {record.error}")
+        return False
+
+    def _next_target(self, webhook: Webhook) -> str:
+        targets = self.webhook_targets
+        if not targets:
+            return webhook.url
+        return targets[next(self._webhook_turn) % len(targets)]
+
+    @property
+    def delivering(self) -> bool:
+        """Posts are under way (or waiting to be retried)."""
+        return self._webhook_task is not None and not self._webhook_task.done()
+
+    def deliveries(self) -> dict[int, str]:
+        """Which target took each update (its post answered 2xx)."""
+        return {a.update_id: a.target for a in self.webhook_attempts if a.ok}
+
+    async def stop_delivery(self) -> None:
+        """Stop posting (the server's cleanup); undelivered updates stay pending."""
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     # --- what tests and the sandbox read ----------------------------------------------
     def chat_log(self, chat_id: int) -> list[dict[str, Any]]:
@@ -167,7 +290,7 @@ class BotApiEmulator:
         self.faults.append(fault)
 
     def pending_updates(self) -> int:
-        return len(self._updates)
+        return len(self._updates) + len(self._webhook_pending)
 
     # --- the bot's side ------------------------------------------------------------------
     def call(self, method: str, params: dict[str, Any],
@@ -185,6 +308,11 @@ class BotApiEmulator:
             return error.status, error.body()
         self._notify()
         return 200, {"ok": True, "result": result}
+
+    def check_polling_allowed(self) -> None:
+        if self.webhook is not None:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                "use deleteWebhook to delete the webhook first")
 
     async def get_updates(self, offset: int | None, timeout: float, limit: int = 100
                           ) -> list[dict[str, Any]]:
@@ -247,12 +375,56 @@ class BotApiEmulator:
 
     def _m_deleteWebhook(self, params: dict[str, Any], files: Any) -> bool:
         self.webhook_deleted = True
+        self.webhook = None
+        # What was waiting for the webhook is now for getUpdates.
+        self._updates.extend(self._webhook_pending)
+        self._webhook_pending.clear()
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
 
+    def _m_setWebhook(self, params: dict[str, Any], files: Any) -> bool:
+        url = str(params.get("url") or "").strip()
+        if not url:
+            return self._m_deleteWebhook(params, files)  # Telegram: an empty URL removes it
+        if not url.startswith("https://"):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for "
+                                "webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not WEBHOOK_SECRET.fullmatch(str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        allowed = params.get("allowed_updates")
+        if self.webhook is not None and self.webhook.url == url:
+            self.webhook.secret_token = secret
+            self.webhook.allowed_updates = allowed or None
+        else:
+            self.webhook = Webhook(url, secret, allowed or None)
+        # Updates queued for getUpdates now go to the webhook, unless dropped.
+        self._webhook_pending.extend(self._updates)
+        self._updates.clear()
+        if params.get("drop_pending_updates"):
+            self._webhook_pending.clear()
+        self._start_delivery()
+        return True
+
+    def _m_getWebhookInfo(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
+        if self.webhook is None:
+            return {"url": "", "has_custom_certificate": False,
+                    "pending_update_count": len(self._updates)}
+        info: dict[str, Any] = {"url": self.webhook.url, "has_custom_certificate": False,
+                                "pending_update_count": len(self._webhook_pending),
+                                "max_connections": 40}
+        if self.webhook.allowed_updates:
+            info["allowed_updates"] = self.webhook.allowed_updates
+        if self.webhook.last_error_date is not None:
+            info["last_error_date"] = self.webhook.last_error_date
+            info["last_error_message"] = self.webhook.last_error_message
+        return info
+
     def _m_getUpdates(self, params: dict[str, Any], files: Any) -> list[dict[str, Any]]:
-        # Only reached in process; the HTTP server long-polls through get_updates().
+        # Only reached in process, or over HTTP to answer the conflict; the HTTP server
+        # long-polls through get_updates().
+        self.check_polling_allowed()
         offset = params.get("offset")
         if offset:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]

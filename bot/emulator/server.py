@@ -2,7 +2,8 @@
 
 Routes follow the Bot API: ``/bot<token>/<method>`` and ``/file/bot<token>/<path>``.
 A small control API under ``/_emulator/`` lets tests and the sandbox act as users
-(send text, press buttons, share a location) and read the chats.
+(send text, press buttons, share a location) and read the chats. Once the bot sets a
+webhook, updates are posted to it from this server's event loop.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ def make_app(emulator: BotApiEmulator) -> web.Application:
     app.router.add_post("/_emulator/faults", _fault)
     app.router.add_get("/_emulator/files/{file_id}", _raw_file)
     app.router.add_get("/_emulator/calls", _calls)
+
+    async def stop_delivery(app: web.Application) -> None:
+        await emulator.stop_delivery()
+
+    app.on_cleanup.append(stop_delivery)
     return app
 
 
@@ -42,7 +48,7 @@ async def _bot_method(request: web.Request) -> web.Response:
                                   "description": "Unauthorized"}, status=401)
     method = request.match_info["method"]
     params, files = await _read_params(request)
-    if method == "getUpdates":
+    if method == "getUpdates" and emulator.webhook is None:
         updates = await emulator.get_updates(
             params.get("offset") and int(params["offset"]),
             float(params.get("timeout", 0) or 0),

@@ -194,9 +194,10 @@ def _next_weekday_morning(after: datetime) -> datetime:
 
 async def launch_bot(emulator: BotApiEmulator, api_url: str, database_url: str, *,
                      cwd: Path, log: Path, module: str = "bot.cli",
-                     args: tuple[str, ...] = ("run",), extra_env: dict[str, str] | None = None
-                     ) -> Driver:
-    """Start the bot as a process (output appended to ``log``) and wait until it polls."""
+                     args: tuple[str, ...] = ("run",), extra_env: dict[str, str] | None = None,
+                     ready: str = "deleteWebhook") -> Driver:
+    """Start the bot as a process (output appended to ``log``) and wait until it polls
+    (or, with ``ready="setWebhook"``, until it has set its webhook)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("JOBBOT_")}
     env.update({
         "JOBBOT_TELEGRAM_TOKEN": emulator.token,
@@ -216,8 +217,10 @@ async def launch_bot(emulator: BotApiEmulator, api_url: str, database_url: str, 
     driver = Driver(emulator, BotProcess(process, log))
     # deleteWebhook comes right before the first getUpdates of this run: updates sent from
     # now on are picked up by the long poll.
-    await driver.wait_for("the bot to start polling", lambda: any(
-        call.method == "deleteWebhook" for call in emulator.calls[calls_before:]),
+    # In webhook mode, setWebhook comes just before the webhook server listens: wait for
+    # the port too before relying on it.
+    await driver.wait_for(f"the bot to call {ready}", lambda: any(
+        call.method == ready for call in emulator.calls[calls_before:]),
         STARTUP_TIMEOUT)
     return driver
 
