@@ -131,8 +131,8 @@ async def test_cancelling_a_session_offers_other_times(harness):
             f"bk:{db.scalar(select(Booking.id).where(Booking.info_session_id == friday_id))}"}
     # The coach hears how many of their aspirants were affected.
     cancelled = translator("sv")._(
-        "The information session on {date} at {time} has been cancelled. {count} of "
-        "your aspirants were booked; they have been offered other times.",
+        "The information session on {date} at {time} has been cancelled. Your "
+        "aspirants who were booked on it: {count}. They have been offered other times.",
         date=date(2026, 3, 5), time=time(10, 0), count=1)
     assert cancelled in c.coach.texts
 

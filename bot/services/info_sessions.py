@@ -291,8 +291,9 @@ def _tell_booked(db: Session, now: datetime, session: InfoSession, *, changed: b
         if coach is not None and coach.erased_at is None:
             outbox.enqueue(
                 db, now, coach,
-                N_("The information session on {date} at {time} has been cancelled. {count} of "
-                   "your aspirants were booked; they have been offered other times."),
+                N_("The information session on {date} at {time} has been cancelled. Your "
+                   "aspirants who were booked on it: {count}. They have been offered other "
+                   "times."),
                 kind="coach_notice",
                 params={"date": start.date(), "time": start.time().replace(tzinfo=None),
                         "count": count},
