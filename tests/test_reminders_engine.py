@@ -81,7 +81,10 @@ async def test_cancelling_a_session_stops_reminders_and_offers_other_times(sessi
         assert notice["reply_markup"]["inline_keyboard"] == [[{
             "text": notice["reply_markup"]["inline_keyboard"][0][0]["text"],
             "callback_data": f"rb:{friday}"}]]
-        assert any("2 of your aspirants" in text for text in sender.texts(w.coach))
+        # The coach hears how many of their aspirants were booked on it: two.
+        assert any(text.endswith(
+            "Your aspirants who were booked on it: 2. They have been offered other times.")
+            for text in sender.texts(w.coach))
 
 
 def test_booking_another_time_moves_the_reminders(db, clock):
