@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -45,23 +46,32 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_migrated() -> Iterator[str]:
-    """A database of its own for this test run, so parallel runs never meet."""
+@contextmanager
+def new_postgres_database(prefix: str) -> Iterator[str]:
+    """A migrated database of its own on the test server, dropped afterwards, so parallel
+    runs never meet. Skips (or, in CI, fails) when no server is configured."""
     if not POSTGRES_URL:
         if REQUIRE_POSTGRES:
             pytest.fail("JOBBOT_REQUIRE_POSTGRES=1 but JOBBOT_TEST_POSTGRES_URL is not set")
         pytest.skip("PostgreSQL not configured (set JOBBOT_TEST_POSTGRES_URL)")
-    name = f"jobbot_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     server = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with server.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    server.dispose()
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated() -> Iterator[str]:
+    with new_postgres_database("jobbot_test") as url:
+        yield url
 
 
 def _truncate_all(engine: Engine) -> None:

@@ -13,12 +13,10 @@ the outbox dispatcher on that database.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import socket
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,17 +27,17 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import make_url, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import SystemClock
-from bot.db import make_engine, make_session_factory, unit_of_work, upgrade
+from bot.db import make_engine, make_session_factory, unit_of_work
 from bot.emulator import BotApiEmulator
 from bot.i18n import translator
 from bot.models import Booking, BookingStatus, OutboxMessage, Person, Role
 from bot.services import conversations
 from tests import factories
-from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES
+from tests.conftest import new_postgres_database
 from tests.e2e.conftest import (
     _BOT_LOG_KEY,
     STARTUP_TIMEOUT,
@@ -78,22 +76,8 @@ class Seeded:
 @pytest.fixture
 def fresh_postgres() -> Iterator[str]:
     """A migrated PostgreSQL database of this test's own (SQLite is for one instance)."""
-    if not POSTGRES_URL:
-        if REQUIRE_POSTGRES:
-            pytest.fail("JOBBOT_REQUIRE_POSTGRES=1 but JOBBOT_TEST_POSTGRES_URL is not set")
-        pytest.skip("PostgreSQL not configured (set JOBBOT_TEST_POSTGRES_URL)")
-    name = f"jobbot_e2e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    server = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    with new_postgres_database("jobbot_e2e") as url:
         yield url
-    finally:
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
 
 
 @pytest.fixture
