@@ -308,11 +308,6 @@ async def navigate(turn: Turn) -> None:
 
 
 # --- the steps of a draft ----------------------------------------------------------------------
-def _state(turn: Turn) -> ConversationState | None:
-    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
-    return state if state is not None and state.flow == FLOW else None
-
-
 def _check_access(turn: Turn, data: dict[str, Any]) -> None:
     """Again, from the database: may this person still change the rule or scope?"""
     if data.get("rule") is not None:
@@ -471,7 +466,7 @@ async def start_switch(turn: Turn) -> None:
 async def step(turn: Turn) -> None:
     """A press inside a draft: event, audience, language, going back to a step, preview."""
     assert turn.query is not None
-    state = _state(turn)
+    state = turn.conversation(FLOW)
     if state is None or state.data.get("mode") not in ("new", "edit"):
         await turn.stale()
         return
@@ -546,7 +541,7 @@ async def receive_text(turn: Turn, state: ConversationState) -> None:
 @on(roles=ADMIN)
 async def save(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
-    state = _state(turn)
+    state = turn.conversation(FLOW)
     if state is None:
         await turn.stale()
         return

@@ -193,26 +193,18 @@ async def absence_command(turn: Turn) -> None:
                    reply_markup=views.reason_keyboard(turn.t, "ab:r:", cancel="ab:x"))
 
 
-def _absence_state(turn: Turn, *steps: str) -> ConversationState | None:
-    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
-    if state is None or state.flow != ABSENCE_FLOW or state.step not in steps:
-        return None
-    return state
-
-
-
 @on(roles=ASPIRANT)
 async def absence_button(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     data = turn.query.data or ""
     if data == "ab:x":
-        conversations.finish(turn.db, _absence_state(turn, "reason", "note", "when", "day",
+        conversations.finish(turn.db, turn.conversation(ABSENCE_FLOW, "reason", "note", "when", "day",
                                                       "first", "last"))
         await turn.edit_or_say(turn._("Nothing was reported."))
         return
     kind, _, value = data.removeprefix("ab:").partition(":")
     if kind == "r":
-        state = _absence_state(turn, "reason")
+        state = turn.conversation(ABSENCE_FLOW, "reason")
         reason = absences.REASON_CODES.get(value)
         if state is None or reason is None:
             await turn.stale()
@@ -225,7 +217,7 @@ async def absence_button(turn: Turn) -> None:
         await _ask_when(turn, edit=True)
         return
     if kind == "w":
-        state = _absence_state(turn, "when")
+        state = turn.conversation(ABSENCE_FLOW, "when")
         if state is None or value not in ("t", "d", "r"):
             await turn.stale()
             return
@@ -242,7 +234,7 @@ async def absence_button(turn: Turn) -> None:
         await turn.edit_or_say(question, reply_markup=_days_keyboard(turn, days))
         return
     if kind == "d":
-        state = _absence_state(turn, "day", "first", "last")
+        state = turn.conversation(ABSENCE_FLOW, "day", "first", "last")
         try:
             day = datetime.strptime(value, "%Y%m%d").date()
         except ValueError:

@@ -23,7 +23,7 @@ from telegram.ext import ContextTypes
 from bot.db import unit_of_work
 from bot.errors import DomainError
 from bot.i18n import N_, Translator, supported_language, translator
-from bot.models import Person, Role
+from bot.models import ConversationState, Person, Role
 from bot.runtime import Runtime
 from bot.services import conversations, outbox, people, reminders
 
@@ -96,6 +96,13 @@ class Turn:
         if self.query is not None and not self.answered:
             self.answered = True
             await self.query.answer(text, show_alert=alert)
+
+    def conversation(self, flow: str, *steps: str) -> ConversationState | None:
+        """This chat's conversation if it is in ``flow`` (at one of ``steps``, if given)."""
+        state = conversations.current(self.db, self.now, self.user_id, self.chat_id)
+        if state is None or state.flow != flow or (steps and state.step not in steps):
+            return None
+        return state
 
     async def stale(self) -> None:
         """The pressed button belongs to a step that is over (or was never this user's)."""

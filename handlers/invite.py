@@ -50,18 +50,10 @@ async def invite_command(turn: Turn) -> None:
     await _ask_centre(turn, state, Role.ASPIRANT)
 
 
-def _state(turn: Turn, step: str):  # type: ignore[no-untyped-def]
-    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
-    if state is None or state.flow != FLOW or state.step != step:
-        return None
-    return state
-
-
-
 @on(roles={Role.ADMIN})
 async def choose_role(turn: Turn) -> None:
     assert turn.query is not None
-    state = _state(turn, "role")
+    state = turn.conversation(FLOW, "role")
     value = (turn.query.data or "").removeprefix("iv:r:")
     if state is None or value not in {r.value for r in Role}:
         await turn.stale()
@@ -94,7 +86,7 @@ async def _ask_centre(turn: Turn, state, role: Role) -> None:  # type: ignore[no
 @on(roles=STAFF)
 async def choose_centre(turn: Turn) -> None:
     assert turn.query is not None
-    state = _state(turn, "centre")
+    state = turn.conversation(FLOW, "centre")
     value = (turn.query.data or "").removeprefix("iv:c:")
     if state is None or not value.isdigit():
         await turn.stale()
@@ -125,7 +117,7 @@ async def _after_centre(turn: Turn, state, role: Role, centre: JobCentre) -> Non
 @on(roles=STAFF)
 async def choose_session(turn: Turn) -> None:
     assert turn.query is not None
-    state = _state(turn, "session")
+    state = turn.conversation(FLOW, "session")
     value = (turn.query.data or "").removeprefix("iv:s:")
     if state is None or not value.isdigit():
         await turn.stale()
@@ -149,7 +141,7 @@ async def choose_session(turn: Turn) -> None:
 @on(roles=STAFF)
 async def choose_attendance(turn: Turn) -> None:
     assert turn.query is not None
-    state = _state(turn, "attendance")
+    state = turn.conversation(FLOW, "attendance")
     if state is None or turn.query.data not in ("iv:a:0", "iv:a:1"):
         await turn.stale()
         return

@@ -94,19 +94,11 @@ async def _accept_staff(turn: Turn, invite) -> None:  # type: ignore[no-untyped-
     await show_home(turn)
 
 
-def _state(turn: Turn, step: str):  # type: ignore[no-untyped-def]
-    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
-    if state is None or state.flow != onboarding.FLOW or state.step != step:
-        return None
-    return state
-
-
-
 @on()
 async def choose_language(turn: Turn) -> None:
     assert turn.query is not None
     language = (turn.query.data or "").removeprefix("ob:l:")
-    state = _state(turn, "language") or _state(turn, "consent")
+    state = turn.conversation(onboarding.FLOW, "language", "consent")
     if state is None or language not in LANGUAGES:
         await turn.stale()
         return
@@ -126,7 +118,7 @@ def _consent_text(turn: Turn) -> str:
 @on()
 async def answer_consent(turn: Turn) -> None:
     assert turn.query is not None
-    state = _state(turn, "consent")
+    state = turn.conversation(onboarding.FLOW, "consent")
     if state is None:
         await turn.stale()
         return
@@ -184,7 +176,7 @@ async def _offer_choices(turn: Turn, centre_id: int, *, exclude: int | None = No
         if s.id != exclude
     ]
     if not sessions:
-        state = _state(turn, "session")
+        state = turn.conversation(onboarding.FLOW, "session")
         conversations.finish(turn.db, state)
         await turn.say(turn._(
             "There is no information session with free places right now. "
@@ -200,7 +192,7 @@ async def _offer_choices(turn: Turn, centre_id: int, *, exclude: int | None = No
 @on(roles={Role.ASPIRANT})
 async def choose_session(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
-    state = _state(turn, "session")
+    state = turn.conversation(onboarding.FLOW, "session")
     if state is None:
         await turn.stale()
         return

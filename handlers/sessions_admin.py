@@ -51,13 +51,6 @@ def _zone(session: InfoSession | JobCentre) -> ZoneInfo:
     return ZoneInfo(centre.timezone)
 
 
-def _state(turn: Turn, *steps: str):  # type: ignore[no-untyped-def]
-    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
-    if state is None or state.flow != FLOW or (steps and state.step not in steps):
-        return None
-    return state
-
-
 def _id(turn: Turn) -> int | None:
     raw = (turn.query.data or "").rsplit(":", 1)[-1] if turn.query else ""
     return int(raw) if raw.isdigit() else None
@@ -231,7 +224,7 @@ async def _after_place(turn: Turn, state, place: str | None) -> None:  # type: i
 
 @on(roles=ADMIN)
 async def place_is_address(turn: Turn) -> None:
-    state = _state(turn, "new_place")
+    state = turn.conversation(FLOW, "new_place")
     if state is None:
         await turn.stale()
         return
@@ -245,7 +238,7 @@ async def _new_capacity(turn: Turn, state) -> None:  # type: ignore[no-untyped-d
 
 @on(roles=ADMIN)
 async def capacity_button(turn: Turn) -> None:
-    state = _state(turn, "new_capacity")
+    state = turn.conversation(FLOW, "new_capacity")
     capacity = _id(turn)
     if state is None or capacity not in CAPACITY_CHOICES:
         await turn.stale()
@@ -262,7 +255,7 @@ async def _after_capacity(turn: Turn, state, capacity: int) -> None:  # type: ig
 
 @on(roles=ADMIN)
 async def language_button(turn: Turn) -> None:
-    state = _state(turn, "new_language")
+    state = turn.conversation(FLOW, "new_language")
     language = (turn.query.data or "").removeprefix("sa:lg:") if turn.query else ""
     if state is None or language not in LANGUAGES:
         await turn.stale()
@@ -383,7 +376,7 @@ async def start_cancel(turn: Turn) -> None:
 # --- yes / no -----------------------------------------------------------------------------
 @on(roles=ADMIN)
 async def confirm(turn: Turn) -> None:
-    state = _state(turn, "confirm_new", "confirm_edit", "confirm_cancel")
+    state = turn.conversation(FLOW, "confirm_new", "confirm_edit", "confirm_cancel")
     if state is None:
         await turn.stale()
         return
@@ -417,7 +410,7 @@ async def confirm(turn: Turn) -> None:
 
 @on(roles=STAFF)
 async def abort(turn: Turn) -> None:
-    state = _state(turn)
+    state = turn.conversation(FLOW)
     conversations.finish(turn.db, state)
     await turn.edit_or_say(turn._("Nothing was changed."))
 
