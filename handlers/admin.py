@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -20,7 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.calendar import local_date
 from bot.errors import DomainError, NotAllowed
 from bot.i18n import N_, Translator
-from bot.models import ClosedDay, JobCentre, Person, Role, RoleGrant
+from bot.models import ClosedDay, Person, Role, RoleGrant
 from bot.services import (
     centres,
     closed_days,
@@ -29,6 +28,7 @@ from bot.services import (
     people,
     reminder_rules,
 )
+from handlers import admin_access
 from handlers.base import STALE_BUTTON, Turn, on
 from handlers.menu import text_step_handler
 from handlers.views import ROLE_NOUNS
@@ -64,13 +64,6 @@ def _location_preview(t: Translator, value: Any) -> str:
     return "—" if value[0] is None else f"{value[0]}, {value[1]}"
 
 
-def _centre(db: Session, centre_id: int | None) -> JobCentre:
-    centre = db.get(JobCentre, centre_id) if centre_id is not None else None
-    if centre is None:
-        raise DomainError(N_("That job centre no longer exists."))
-    return centre
-
-
 def _closed_day(db: Session, text: str) -> dict[str, str]:
     day_text, _, note = text.strip().partition(" ")
     return {"day": closed_days.parse_day(day_text).isoformat(), "note": note.strip()[:200]}
@@ -95,7 +88,7 @@ FIELDS: dict[str, Field] = {
         lambda db, text: text.strip(),
         _text,
         lambda db, now, actor, target, value: centres.rename(
-            db, now, _centre(db, target), value, actor=actor),
+            db, now, admin_access.centre(db, target), value, actor=actor),
         "ad:c:{id}",
     ),
     "caddr": Field(
@@ -103,7 +96,7 @@ FIELDS: dict[str, Field] = {
         lambda db, text: text.strip(),
         _text,
         lambda db, now, actor, target, value: centres.set_address(
-            db, now, _centre(db, target), value, actor=actor),
+            db, now, admin_access.centre(db, target), value, actor=actor),
         "ad:c:{id}",
     ),
     "cloc": Field(
@@ -111,7 +104,7 @@ FIELDS: dict[str, Field] = {
         lambda db, text: list(centres.parse_location(text)),
         _location_preview,
         lambda db, now, actor, target, value: centres.set_location(
-            db, now, _centre(db, target), value[0], value[1], actor=actor),
+            db, now, admin_access.centre(db, target), value[0], value[1], actor=actor),
         "ad:c:{id}",
     ),
     "ctz": Field(
@@ -119,7 +112,7 @@ FIELDS: dict[str, Field] = {
         lambda db, text: text.strip(),
         _text,
         lambda db, now, actor, target, value: centres.set_timezone(
-            db, now, _centre(db, target), value, actor=actor),
+            db, now, admin_access.centre(db, target), value, actor=actor),
         "ad:c:{id}",
     ),
     "cdadd": Field(
@@ -127,7 +120,7 @@ FIELDS: dict[str, Field] = {
         _closed_day,
         lambda t, value: f"{t.date(closed_days.parse_day(value['day']))} {value['note']}".strip(),
         lambda db, now, actor, target, value: closed_days.add(
-            db, now, _centre(db, target), closed_days.parse_day(value["day"]), value["note"],
+            db, now, admin_access.centre(db, target), closed_days.parse_day(value["day"]), value["note"],
             actor=actor),
         "ad:cd:{id}",
     ),
@@ -144,23 +137,6 @@ FIELDS: dict[str, Field] = {
 
 
 # --- access -------------------------------------------------------------------------------
-def _centre_ids(turn: Turn) -> set[int] | None:
-    """Centres this admin may change; None means every centre."""
-    assert turn.person is not None
-    where = people.centres_where(turn.person, Role.ADMIN)
-    return None if None in where else {c for c in where if c is not None}
-
-
-def _may_change(turn: Turn, centre_id: int | None) -> bool:
-    allowed = _centre_ids(turn)
-    return allowed is None or (centre_id is not None and centre_id in allowed)
-
-
-def _require(turn: Turn, centre_id: int | None) -> None:
-    if not _may_change(turn, centre_id):
-        raise NotAllowed(N_("Sorry, this is not available to you."))
-
-
 def _number(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
@@ -195,9 +171,8 @@ async def _main(turn: Turn) -> None:
 
 
 async def _centres(turn: Turn) -> None:
-    allowed = _centre_ids(turn)
-    listed = [c for c in turn.db.scalars(select(JobCentre).order_by(JobCentre.name))
-              if allowed is None or c.id in allowed]
+    allowed = admin_access.admin_centres(turn.person)
+    listed = admin_access.changeable_centres(turn.db, turn.person)
     rows = [[InlineKeyboardButton(
         c.name if c.disabled_at is None else f"{c.name} ({turn._('disabled')})",
         callback_data=f"ad:c:{c.id}")] for c in listed]
@@ -208,8 +183,8 @@ async def _centres(turn: Turn) -> None:
 
 
 async def _centre_view(turn: Turn, centre_id: int) -> None:
-    _require(turn, centre_id)
-    centre = _centre(turn.db, centre_id)
+    admin_access.require(turn.person, centre_id)
+    centre = admin_access.centre(turn.db, centre_id)
     t = turn.t
     lines = [
         centre.name,
@@ -235,8 +210,8 @@ async def _centre_view(turn: Turn, centre_id: int) -> None:
 
 
 async def _closed_days_view(turn: Turn, centre_id: int) -> None:
-    _require(turn, centre_id)
-    centre = _centre(turn.db, centre_id)
+    admin_access.require(turn.person, centre_id)
+    centre = admin_access.centre(turn.db, centre_id)
     today = local_date(turn.now, turn.t.zone)
     days = closed_days.upcoming(turn.db, centre.id, today)
     lines = [turn._("{centre}: closed days", centre=centre.name)]
@@ -249,8 +224,8 @@ async def _closed_days_view(turn: Turn, centre_id: int) -> None:
 
 
 async def _staff_view(turn: Turn, centre_id: int) -> None:
-    _require(turn, centre_id)
-    centre = _centre(turn.db, centre_id)
+    admin_access.require(turn.person, centre_id)
+    centre = admin_access.centre(turn.db, centre_id)
     staff = people.staff_of(turn.db, centre.id)
     lines = [turn._("{centre}: staff", centre=centre.name)]
     lines += [f"• {p.display_name or '?'} — {turn._(ROLE_NOUNS[g.role])}" for p, g in staff]
@@ -291,7 +266,7 @@ async def navigate(turn: Turn) -> None:
         case ["ad", "cl"]:
             await _centres(turn)
         case ["ad", "set"]:
-            if _centre_ids(turn) is not None:
+            if admin_access.admin_centres(turn.person) is not None:
                 raise NotAllowed(N_("Sorry, this is not available to you."))
             await _settings_view(turn)
         case ["ad", "c", number] if _number(number) is not None:
@@ -322,10 +297,10 @@ async def start_edit(turn: Turn) -> None:
 
 def _check_target(turn: Turn, key: str, target: int | None) -> None:
     if key in ("cnew", "ret"):
-        if _centre_ids(turn) is not None:
+        if admin_access.admin_centres(turn.person) is not None:
             raise NotAllowed(N_("Sorry, this is not available to you."))
     else:
-        _require(turn, target)
+        admin_access.require(turn.person, target)
 
 
 @text_step_handler(FLOW)
@@ -370,8 +345,8 @@ async def start_toggle(turn: Turn) -> None:
 
 def _toggle_question(turn: Turn, action: str, target: int) -> str | None:
     if action == "cdis":
-        centre = _centre(turn.db, target)
-        _require(turn, centre.id)
+        centre = admin_access.centre(turn.db, target)
+        admin_access.require(turn.person, centre.id)
         if centre.disabled_at is None:
             return turn._("Disable {centre}? No new invites or sessions can be made for it.",
                           centre=centre.name)
@@ -380,17 +355,17 @@ def _toggle_question(turn: Turn, action: str, target: int) -> str | None:
         closed = turn.db.get(ClosedDay, target)
         if closed is None:
             return None
-        _require(turn, closed.job_centre_id)
+        admin_access.require(turn.person, closed.job_centre_id)
         return turn._("Remove the closed day {date}?", date=turn.t.date(closed.day))
     if action == "rv":
         grant = turn.db.get(RoleGrant, target)
         if grant is None or grant.role == Role.ASPIRANT:
             return None
-        _require(turn, grant.job_centre_id)
+        admin_access.require(turn.person, grant.job_centre_id)
         return turn._("Remove the role {role} from {name}?", role=turn._(ROLE_NOUNS[grant.role]),
                       name=grant.person.display_name or "?")
     if action == "gender":
-        if _centre_ids(turn) is not None:
+        if admin_access.admin_centres(turn.person) is not None:
             raise NotAllowed(N_("Sorry, this is not available to you."))
         on_now = org_settings.get(turn.db, org_settings.RECORD_GENDER_AND_AGE)
         return turn._("Turn off gender and age band for figures?") if on_now else turn._(
@@ -440,8 +415,8 @@ async def confirm(turn: Turn) -> None:
 def _apply_toggle(turn: Turn, action: str, target: int) -> str:
     assert turn.person is not None
     if action == "cdis":
-        centre = _centre(turn.db, target)
-        _require(turn, centre.id)
+        centre = admin_access.centre(turn.db, target)
+        admin_access.require(turn.person, centre.id)
         centres.set_disabled(turn.db, turn.now, centre, centre.disabled_at is None,
                              actor=turn.person)
         return f"ad:c:{centre.id}"
@@ -449,7 +424,7 @@ def _apply_toggle(turn: Turn, action: str, target: int) -> str:
         closed = turn.db.get(ClosedDay, target)
         if closed is None:
             raise DomainError(N_("That closed day has already been removed."))
-        _require(turn, closed.job_centre_id)
+        admin_access.require(turn.person, closed.job_centre_id)
         centre_id = closed.job_centre_id
         closed_days.remove(turn.db, turn.now, closed, actor=turn.person)
         return f"ad:cd:{centre_id}"
@@ -457,13 +432,13 @@ def _apply_toggle(turn: Turn, action: str, target: int) -> str:
         grant = turn.db.get(RoleGrant, target)
         if grant is None:
             raise DomainError(N_("That role has already been removed."))
-        _require(turn, grant.job_centre_id)
+        admin_access.require(turn.person, grant.job_centre_id)
         centre_id = grant.job_centre_id
         people.revoke_role(turn.db, turn.now, grant.person, grant.role, centre_id,
                            actor=turn.person)
         return f"ad:st:{centre_id}"
     if action == "gender":
-        if _centre_ids(turn) is not None:
+        if admin_access.admin_centres(turn.person) is not None:
             raise NotAllowed(N_("Sorry, this is not available to you."))
         current = org_settings.get(turn.db, org_settings.RECORD_GENDER_AND_AGE)
         org_settings.set_value(turn.db, turn.now, org_settings.RECORD_GENDER_AND_AGE,
