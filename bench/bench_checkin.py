@@ -35,14 +35,10 @@ from bot.db import make_engine, make_session_factory, unit_of_work, upgrade
 from bot.emulator import BotApiEmulator, EmulatorRequest
 from bot.models import Role
 from bot.runtime import Runtime
-from bot.services import (
-    attendance_policy,
-    centres,
-    checkin_codes,
-    invites,
-    onboarding,
-    people,
-)
+from bot.services.attendance import checkin_codes
+from bot.services.attendance import policy as attendance_policy
+from bot.services.centres import centres
+from bot.services.people import invites, onboarding, people
 from bot.settings import Settings
 
 WARM_UP = 20

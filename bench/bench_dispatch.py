@@ -43,7 +43,7 @@ from bot.emulator.server import serve
 from bot.i18n import LANGUAGES, encode_param
 from bot.models import Audience, Base, EventKind, OutboxMessage, OutboxStatus, Person
 from bot.runtime import Runtime
-from bot.services.reminders import default_text
+from bot.services.reminders.planner import default_text
 from bot.settings import Settings
 from scheduler.dispatcher import Dispatcher
 

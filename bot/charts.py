@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from bot.services.figures import Share
+from bot.services.figures.figures import Share
 
 
 def weekly_chart(attendance: dict[date, Share], first_plan: dict[date, Share], *,

@@ -21,7 +21,9 @@ from bot.clock import Clock, SystemClock
 from bot.db import unit_of_work
 from bot.errors import JobbotError
 from bot.i18n import LANGUAGES, N_, RIGHT_TO_LEFT, translator
-from bot.services import attendance_policy, centres, checkin_codes
+from bot.services.attendance import checkin_codes
+from bot.services.attendance import policy as attendance_policy
+from bot.services.centres import centres
 
 INSTRUCTION = N_("Check in: scan the QR code with your phone, or choose \"Check in\" in the "
                  "bot and type this code.")

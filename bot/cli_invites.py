@@ -13,7 +13,9 @@ from bot.clock import SystemClock
 from bot.db import make_engine, make_session_factory, unit_of_work
 from bot.errors import DomainError, JobbotError
 from bot.models import InfoSession, Role
-from bot.services import centres, invites, reminder_rules
+from bot.services.centres import centres
+from bot.services.people import invites
+from bot.services.reminders import rules as reminder_rules
 from bot.settings import Settings
 
 
@@ -142,7 +144,7 @@ def _invite_from_fields(db, now, fields: dict[str, str], role: Role,  # type: ig
             raise DomainError("unknown job centre {name!r}", name=fields["centre"])
     coach = None
     if fields.get("coach"):
-        from bot.services import people
+        from bot.services.people import people
 
         coach = people.by_telegram_id(db, int(fields["coach"]))
         if coach is None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.db import unit_of_work
 from bot.errors import JobbotError
-from bot.services import figures
+from bot.services.figures import figures
 from bot.settings import Settings
 
 
@@ -77,7 +77,8 @@ def _rate(share: figures.Share) -> float | None:
 
 def report_command(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli_invites import _sessions
-    from bot.services import centres, demographics
+    from bot.services.centres import centres
+    from bot.services.people import demographics
 
     if args.last < args.first:
         raise JobbotError("--to is before --from")

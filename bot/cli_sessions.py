@@ -21,13 +21,11 @@ from bot.clock import SystemClock
 from bot.db import unit_of_work
 from bot.errors import JobbotError
 from bot.models import Audience, EventKind, InfoSession, JobCentre
-from bot.services import (
-    centres,
-    info_sessions,
-    reminder_rules,
-    reminder_settings,
-    session_schedule,
-)
+from bot.services.centres import centres
+from bot.services.reminders import rules as reminder_rules
+from bot.services.reminders import settings as reminder_settings
+from bot.services.sessions import info_sessions
+from bot.services.sessions import schedule as session_schedule
 from bot.settings import Settings
 
 

@@ -20,14 +20,10 @@ from bot.calendar import local_date
 from bot.errors import DomainError, NotAllowed
 from bot.i18n import N_, Translator
 from bot.models import ClosedDay, Person, Role, RoleGrant
-from bot.services import (
-    centres,
-    closed_days,
-    conversations,
-    org_settings,
-    people,
-    reminder_rules,
-)
+from bot.services.centres import centres, closed_days, org_settings
+from bot.services.people import people
+from bot.services.reminders import rules as reminder_rules
+from bot.services.system import conversations
 from handlers import admin_access
 from handlers.base import STALE_BUTTON, Turn, on
 from handlers.menu import text_step_handler

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.errors import DomainError, NotAllowed
 from bot.i18n import N_
 from bot.models import JobCentre, Person, Role
-from bot.services import people
+from bot.services.people import people
 
 REFUSED = N_("Sorry, this is not available to you.")
 

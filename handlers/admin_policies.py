@@ -21,7 +21,9 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.errors import DomainError
 from bot.i18n import N_, Translator
 from bot.models import LocationRule, Person, Role
-from bot.services import attendance_policy, conversations, reminder_settings
+from bot.services.attendance import policy as attendance_policy
+from bot.services.reminders import settings as reminder_settings
+from bot.services.system import conversations
 from handlers import admin
 from handlers.admin_access import centre, changeable_centres, require
 from handlers.base import Turn, on

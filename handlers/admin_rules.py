@@ -22,8 +22,11 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.errors import DomainError
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.models import Audience, ConversationState, EventKind, ReminderRule, Role
-from bot.services import conversations, reminder_rules, reminder_settings, rule_preview
-from bot.services.reminder_rules import RuleSpec
+from bot.services.reminders import preview as rule_preview
+from bot.services.reminders import rules as reminder_rules
+from bot.services.reminders import settings as reminder_settings
+from bot.services.reminders.rules import RuleSpec
+from bot.services.system import conversations
 from handlers import admin
 from handlers.admin_access import centre, changeable_centres, may_change, require
 from handlers.base import Turn, on

@@ -14,7 +14,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.errors import DomainError
 from bot.models import AbsenceReason, ConversationState, LocationRule, Role
-from bot.services import absences, checkin, checkin_codes, conversations
+from bot.services.attendance import absences, checkin, checkin_codes
+from bot.services.system import conversations
 from handlers import attendance_views as views
 from handlers import menu
 from handlers.base import Turn, invoke, on

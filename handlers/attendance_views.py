@@ -16,10 +16,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import FSI, N_, PDI, Translator
 from bot.models import AbsenceReason, AttendanceStatus, MilestoneKind, OutboxMessage
-from bot.services import absences, coach_alerts
-from bot.services.attendance_statement import NOT_RECORDED, Statement
-from bot.services.attendance_sweep import DIGEST_KIND, STREAK, WHY_KIND, WINDOW
-from bot.services.caseload import Detail, Entry, Today
+from bot.services.attendance import absences, coach_alerts
+from bot.services.attendance.caseload import Detail, Entry, Today
+from bot.services.attendance.statement import NOT_RECORDED, Statement
+from bot.services.attendance.sweep import DIGEST_KIND, STREAK, WHY_KIND, WINDOW
 from scheduler import render
 
 # Telegram allows 100 buttons on a message: 4 per aspirant and one "seen".

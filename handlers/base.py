@@ -25,7 +25,10 @@ from bot.errors import DomainError
 from bot.i18n import N_, Translator, supported_language, translator
 from bot.models import ConversationState, Person, Role
 from bot.runtime import Runtime
-from bot.services import conversations, outbox, people, reminders
+from bot.services.messaging import outbox
+from bot.services.people import people
+from bot.services.reminders import planner as reminders
+from bot.services.system import conversations
 
 log = logging.getLogger(__name__)
 

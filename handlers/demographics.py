@@ -11,7 +11,9 @@ from bot.calendar import local_date
 from bot.errors import DomainError
 from bot.i18n import N_
 from bot.models import Role
-from bot.services import conversations, demographics, follow_up
+from bot.services.attendance import follow_up
+from bot.services.people import demographics
+from bot.services.system import conversations
 from handlers.base import Turn, on
 from handlers.menu import text_step_handler
 

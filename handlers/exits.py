@@ -6,7 +6,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot.models import Role
-from bot.services import enrolments, follow_up
+from bot.services.attendance import follow_up
+from bot.services.people import enrolments
 from handlers.base import Turn, on
 
 STAFF = frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN})

@@ -16,7 +16,10 @@ from bot.errors import NotAllowed
 from bot.i18n import N_, Term
 from bot.models import InfoSession, JobCentre, Role
 from bot.qr import qr_png
-from bot.services import centres, conversations, info_sessions, invites, people
+from bot.services.centres import centres
+from bot.services.people import invites, people
+from bot.services.sessions import info_sessions
+from bot.services.system import conversations
 from handlers.base import Turn, on
 from handlers.views import ROLE_NOUNS, session_button
 

@@ -14,7 +14,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.i18n import LANGUAGES
 from bot.models import Role
-from bot.services import audit, conversations, demographics, erasure, my_data
+from bot.services.people import demographics, erasure, my_data
+from bot.services.system import audit, conversations
 from handlers.base import Turn, invoke, on
 from handlers.keyboards import (
     ASPIRANT_COMMANDS,

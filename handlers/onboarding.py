@@ -10,7 +10,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.errors import DomainError
 from bot.i18n import LANGUAGES, N_, Term, supported_language
 from bot.models import Invite, Role
-from bot.services import conversations, info_sessions, invites, onboarding, throttle
+from bot.services.people import invites, onboarding
+from bot.services.sessions import info_sessions
+from bot.services.system import conversations, throttle
 from handlers.base import Turn, on
 from handlers.keyboards import language_picker, one_column
 from handlers.menu import show_home

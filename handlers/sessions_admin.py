@@ -17,7 +17,11 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.errors import DomainError
 from bot.i18n import LANGUAGES, N_
 from bot.models import Booking, BookingStatus, Enrolment, InfoSession, JobCentre, Person, Role
-from bot.services import centres, conversations, info_sessions, milestones, people
+from bot.services.centres import centres
+from bot.services.people import people
+from bot.services.plans import milestones
+from bot.services.sessions import info_sessions
+from bot.services.system import conversations
 from handlers.admin import admin_section
 from handlers.base import Turn, on
 from handlers.keyboards import language_picker

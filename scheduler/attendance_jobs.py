@@ -15,7 +15,7 @@ from telegram.ext import Application, ContextTypes
 import handlers.attendance_views  # noqa: F401
 from bot.db import unit_of_work
 from bot.runtime import Runtime
-from bot.services import attendance_sweep
+from bot.services.attendance import sweep as attendance_sweep
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,9 @@ from bot.db import unit_of_work
 from bot.i18n import N_, translator
 from bot.models import OutboxMessage, OutboxStatus, Person
 from bot.runtime import Runtime
-from bot.services import outbox, people, reminders
+from bot.services.messaging import outbox
+from bot.services.people import people
+from bot.services.reminders import planner as reminders
 from scheduler import reminder_buttons  # noqa: F401  (registers the reminders' buttons)
 from scheduler.render import render
 

@@ -16,7 +16,9 @@ from telegram.ext import Application, ContextTypes
 
 from bot.db import unit_of_work
 from bot.runtime import Runtime
-from bot.services import outbox, reminders, retention
+from bot.services.messaging import outbox
+from bot.services.people import retention
+from bot.services.reminders import planner as reminders
 from scheduler import attendance_jobs
 from scheduler.dispatcher import Dispatcher
 

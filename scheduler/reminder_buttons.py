@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton
 
 from bot.i18n import N_, Translator
 from bot.models import OutboxMessage
-from bot.services.info_sessions import BOOKING_OFFER, SESSION_CANCELLED, SESSION_CHANGED
+from bot.services.sessions.info_sessions import BOOKING_OFFER, SESSION_CANCELLED, SESSION_CHANGED
 from scheduler.render import keyboard
 
 Rows = list[list[InlineKeyboardButton]]

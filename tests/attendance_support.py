@@ -18,7 +18,9 @@ from bot.models import (
     Person,
     Role,
 )
-from bot.services import attendance_policy, checkin_codes, onboarding
+from bot.services.attendance import checkin_codes
+from bot.services.attendance import policy as attendance_policy
+from bot.services.people import onboarding
 from tests import factories
 
 _ids = count(700001)

@@ -8,7 +8,9 @@ from itertools import count
 from sqlalchemy.orm import Session
 
 from bot.models import InfoSession, Invite, JobCentre, Person, Role
-from bot.services import centres, info_sessions, invites, people
+from bot.services.centres import centres
+from bot.services.people import invites, people
+from bot.services.sessions import info_sessions
 
 _ids = count(900001)
 

@@ -25,7 +25,9 @@ from bot.models import (
     Role,
 )
 from bot.runtime import Runtime
-from bot.services import info_sessions, onboarding, reminder_rules
+from bot.services.people import onboarding
+from bot.services.reminders import rules as reminder_rules
+from bot.services.sessions import info_sessions
 from scheduler.dispatcher import Dispatcher, DispatchReport
 from tests import factories
 from tests.conftest import make_settings

@@ -8,7 +8,8 @@ from datetime import date
 from sqlalchemy import select
 
 from bot.models import AuditEntry, ClosedDay, JobCentre, Role
-from bot.services import org_settings, people
+from bot.services.centres import org_settings
+from bot.services.people import people
 from tests import factories
 
 
@@ -40,7 +41,7 @@ async def test_create_a_centre_and_set_its_location(harness):
         centre_id = centre.id
     assert len(_audit(harness, "centre.create")) == 1
     with harness.db() as db:
-        from bot.services import reminder_rules
+        from bot.services.reminders import rules as reminder_rules
 
         # A first centre starts with the recommended reminders.
         assert len(reminder_rules.listed(db, everything=True)) == len(

@@ -8,7 +8,9 @@ from datetime import time
 from sqlalchemy import select
 
 from bot.models import AttendancePolicy, AuditEntry, LocationRule, Role
-from bot.services import attendance_policy, people, reminder_settings
+from bot.services.attendance import policy as attendance_policy
+from bot.services.people import people
+from bot.services.reminders import settings as reminder_settings
 from tests import factories
 
 

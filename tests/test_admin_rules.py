@@ -10,8 +10,11 @@ from sqlalchemy import func, select
 
 from bot.i18n import LANGUAGES
 from bot.models import Audience, AuditEntry, EventKind, OutboxMessage, ReminderRule, Role
-from bot.services import closed_days, people, reminder_rules, rule_preview
-from bot.services.reminder_rules import RuleSpec
+from bot.services.centres import closed_days
+from bot.services.people import people
+from bot.services.reminders import preview as rule_preview
+from bot.services.reminders import rules as reminder_rules
+from bot.services.reminders.rules import RuleSpec
 from tests import factories
 from tests.conftest import local
 from tests.reminder_support import book, cast, session_at

@@ -9,7 +9,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from bot.models import AttendanceNote, AttendanceRecord, AttendanceStatus, Role
-from bot.services import attendance_policy, checkin_codes
+from bot.services.attendance import checkin_codes
+from bot.services.attendance import policy as attendance_policy
 from scheduler import attendance_jobs
 from tests import factories
 from tests.attendance_support import code_now, enrol

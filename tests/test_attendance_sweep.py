@@ -17,9 +17,10 @@ from bot.models import (
     CoachAlertItem,
     OutboxMessage,
 )
-from bot.services import absences, attendance_sweep, checkin, follow_up
-from bot.services.attendance_sweep import DIGEST_KIND, ESCALATION_KIND, WHY_KIND
-from bot.services.coach_alerts import KIND as ALERT_KIND
+from bot.services.attendance import absences, checkin, follow_up
+from bot.services.attendance import sweep as attendance_sweep
+from bot.services.attendance.coach_alerts import KIND as ALERT_KIND
+from bot.services.attendance.sweep import DIGEST_KIND, ESCALATION_KIND, WHY_KIND
 from tests.attendance_support import centre_with_staff, code_now, enrol, queued
 from tests.conftest import local
 

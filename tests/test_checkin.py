@@ -18,8 +18,10 @@ from bot.models import (
     MilestoneKind,
     PlanMilestone,
 )
-from bot.services import attendance_policy, checkin, checkin_codes, info_sessions
-from bot.services.checkin_codes import CodeCheck
+from bot.services.attendance import checkin, checkin_codes
+from bot.services.attendance import policy as attendance_policy
+from bot.services.attendance.checkin_codes import CodeCheck
+from bot.services.sessions import info_sessions
 from tests import factories
 from tests.attendance_support import centre_with_staff, code_now, enrol, policy
 from tests.conftest import local

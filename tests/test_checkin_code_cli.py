@@ -13,8 +13,10 @@ from bot.cli import main
 from bot.cli_attendance import code_page_app
 from bot.clock import SystemClock
 from bot.db import make_engine, make_session_factory, unit_of_work
-from bot.services import attendance_policy, centres, checkin_codes
-from bot.services.checkin_codes import CodeCheck
+from bot.services.attendance import checkin_codes
+from bot.services.attendance import policy as attendance_policy
+from bot.services.attendance.checkin_codes import CodeCheck
+from bot.services.centres import centres
 from tests import factories
 
 

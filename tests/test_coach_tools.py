@@ -10,16 +10,11 @@ from sqlalchemy import select
 
 from bot.errors import DomainError, NotFound
 from bot.models import AbsenceReason, AttendanceStatus, AuditEntry, CheckInMethod, Role
-from bot.services import (
-    absences,
-    attendance_statement,
-    attendance_sweep,
-    caseload,
-    checkin,
-    follow_up,
-    milestones,
-)
-from bot.services.caseload import Today
+from bot.services.attendance import absences, caseload, checkin, follow_up
+from bot.services.attendance import statement as attendance_statement
+from bot.services.attendance import sweep as attendance_sweep
+from bot.services.attendance.caseload import Today
+from bot.services.plans import milestones
 from tests import factories
 from tests.attendance_support import centre_with_staff, code_now, enrol, queued
 from tests.conftest import local

@@ -35,15 +35,11 @@ from bot.models import (
     ReminderRule,
     Role,
 )
-from bot.services import (
-    attendance_policy,
-    centres,
-    closed_days,
-    info_sessions,
-    org_settings,
-    reminder_rules,
-    reminder_settings,
-)
+from bot.services.attendance import policy as attendance_policy
+from bot.services.centres import centres, closed_days, org_settings
+from bot.services.reminders import rules as reminder_rules
+from bot.services.reminders import settings as reminder_settings
+from bot.services.sessions import info_sessions
 from tests import factories
 from tests.conftest import STOCKHOLM, local
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.db import make_engine, make_session_factory, unit_of_work
 from bot.emulator import BotApiEmulator, EmulatorRequest, Fault
 from bot.models import OutboxMessage, OutboxStatus, Person, Role
-from bot.services import outbox
+from bot.services.messaging import outbox
 from tests import factories
 from tests.conftest import local
 from tests.reminder_support import Sender, book, enrol, rows, session_at, world

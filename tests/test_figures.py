@@ -21,7 +21,7 @@ from bot.models import (
     PlanMilestone,
     Role,
 )
-from bot.services import figures
+from bot.services.figures import figures
 from tests import factories
 from tests.conftest import local
 
@@ -160,7 +160,7 @@ def test_report_command_line_csv_and_json(monkeypatch, capsys, tmp_path):
 
     from bot.cli import main
     from bot.db import make_engine, make_session_factory, unit_of_work
-    from bot.services import centres
+    from bot.services.centres import centres
 
     url = f"sqlite:///{tmp_path}/jobbot.sqlite3"
     monkeypatch.setenv("JOBBOT_DATABASE_URL", url)
@@ -234,7 +234,8 @@ def test_figures_by_gender_and_age_band(db, seeded, clock):
 
 def test_demographics_are_recorded_only_when_switched_on(db, clock):
     from bot.errors import DomainError
-    from bot.services import demographics, org_settings
+    from bot.services.centres import org_settings
+    from bot.services.people import demographics
 
     now = clock.now()
     centre = factories.centre(db, now)
@@ -263,7 +264,7 @@ def test_demographics_are_recorded_only_when_switched_on(db, clock):
 
 async def test_a_coach_records_gender_and_year_in_the_caseload(harness):
     from bot.models import Person
-    from bot.services import org_settings
+    from bot.services.centres import org_settings
 
     now = harness.clock.now()
     coach_phone = harness.phone("Karin", "en")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.errors import DomainError, NotFound
 from bot.i18n import translator
 from bot.models import MilestoneKind, Person, PlanMilestone, Role
-from bot.services import milestones
+from bot.services.plans import milestones
 from tests import factories
 from tests.conftest import local
 from tests.reminder_support import book, cast, enrol, session_at, world

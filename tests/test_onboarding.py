@@ -18,7 +18,7 @@ from bot.models import (
     Person,
     Role,
 )
-from bot.services import people
+from bot.services.people import people
 from handlers.onboarding import CONSENT_TEXT
 from tests import factories
 from tests.conftest import local
@@ -296,7 +296,7 @@ async def test_staff_invite_makes_a_coach(harness):
     now = harness.clock.now()
     with harness.db() as db:
         centre = factories.centre(db, now)
-        from bot.services import invites
+        from bot.services.people import invites
 
         code = invites.create(db, now, role=Role.COACH, job_centre=centre).code
     phone = harness.phone("Karin", "sv")
@@ -315,7 +315,7 @@ async def test_language_switch_reaches_scheduled_messages(harness):
     await agree(phone, code)
     await phone.press("I'll come")
     # A message queued for tomorrow, while Amina still reads English.
-    from bot.services import outbox
+    from bot.services.messaging import outbox
 
     with harness.db() as db:
         person = people.by_telegram_id(db, phone.id)
@@ -337,7 +337,7 @@ async def test_mydata_shows_what_is_stored_and_stop_erases_it(harness):
     await phone.press("I'll come")
     await harness.dispatch()
 
-    from bot.services import follow_up
+    from bot.services.attendance import follow_up
 
     with harness.db() as db:
         coach = people.by_telegram_id(db, coach_phone.id)

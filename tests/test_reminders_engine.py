@@ -7,7 +7,9 @@ from datetime import date
 
 from bot.db import unit_of_work
 from bot.models import Booking, BookingStatus, OutboxStatus, Person, PlanMilestone
-from bot.services import info_sessions, milestones, reminders
+from bot.services.plans import milestones
+from bot.services.reminders import planner as reminders
+from bot.services.sessions import info_sessions
 from tests.conftest import local
 from tests.reminder_support import Sender, book, enrol, rows, session_at, world
 

@@ -17,8 +17,10 @@ from bot.models import (
     OutboxStatus,
     ReminderRule,
 )
-from bot.services import milestones, reminder_rules, reminders
-from bot.services.reminder_rules import RuleSpec
+from bot.services.plans import milestones
+from bot.services.reminders import planner as reminders
+from bot.services.reminders import rules as reminder_rules
+from bot.services.reminders.rules import RuleSpec
 from scheduler.render import render
 from tests.conftest import local
 from tests.reminder_support import book, enrol, rows, session_at, world

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from bot.models import OutboxStatus
-from bot.services import milestones, reminder_settings
-from bot.services.reminder_settings import QuietHours
+from bot.services.plans import milestones
+from bot.services.reminders import settings as reminder_settings
+from bot.services.reminders.settings import QuietHours
 from tests.conftest import STOCKHOLM, local
 from tests.reminder_support import book, enrol, rows, session_at, world
 

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from bot.errors import DomainError
 from bot.models import AuditEntry, Enrolment, Person, Role
-from bot.services import org_settings, retention
+from bot.services.centres import org_settings
+from bot.services.people import retention
 from tests import factories
 
 

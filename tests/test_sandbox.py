@@ -21,15 +21,12 @@ from bot.db import unit_of_work
 from bot.models import AttendancePolicy, InfoSession, Invite, Role
 from bot.sandbox.app import Sandbox
 from bot.sandbox.seed import SANDBOX
-from bot.services import (
-    attendance_policy,
-    centres,
-    checkin_codes,
-    invites,
-    outbox,
-    people,
-    reminder_rules,
-)
+from bot.services.attendance import checkin_codes
+from bot.services.attendance import policy as attendance_policy
+from bot.services.centres import centres
+from bot.services.messaging import outbox
+from bot.services.people import invites, people
+from bot.services.reminders import rules as reminder_rules
 from tests.conftest import make_settings
 from tests.sandbox_support import STOCKHOLM, working_morning
 

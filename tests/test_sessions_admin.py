@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.cli import main
 from bot.i18n import translator
 from bot.models import Booking, BookingStatus, InfoSession, OutboxMessage, PlanMilestone
-from bot.services import info_sessions
+from bot.services.sessions import info_sessions
 from tests.conftest import STOCKHOLM, local
 from tests.reminder_support import cast, reminders, session_at
 

@@ -170,7 +170,7 @@ def test_invite_import_writes_one_link_per_row_or_nothing(monkeypatch, capsys, t
 
 
 async def test_admin_invite_link_makes_an_admin(harness):
-    from bot.services import invites, people
+    from bot.services.people import invites, people
 
     with harness.db() as db:
         code = invites.create(db, harness.clock.now(), role=Role.ADMIN).code

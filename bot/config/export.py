@@ -28,7 +28,10 @@ from bot.models import (
     JobCentre,
     ReminderRule,
 )
-from bot.services import attendance_policy, org_settings, reminder_rules, reminder_settings
+from bot.services.attendance import policy as attendance_policy
+from bot.services.centres import org_settings
+from bot.services.reminders import rules as reminder_rules
+from bot.services.reminders import settings as reminder_settings
 
 HEADER = (
     "# jobbot configuration: organisation settings, reminder rules and job centres.\n"

@@ -46,19 +46,15 @@ from bot.config.schema import (
 from bot.config.yaml_text import Path
 from bot.errors import DomainError
 from bot.models import AttendancePolicy, ClosedDay, InfoSession, JobCentre, Person, ReminderRule
-from bot.services import (
-    attendance_policy,
-    audit,
-    centres,
-    closed_days,
-    info_sessions,
-    org_settings,
-    reminder_rules,
-    reminder_settings,
-    reminders,
-)
-from bot.services.calendars import calendar_for
-from bot.services.session_schedule import explain
+from bot.services.attendance import policy as attendance_policy
+from bot.services.centres import centres, closed_days, org_settings
+from bot.services.centres.calendars import calendar_for
+from bot.services.reminders import planner as reminders
+from bot.services.reminders import rules as reminder_rules
+from bot.services.reminders import settings as reminder_settings
+from bot.services.sessions import info_sessions
+from bot.services.sessions.schedule import explain
+from bot.services.system import audit
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 

@@ -32,8 +32,11 @@ from bot.config.yaml_text import ConfigUnreadable, Document, Path, format_path, 
 from bot.errors import DomainError, JobbotError
 from bot.i18n import LANGUAGES
 from bot.models import Audience, EventKind, LocationRule
-from bot.services import centres, info_sessions, org_settings, reminder_rules, reminder_settings
-from bot.services.session_schedule import explain
+from bot.services.centres import centres, org_settings
+from bot.services.reminders import rules as reminder_rules
+from bot.services.reminders import settings as reminder_settings
+from bot.services.sessions import info_sessions
+from bot.services.sessions.schedule import explain
 
 VERSION = 1
 # ISO weekday n is WEEKDAYS[n - 1]; the full English names are read too.

@@ -32,7 +32,8 @@ from bot.runtime import Runtime
 from bot.sandbox.seed import Seeded, seed
 from bot.sandbox.timecontrol import TimeControl
 from bot.sandbox.web import CheckInDesk, SandboxView, make_web_app
-from bot.services import attendance_policy, checkin_codes
+from bot.services.attendance import checkin_codes
+from bot.services.attendance import policy as attendance_policy
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,9 @@ from bot.config.importer import import_config
 from bot.config.schema import ParsedCentre, parse
 from bot.errors import JobbotError
 from bot.models import InfoSession, JobCentre, Person, Role
-from bot.services import centres, info_sessions, invites, onboarding, people
+from bot.services.centres import centres
+from bot.services.people import invites, onboarding, people
+from bot.services.sessions import info_sessions
 
 
 @dataclass(frozen=True)

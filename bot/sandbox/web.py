@@ -25,7 +25,7 @@ from bot.emulator import BotApiEmulator
 from bot.i18n import LANGUAGES, RIGHT_TO_LEFT, supported_language
 from bot.sandbox.seed import Phone
 from bot.sandbox.timecontrol import TimeControl
-from bot.services import invites
+from bot.services.people import invites
 
 log = logging.getLogger(__name__)
 

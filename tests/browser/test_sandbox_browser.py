@@ -28,7 +28,7 @@ from babel.dates import format_date
 from bot.i18n import translator
 from bot.models import Audience, EventKind
 from bot.sandbox.seed import SANDBOX
-from bot.services.reminders import default_text
+from bot.services.reminders.planner import default_text
 from handlers.keyboards import ASPIRANT_MENU, menu_label
 from tests.sandbox_support import free_port, working_morning
 

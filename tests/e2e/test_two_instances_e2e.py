@@ -35,7 +35,7 @@ from bot.db import make_engine, make_session_factory, unit_of_work
 from bot.emulator import BotApiEmulator
 from bot.i18n import translator
 from bot.models import Booking, BookingStatus, OutboxMessage, Person, Role
-from bot.services import conversations
+from bot.services.system import conversations
 from tests import factories
 from tests.conftest import new_postgres_database
 from tests.e2e.conftest import (

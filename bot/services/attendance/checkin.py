@@ -1,0 +1,331 @@
+"""An aspirant checks in at their job centre: the daily requirement and information sessions.
+
+A check-in proves presence with the rotating code shown at the venue and, where
+the centre's policy says so, a shared location inside its radius. Every refusal
+is a DomainError whose message tells the aspirant what to do; nothing is changed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from bot.errors import DomainError
+from bot.i18n import N_
+from bot.models import (
+    AttendancePolicy,
+    AttendanceRecord,
+    AttendanceStatus,
+    Booking,
+    BookingStatus,
+    CheckInMethod,
+    Enrolment,
+    InfoSession,
+    JobCentre,
+    LocationRule,
+    Person,
+)
+from bot.services.attendance import checkin_codes
+from bot.services.attendance import policy as attendance_policy
+from bot.services.attendance.checkin_codes import CodeCheck
+from bot.services.attendance.policy import Day
+from bot.services.plans import milestones
+from bot.services.system import audit, throttle
+
+# Wrong or stale codes allowed per aspirant before they must wait.
+BAD_CODE_LIMIT = 5
+BAD_CODE_WINDOW = timedelta(minutes=10)
+# Check-in for an information session opens this long before it starts.
+SESSION_EARLY = timedelta(minutes=30)
+# A proof given in an earlier message of the same check-in counts this long.
+PROOF_VALID_FOR = timedelta(minutes=5)
+
+CODE = "code"
+LOCATION = "location"
+
+
+class BadCode(DomainError):
+    """A wrong, stale or malformed code; the caller counts guesses against the aspirant's
+    attempts (a malformed one is a typing slip, not a guess)."""
+
+    def __init__(self, message: str, *, stale: bool, guess: bool = True,
+                 **params: object) -> None:
+        super().__init__(message, **params)
+        self.stale = stale
+        self.guess = guess
+
+
+class NeedsProof(DomainError):
+    """What was given is right but not enough: ``missing`` (code or location) must follow."""
+
+    def __init__(self, message: str, *, missing: str, proven: set[str]) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.proven = proven
+
+
+@dataclass
+class Opening:
+    """What a check-in now would count for."""
+
+    enrolment: Enrolment
+    centre: JobCentre
+    policy: AttendancePolicy
+    day: Day
+    daily: bool = False
+    late: bool = False
+    booking: Booking | None = None
+    session: InfoSession | None = None
+    record: AttendanceRecord | None = None
+
+    @property
+    def location_rule(self) -> LocationRule:
+        if self.centre.latitude is None or self.centre.longitude is None:
+            return LocationRule.OFF
+        return self.policy.location_rule
+
+
+@dataclass
+class CheckIn:
+    daily: bool
+    late: bool
+    session: InfoSession | None
+    method: CheckInMethod
+    centre: JobCentre
+    closes_at: datetime
+    proven: set[str] = field(default_factory=set)
+
+
+def enrolment_of(db: Session, aspirant: Person) -> Enrolment:
+    """The aspirant's current enrolment (with its job centre), or refuse."""
+    enrolment = db.scalar(
+        select(Enrolment).options(joinedload(Enrolment.job_centre))
+        .where(Enrolment.aspirant_id == aspirant.id, Enrolment.left_at.is_(None))
+        .order_by(Enrolment.enrolled_at.desc()).limit(1))
+    if enrolment is None:
+        raise DomainError(N_("You are not enrolled at a job centre, so there is nothing to "
+                             "check in to. Please talk to your coach."))
+    return enrolment
+
+
+def opening(db: Session, now: datetime, aspirant: Person, *,
+            enrolment: Enrolment | None = None) -> Opening:
+    """What the aspirant can check in to right now; refuses with the reason if nothing."""
+    enrolment = enrolment or enrolment_of(db, aspirant)
+    centre = enrolment.job_centre
+    policy, day = attendance_policy.today_at(db, centre, now)
+    found = Opening(enrolment=enrolment, centre=centre, policy=policy, day=day)
+    found.booking, found.session = _session_now(db, now, aspirant, centre)
+    session_done = found.booking is not None and found.booking.status == BookingStatus.ATTENDED
+    if found.booking is not None and session_done:
+        found.booking = None
+    phase = day.phase(now)
+    record = found.record = _record(db, enrolment.id, day)
+    if enrolment.attendance_required and phase in ("open", "grace"):
+        if record is not None and record.status == AttendanceStatus.PRESENT:
+            if found.booking is None:
+                raise DomainError(N_("You have already checked in today, at {time}."),
+                                  time=_local_time(record.recorded_at, day))
+        else:
+            found.daily = True
+            found.late = phase == "grace"
+    if found.daily or found.booking is not None:
+        return found
+    if session_done:
+        raise DomainError(N_("You have already checked in to today's information session."))
+    if not enrolment.attendance_required:
+        raise DomainError(N_("You have no daily check-in and no information session to check "
+                             "in to right now."))
+    if phase == "closed":
+        raise DomainError(N_("There is no check-in today: the job centre is closed."))
+    if phase == "before":
+        raise DomainError(N_("Check-in opens at {time} today. Please come back then."),
+                          time=day.opens.astimezone(day.zone).time())
+    if record is not None and record.status == AttendanceStatus.PRESENT:
+        raise DomainError(N_("You have already checked in today, at {time}."),
+                          time=_local_time(record.recorded_at, day))
+    raise DomainError(N_("Check-in closed at {time} today. If you are at the job centre, "
+                         "please talk to the staff there."),
+                      time=day.cutoff.astimezone(day.zone).time())
+
+
+def check_in(
+    db: Session,
+    now: datetime,
+    aspirant: Person,
+    *,
+    job_centre_id: int | None = None,
+    code: str | None = None,
+    location: tuple[float, float] | None = None,
+    proven_before: Iterable[str] = (),
+) -> CheckIn:
+    """Check the aspirant in with a code and/or a location; refuses with a clear reason.
+
+    ``job_centre_id`` is the centre named in a scanned link; ``proven_before`` the proofs
+    accepted earlier in the same check-in (see PROOF_VALID_FOR, kept by the caller).
+    """
+    enrolment = enrolment_of(db, aspirant)
+    if job_centre_id is not None and job_centre_id != enrolment.job_centre_id:
+        raise DomainError(
+            N_("This check-in code belongs to another job centre. You can only check in at "
+               "your own job centre, {centre}."), centre=enrolment.job_centre.name)
+    if too_many_bad_codes(db, now, aspirant):
+        raise DomainError(N_("Too many wrong codes in a short time. Please wait 10 minutes, "
+                             "or ask the staff at the job centre."))
+    found = opening(db, now, aspirant, enrolment=enrolment)
+    proven = set(proven_before)
+    if code is not None:
+        _check_code(db, now, found, code)
+        proven.add(CODE)
+    if location is not None:
+        _check_location(found, location)
+        proven.add(LOCATION)
+    rule = found.location_rule
+    if rule == LocationRule.REQUIRED and proven != {CODE, LOCATION}:
+        missing = LOCATION if CODE in proven else CODE
+        message = (N_("The code is right. Now please share your location, so we can see you "
+                      "are at the job centre.") if missing == LOCATION else
+                   N_("Your location is right. Now please type the code shown at the job "
+                      "centre."))
+        raise NeedsProof(message, missing=missing, proven=proven)
+    if CODE not in proven and not (rule == LocationRule.ALTERNATIVE and LOCATION in proven):
+        raise NeedsProof(N_("Please type the 6-digit code shown at the job centre."),
+                         missing=CODE, proven=proven)
+    method = CheckInMethod.CODE if CODE in proven else CheckInMethod.LOCATION
+    if found.daily:
+        _record_present(db, now, found, method)
+    if found.booking is not None:
+        _session_attended(db, now, found)
+    return CheckIn(daily=found.daily, late=found.late, session=found.session, method=method,
+                   centre=found.centre, closes_at=found.day.closes, proven=proven)
+
+
+def _local_time(moment: datetime, day: Day) -> time:
+    return moment.astimezone(day.zone).time().replace(second=0, microsecond=0)
+
+
+# --- wrong codes ------------------------------------------------------------------------
+def _throttle_key(aspirant: Person) -> str:
+    return f"checkin:{aspirant.id}"
+
+
+def too_many_bad_codes(db: Session, now: datetime, aspirant: Person) -> bool:
+    return throttle.too_many(db, now, _throttle_key(aspirant), limit=BAD_CODE_LIMIT,
+                             window=BAD_CODE_WINDOW)
+
+
+def count_bad_code(db: Session, now: datetime, aspirant: Person) -> int:
+    """Count a wrong or stale code; the caller commits it even though the check-in failed."""
+    return throttle.count_attempt(db, now, _throttle_key(aspirant), window=BAD_CODE_WINDOW)
+
+
+def _check_code(db: Session, now: datetime, found: Opening, code: str) -> None:
+    digits = checkin_codes.normalise(code)
+    if digits is None:
+        raise BadCode(N_("A check-in code has 6 digits. Please type the code shown at the "
+                         "job centre."), stale=False, guess=False)
+    result = checkin_codes.check(found.policy, digits, now)
+    if result == CodeCheck.VALID:
+        return
+    if result == CodeCheck.STALE:
+        raise BadCode(N_("This code has expired. Codes change every minute: please use the "
+                         "code shown now."), stale=True)
+    other = _centre_with_code(db, now, digits, exclude=found.centre.id)
+    if other is not None:
+        raise BadCode(N_("This code belongs to another job centre. You can only check in at "
+                         "your own job centre, {centre}."), stale=False,
+                      centre=found.centre.name)
+    raise BadCode(N_("This code is not right. Please check the code shown at the job centre "
+                     "and try again."), stale=False)
+
+
+def _centre_with_code(db: Session, now: datetime, code: str, *, exclude: int) -> int | None:
+    for policy in db.scalars(select(AttendancePolicy)
+                             .where(AttendancePolicy.job_centre_id != exclude)):
+        if checkin_codes.check(policy, code, now) == CodeCheck.VALID:
+            return policy.job_centre_id
+    return None
+
+
+# --- location ---------------------------------------------------------------------------
+EARTH_RADIUS_M = 6_371_000
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in metres (haversine)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (math.sin((lat2 - lat1) / 2) ** 2
+         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
+
+
+def _check_location(found: Opening, location: tuple[float, float]) -> None:
+    if found.location_rule == LocationRule.OFF:
+        raise DomainError(N_("Check-in here works with the code shown at the job centre. "
+                             "Please type the code."))
+    lat, lon = location
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise DomainError(N_("That location could not be read. Please try again."))
+    centre = (found.centre.latitude, found.centre.longitude)
+    distance = distance_m(centre, location)  # type: ignore[arg-type]
+    if distance > found.policy.radius_m:
+        raise DomainError(
+            N_("Your location is about {distance} m from the job centre. Please check in when "
+               "you are there."), distance=int(round(distance, -1)))
+
+
+# --- recording --------------------------------------------------------------------------
+def _record(db: Session, enrolment_id: int, day: Day) -> AttendanceRecord | None:
+    return db.scalar(select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment_id,
+                                                    AttendanceRecord.day == day.day))
+
+
+def _record_present(db: Session, now: datetime, found: Opening,
+                    method: CheckInMethod) -> AttendanceRecord:
+    record = found.record
+    if record is None:
+        record = AttendanceRecord(enrolment_id=found.enrolment.id, day=found.day.day)
+        db.add(record)
+    # Someone who reported an absence but came anyway is present.
+    record.status = AttendanceStatus.PRESENT
+    record.method = method
+    record.recorded_at = now
+    record.recorded_by_id = None
+    db.flush()
+    return record
+
+
+def _session_now(db: Session, now: datetime, aspirant: Person, centre: JobCentre
+                 ) -> tuple[Booking | None, InfoSession | None]:
+    """The aspirant's booking on an information session at the centre that is on now."""
+    row = db.execute(
+        select(Booking, InfoSession)
+        .join(InfoSession, InfoSession.id == Booking.info_session_id)
+        .where(
+            Booking.aspirant_id == aspirant.id,
+            Booking.status.in_((BookingStatus.BOOKED, BookingStatus.ATTENDED)),
+            InfoSession.job_centre_id == centre.id,
+            InfoSession.cancelled_at.is_(None),
+            InfoSession.starts_at <= now + SESSION_EARLY,
+            InfoSession.ends_at >= now,
+        )
+        .order_by(InfoSession.starts_at)
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+def _session_attended(db: Session, now: datetime, found: Opening) -> None:
+    assert found.booking is not None and found.session is not None
+    found.booking.status = BookingStatus.ATTENDED
+    found.booking.updated_at = now
+    db.flush()
+    audit.record(db, now, "booking.attended", actor=found.enrolment.aspirant,
+                 subject=found.booking, method="check_in")
+    # The first job plan is due five working days after the information session.
+    milestones.on_info_session_attended(db, now, found.enrolment.id, found.day.day)

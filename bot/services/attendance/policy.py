@@ -1,0 +1,208 @@
+"""The attendance policy of a job centre: which days, the check-in window, what escalates.
+
+Every job centre has one; it is created with the defaults the first time it is
+needed, so a new centre works without set-up. Times are local to the centre.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.calendar import WorkCalendar, at_local, local_date
+from bot.errors import DomainError
+from bot.i18n import N_
+from bot.models import AttendancePolicy, EventKind, JobCentre, LocationRule, Person
+from bot.services.centres.calendars import calendar_for
+from bot.services.system import audit
+
+MAX_STEP_SECONDS = 3600
+
+
+def new_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def policy_for(db: Session, now: datetime, job_centre_id: int, *,
+               lock: bool = False) -> AttendancePolicy:
+    """The centre's policy, created with the defaults if it has none yet."""
+    query = select(AttendancePolicy).where(AttendancePolicy.job_centre_id == job_centre_id)
+    if lock:
+        query = query.with_for_update()
+    policy = db.scalar(query)
+    if policy is not None:
+        return policy
+    # A savepoint, so that two instances creating it at once leave one row and no error.
+    try:
+        with db.begin_nested():
+            policy = AttendancePolicy(
+                job_centre_id=job_centre_id, weekdays="12345", window_start=time(8, 30),
+                window_end=time(10, 0), grace_minutes=15, streak_limit=2, window_limit=3,
+                window_days=10, alert_resend_minutes=60, digest_time=time(8, 0),
+                location_rule=LocationRule.OFF, radius_m=200, code_step_seconds=60,
+                code_secret=new_secret(), created_at=now, updated_at=now,
+            )
+            db.add(policy)
+            db.flush()
+    except Exception:
+        policy = db.scalar(query)
+        if policy is None:
+            raise
+    return policy
+
+
+@dataclass(frozen=True)
+class Day:
+    """One local day at a job centre, as the attendance rules see it."""
+
+    day: date
+    zone: ZoneInfo
+    is_attendance_day: bool
+    opens: datetime
+    closes: datetime
+    # Window end plus grace: check-ins stop, absences are detected.
+    cutoff: datetime
+
+    def phase(self, now: datetime) -> str:
+        """"closed" (no check-in this day), "before", "open", "grace" or "after"."""
+        if not self.is_attendance_day:
+            return "closed"
+        if now < self.opens:
+            return "before"
+        if now <= self.closes:
+            return "open"
+        if now <= self.cutoff:
+            return "grace"
+        return "after"
+
+
+def zone_of(centre: JobCentre) -> ZoneInfo:
+    return ZoneInfo(centre.timezone)
+
+
+def weekdays_of(policy: AttendancePolicy) -> set[int]:
+    return {int(c) for c in policy.weekdays if c.isdigit()}
+
+
+def is_attendance_day(policy: AttendancePolicy, calendar: WorkCalendar, day: date) -> bool:
+    return day.isoweekday() in weekdays_of(policy) and calendar.is_working_day(day)
+
+
+def day_at(policy: AttendancePolicy, calendar: WorkCalendar, zone: ZoneInfo, day: date) -> Day:
+    opens = at_local(day, policy.window_start, zone)
+    closes = at_local(day, policy.window_end, zone)
+    return Day(day=day, zone=zone, is_attendance_day=is_attendance_day(policy, calendar, day),
+               opens=opens, closes=closes,
+               cutoff=closes + timedelta(minutes=policy.grace_minutes))
+
+
+def today_at(db: Session, centre: JobCentre, now: datetime) -> tuple[AttendancePolicy, Day]:
+    policy = policy_for(db, now, centre.id)
+    zone = zone_of(centre)
+    calendar = calendar_for(db, centre.id)
+    return policy, day_at(policy, calendar, zone, local_date(now, zone))
+
+
+def attendance_days_back(policy: AttendancePolicy, calendar: WorkCalendar, last: date,
+                         count: int) -> list[date]:
+    """The ``count`` attendance days up to and including ``last``, newest first."""
+    days: list[date] = []
+    day = last
+    # A year back is far more than any rule needs, and stops a policy with no days.
+    for _ in range(366):
+        if len(days) >= count:
+            break
+        if is_attendance_day(policy, calendar, day):
+            days.append(day)
+        day -= timedelta(days=1)
+    return days
+
+
+# --- admins change the policy ----------------------------------------------------------
+_INT_LIMITS: dict[str, tuple[int, int]] = {
+    "grace_minutes": (0, 240),
+    "streak_limit": (0, 30),
+    "window_limit": (0, 60),
+    "window_days": (1, 60),
+    "alert_resend_minutes": (5, 24 * 60),
+    "radius_m": (20, 5000),
+    "code_step_seconds": (15, MAX_STEP_SECONDS),
+}
+
+
+def update(db: Session, now: datetime, centre: JobCentre, *, actor: Person | None,
+           **changes: Any) -> AttendancePolicy:
+    """Validate every change first; a bad value changes nothing."""
+    policy = policy_for(db, now, centre.id)
+    values = {
+        "weekdays": policy.weekdays, "window_start": policy.window_start,
+        "window_end": policy.window_end, "digest_time": policy.digest_time,
+        "location_rule": policy.location_rule,
+        **{name: getattr(policy, name) for name in _INT_LIMITS},
+    }
+    for name, value in changes.items():
+        if name not in values and name != "rotate_secret":
+            raise DomainError(N_("Unknown attendance setting: {name}"), name=name)
+        if name in _INT_LIMITS:
+            low, high = _INT_LIMITS[name]
+            if not isinstance(value, int) or not low <= value <= high:
+                raise DomainError(N_("{name} must be a whole number from {low} to {high}."),
+                                  name=name, low=low, high=high)
+        elif name == "weekdays":
+            if not value or any(c not in "1234567" for c in str(value)):
+                raise DomainError(N_("Weekdays are digits 1 (Monday) to 7 (Sunday), e.g. 12345."))
+            value = "".join(sorted(set(str(value))))
+        elif name in ("window_start", "window_end", "digest_time"):
+            if not isinstance(value, time) and not (name == "digest_time" and value is None):
+                raise DomainError(N_("Give times as HH:MM."))
+        elif name == "location_rule":
+            try:
+                value = LocationRule(value)
+            except ValueError:
+                raise DomainError(N_("The location rule is one of: off, alternative, required.")
+                                  ) from None
+        if name != "rotate_secret":
+            values[name] = value
+    if values["window_start"] >= values["window_end"]:
+        raise DomainError(N_("The check-in window must end after it starts."))
+    if values["location_rule"] != LocationRule.OFF and centre.latitude is None:
+        raise DomainError(N_("The job centre has no coordinates, so locations cannot be checked."))
+    for name, value in values.items():
+        setattr(policy, name, value)
+    if changes.get("rotate_secret"):
+        policy.code_secret = new_secret()
+    policy.updated_at = now
+    db.flush()
+    changed = sorted(k for k in changes if k != "rotate_secret")
+    audit.record(db, now, "attendance.policy", actor=actor, subject=policy, changed=changed,
+                 rotated=bool(changes.get("rotate_secret")))
+    if {"weekdays", "window_start", "window_end"} & set(changed):
+        # Check-in reminders are timed from the window (imported here: reminders reads
+        # this module for the window).
+        from bot.services.reminders import planner as reminders
+
+        reminders.refresh_centre(db, now, centre.id, kinds={EventKind.CHECK_IN},
+                                 reason="policy_changed")
+    return policy
+
+
+def describe(policy: AttendancePolicy) -> dict[str, str]:
+    """The policy as plain values (command line, configuration export)."""
+    return {
+        "weekdays": policy.weekdays,
+        "window": f"{policy.window_start:%H:%M}-{policy.window_end:%H:%M}",
+        "grace_minutes": str(policy.grace_minutes),
+        "streak_limit": str(policy.streak_limit),
+        "window_limit": f"{policy.window_limit} in {policy.window_days} attendance days",
+        "alert_resend_minutes": str(policy.alert_resend_minutes),
+        "digest_time": f"{policy.digest_time:%H:%M}" if policy.digest_time else "off",
+        "location_rule": policy.location_rule.value,
+        "radius_m": str(policy.radius_m),
+        "code_step_seconds": str(policy.code_step_seconds),
+    }

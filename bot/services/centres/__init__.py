@@ -1,0 +1,1 @@
+"""Job centres, their working-day calendars and closed days, organisation-wide settings."""

@@ -1,0 +1,47 @@
+"""Days a job centre is closed beyond weekends and public holidays."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import DomainError
+from bot.i18n import N_
+from bot.models import ClosedDay, JobCentre, Person
+from bot.services.system import audit
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise DomainError(N_("Write the date as YYYY-MM-DD, e.g. 2026-12-28.")) from None
+
+
+def add(db: Session, now: datetime, centre: JobCentre, day: date, note: str = "", *,
+        actor: Person | None) -> ClosedDay:
+    if len(note) > 200:
+        raise DomainError(N_("That is too long (at most {limit} characters)."), limit=200)
+    exists = db.scalar(select(ClosedDay).where(ClosedDay.job_centre_id == centre.id,
+                                               ClosedDay.day == day))
+    if exists is not None:
+        raise DomainError(N_("{date} is already a closed day."), date=day)
+    closed = ClosedDay(job_centre_id=centre.id, day=day, note=note.strip())
+    db.add(closed)
+    db.flush()
+    audit.record(db, now, "closed_day.add", actor=actor, subject=closed, day=day.isoformat())
+    return closed
+
+
+def remove(db: Session, now: datetime, closed: ClosedDay, *, actor: Person | None) -> None:
+    audit.record(db, now, "closed_day.remove", actor=actor, subject=closed,
+                 day=closed.day.isoformat())
+    db.delete(closed)
+    db.flush()
+
+
+def upcoming(db: Session, centre_id: int, today: date) -> list[ClosedDay]:
+    return list(db.scalars(select(ClosedDay).where(
+        ClosedDay.job_centre_id == centre_id, ClosedDay.day >= today).order_by(ClosedDay.day)))

@@ -1,0 +1,1 @@
+"""The figures the city follows, computed from the records."""

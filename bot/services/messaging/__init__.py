@@ -1,0 +1,1 @@
+"""The durable outbox of messages the bot sends on its own initiative."""

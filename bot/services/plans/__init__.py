@@ -1,0 +1,1 @@
+"""Job plan milestones: first plan, deepened plan, reviews."""

@@ -1,0 +1,1 @@
+"""Group information sessions: the schedule, bookings, calendar files."""

@@ -1,0 +1,1 @@
+"""Cross-cutting records: the audit log, conversation steps, throttling counters."""
