@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import LinkPreviewOptions
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults, JobQueue
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
-from bot.concurrency import TurnTakingJobQueue, TurnTakingUpdateProcessor
+from bot.concurrency import PerPersonUpdateProcessor
 from bot.db import make_engine, make_session_factory
 from bot.i18n import LANGUAGES, translator
 from bot.runtime import Runtime
@@ -39,7 +38,6 @@ def build_application(
         engine = make_engine(settings.database_url)
         runtime = Runtime(settings=settings, clock=clock or SystemClock(),
                           sessions=make_session_factory(engine))
-    gate = asyncio.Lock()
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_token)
@@ -48,9 +46,10 @@ def build_application(
         .defaults(Defaults(tzinfo=settings.zone,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .post_init(_post_init)
-        # Updates and jobs take turns on the database (see bot/concurrency.py).
-        .concurrent_updates(TurnTakingUpdateProcessor(gate))
-        .job_queue(TurnTakingJobQueue(gate))
+        .post_stop(_post_stop)
+        # Different people at once, one person's updates in order (bot/concurrency.py).
+        .concurrent_updates(PerPersonUpdateProcessor())
+        .job_queue(JobQueue())
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -87,3 +86,10 @@ async def _post_init(application: Application) -> None:
 
         jobs.install(application)
     log.info("bot @%s ready", application.bot.username)
+
+
+async def _post_stop(application: Application) -> None:
+    """Stopped (SIGINT/SIGTERM): write the outcomes of messages already sent."""
+    dispatcher = application.bot_data.get("dispatcher")
+    if dispatcher is not None:
+        await dispatcher.close()

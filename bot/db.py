@@ -1,11 +1,21 @@
-"""Engine and session factory, and schema migrations through Alembic."""
+"""Engine and session factory, units of work off the event loop, and migrations (Alembic).
+
+The database drivers are synchronous. Code on the event loop never runs a statement
+itself: it hands a short unit of work to ``DatabaseRunner.run``, which runs it in a
+worker thread and commits it there, so a lock wait or a slow disk never stops the loop
+that answers other people. Telegram is called only after the unit has committed
+("decide, commit, then talk").
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,7 +42,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # WAL lets the bot, the scheduler and a CLI command use one file at once.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     # With WAL, NORMAL is durable against application crashes and much faster to commit.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -49,10 +58,19 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+_open_units = threading.local()
+
+
+def in_unit_of_work() -> bool:
+    """Whether this thread is inside a unit of work (tests assert Telegram is not called so)."""
+    return getattr(_open_units, "depth", 0) > 0
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A transaction: committed if the block succeeds, rolled back if it raises."""
     session = factory()
+    _open_units.depth = getattr(_open_units, "depth", 0) + 1
     try:
         yield session
         session.commit()
@@ -60,7 +78,49 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        _open_units.depth -= 1
         session.close()
+
+
+T = TypeVar("T")
+
+# PostgreSQL: units of work that may run at once in one process (each holds a connection).
+POSTGRES_WORKERS = 8
+
+
+class DatabaseRunner:
+    """Runs units of work in worker threads, so the event loop never waits on the database.
+
+    SQLite allows one writer at a time: one worker thread serialises this process's units
+    (in the order they were asked for) instead of letting threads wait on the file lock.
+    PostgreSQL runs ``POSTGRES_WORKERS`` at once; row locks order what must be ordered.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], *, workers: int | None = None) -> None:
+        self.sessions = sessions
+        bind = sessions.kw.get("bind")
+        self.dialect = bind.dialect.name if bind is not None else "sqlite"
+        if workers is None:
+            workers = 1 if self.dialect == "sqlite" else POSTGRES_WORKERS
+        self.workers = workers
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """``work(db)`` in one committed unit of work, in a worker thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._unit, work)
+
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` in a worker thread; it opens its own units of work."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, function, *args)
+
+    def _unit(self, work: Callable[[Session], T]) -> T:
+        with unit_of_work(self.sessions) as db:
+            return work(db)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=False)
 
 
 def alembic_config(url: str) -> Any:

@@ -142,15 +142,15 @@ def _button(t: Translator, label: str, data: str, **params: Any) -> InlineKeyboa
     return InlineKeyboardButton(t._(label, **params), callback_data=data)
 
 
-async def _show(turn: Turn, text: str, rows: list[list[InlineKeyboardButton]]) -> None:
-    await turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup(rows))
+def _show(turn: Turn, text: str, rows: list[list[InlineKeyboardButton]]) -> None:
+    turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup(rows))
 
 
 @on(roles=ADMIN)
-async def admin_command(turn: Turn) -> None:
+def admin_command(turn: Turn) -> None:
     conversations.finish(turn.db, conversations.current(turn.db, turn.now, turn.user_id,
                                                         turn.chat_id))
-    await turn.say(turn._("Administration: what do you want to change?"),
+    turn.say(turn._("Administration: what do you want to change?"),
                    reply_markup=InlineKeyboardMarkup(_main_rows(turn.t)))
 
 
@@ -161,12 +161,12 @@ def _main_rows(t: Translator) -> list[list[InlineKeyboardButton]]:
     return rows
 
 
-async def _main(turn: Turn) -> None:
-    await _show(turn, turn._("Administration: what do you want to change?"),
+def _main(turn: Turn) -> None:
+    _show(turn, turn._("Administration: what do you want to change?"),
                 _main_rows(turn.t))
 
 
-async def _centres(turn: Turn) -> None:
+def _centres(turn: Turn) -> None:
     allowed = admin_access.admin_centres(turn.person)
     listed = admin_access.changeable_centres(turn.db, turn.person)
     rows = [[InlineKeyboardButton(
@@ -175,10 +175,10 @@ async def _centres(turn: Turn) -> None:
     if allowed is None:
         rows.append([_button(turn.t, N_("Add a job centre"), "ad:e:cnew:0")])
     rows.append([_button(turn.t, N_("Back"), "ad")])
-    await _show(turn, turn._("Job centres:"), rows)
+    _show(turn, turn._("Job centres:"), rows)
 
 
-async def _centre_view(turn: Turn, centre_id: int) -> None:
+def _centre_view(turn: Turn, centre_id: int) -> None:
     admin_access.require(turn.person, centre_id)
     centre = admin_access.centre(turn.db, centre_id)
     t = turn.t
@@ -202,10 +202,10 @@ async def _centre_view(turn: Turn, centre_id: int) -> None:
                  f"ad:t:cdis:{centre.id}")],
         [_button(t, N_("Back"), "ad:cl")],
     ]
-    await _show(turn, "\n".join(lines), rows)
+    _show(turn, "\n".join(lines), rows)
 
 
-async def _closed_days_view(turn: Turn, centre_id: int) -> None:
+def _closed_days_view(turn: Turn, centre_id: int) -> None:
     admin_access.require(turn.person, centre_id)
     centre = admin_access.centre(turn.db, centre_id)
     today = local_date(turn.now, turn.t.zone)
@@ -216,10 +216,10 @@ async def _closed_days_view(turn: Turn, centre_id: int) -> None:
                                   callback_data=f"ad:t:cdrm:{d.id}")] for d in days[:20]]
     rows.append([_button(turn.t, N_("Add a closed day"), f"ad:e:cdadd:{centre.id}")])
     rows.append([_button(turn.t, N_("Back"), f"ad:c:{centre.id}")])
-    await _show(turn, "\n".join(lines), rows)
+    _show(turn, "\n".join(lines), rows)
 
 
-async def _staff_view(turn: Turn, centre_id: int) -> None:
+def _staff_view(turn: Turn, centre_id: int) -> None:
     admin_access.require(turn.person, centre_id)
     centre = admin_access.centre(turn.db, centre_id)
     staff = people.staff_of(turn.db, centre.id)
@@ -232,10 +232,10 @@ async def _staff_view(turn: Turn, centre_id: int) -> None:
         f"✖ {p.display_name or '?'} ({turn._(ROLE_NOUNS[g.role])})",
         callback_data=f"ad:t:rv:{g.id}")] for p, g in staff[:20]]
     rows.append([_button(turn.t, N_("Back"), f"ad:c:{centre.id}")])
-    await _show(turn, "\n".join(lines), rows)
+    _show(turn, "\n".join(lines), rows)
 
 
-async def _settings_view(turn: Turn) -> None:
+def _settings_view(turn: Turn) -> None:
     values = org_settings.all_values(turn.db)
     t = turn.t
     lines = [
@@ -248,46 +248,46 @@ async def _settings_view(turn: Turn) -> None:
     rows = [[_button(t, N_("Retention period"), "ad:e:ret:0")],
             [_button(t, N_("Gender and age band"), "ad:t:gender:0")],
             [_button(t, N_("Back"), "ad")]]
-    await _show(turn, "\n".join(lines), rows)
+    _show(turn, "\n".join(lines), rows)
 
 
 # --- navigation -------------------------------------------------------------------------
 @on(roles=ADMIN)
-async def navigate(turn: Turn) -> None:
+def navigate(turn: Turn) -> None:
     assert turn.query is not None
     parts = (turn.query.data or "").split(":")
     match parts:
         case ["ad"]:
-            await _main(turn)
+            _main(turn)
         case ["ad", "cl"]:
-            await _centres(turn)
+            _centres(turn)
         case ["ad", "set"]:
             if admin_access.admin_centres(turn.person) is not None:
                 raise NotAllowed(N_("Sorry, this is not available to you."))
-            await _settings_view(turn)
+            _settings_view(turn)
         case ["ad", "c", number] if _number(number) is not None:
-            await _centre_view(turn, int(number))
+            _centre_view(turn, int(number))
         case ["ad", "cd", number] if _number(number) is not None:
-            await _closed_days_view(turn, int(number))
+            _closed_days_view(turn, int(number))
         case ["ad", "st", number] if _number(number) is not None:
-            await _staff_view(turn, int(number))
+            _staff_view(turn, int(number))
         case _:
-            await turn.stale()
+            turn.stale()
 
 
 # --- changing a value -------------------------------------------------------------------
 @on(roles=ADMIN)
-async def start_edit(turn: Turn) -> None:
+def start_edit(turn: Turn) -> None:
     assert turn.query is not None
     parts = (turn.query.data or "").split(":")
     if len(parts) != 4 or parts[2] not in FIELDS or _number(parts[3]) is None:
-        await turn.stale()
+        turn.stale()
         return
     key, target = parts[2], int(parts[3]) or None
     _check_target(turn, key, target)
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "input",
                         {"field": key, "target": target})
-    await turn.edit_or_say(turn._(FIELDS[key].prompt), reply_markup=InlineKeyboardMarkup(
+    turn.edit_or_say(turn._(FIELDS[key].prompt), reply_markup=InlineKeyboardMarkup(
         [[_button(turn.t, N_("Cancel"), "ad:no")]]))
 
 
@@ -300,18 +300,18 @@ def _check_target(turn: Turn, key: str, target: int | None) -> None:
 
 
 @text_step_handler(FLOW)
-async def receive_value(turn: Turn, state: Any) -> None:
+def receive_value(turn: Turn, state: Any) -> None:
     if not turn.has_role(Role.ADMIN) or state.step != "input":
-        await turn.say(turn._("Please use the buttons above, or send /admin to start again."))
+        turn.say(turn._("Please use the buttons above, or send /admin to start again."))
         return
     field = FIELDS[state.data["field"]]
     try:
         value = field.parse(turn.db, turn.text)
     except DomainError as problem:
-        await turn.say(turn._(problem.message, **problem.params) + "\n\n" + turn._(field.prompt))
+        turn.say(turn._(problem.message, **problem.params) + "\n\n" + turn._(field.prompt))
         return
     conversations.advance(turn.db, turn.now, state, "confirm", value=value)
-    await turn.say(turn._("New value: {value}\nSave this change?",
+    turn.say(turn._("New value: {value}\nSave this change?",
                           value=field.preview(turn.t, value)),
                    reply_markup=_confirm_markup(turn.t))
 
@@ -322,21 +322,21 @@ def _confirm_markup(t: Translator) -> InlineKeyboardMarkup:
 
 
 @on(roles=ADMIN)
-async def start_toggle(turn: Turn) -> None:
+def start_toggle(turn: Turn) -> None:
     """Changes without typing (disable a centre, remove a role…) still ask to confirm."""
     assert turn.query is not None
     parts = (turn.query.data or "").split(":")
     if len(parts) != 4 or _number(parts[3]) is None:
-        await turn.stale()
+        turn.stale()
         return
     action, target = parts[2], int(parts[3])
     question = _toggle_question(turn, action, target)
     if question is None:
-        await turn.stale()
+        turn.stale()
         return
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "confirm",
                         {"toggle": action, "target": target})
-    await turn.edit_or_say(question, reply_markup=_confirm_markup(turn.t))
+    turn.edit_or_say(question, reply_markup=_confirm_markup(turn.t))
 
 
 def _toggle_question(turn: Turn, action: str, target: int) -> str | None:
@@ -371,19 +371,19 @@ def _toggle_question(turn: Turn, action: str, target: int) -> str | None:
 
 
 @on(roles=ADMIN)
-async def confirm(turn: Turn) -> None:
+def confirm(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
     if state is None or state.flow != FLOW:
-        await turn.stale()
+        turn.stale()
         return
     conversations.finish(turn.db, state)
     if turn.query.data == "ad:no":
-        await turn.edit_or_say(turn._("Cancelled. Nothing has changed."),
+        turn.edit_or_say(turn._("Cancelled. Nothing has changed."),
                                reply_markup=InlineKeyboardMarkup(_main_rows(turn.t)))
         return
     if state.step != "confirm":
-        await turn.stale()
+        turn.stale()
         return
     target = state.data.get("target")
     if "toggle" in state.data:
@@ -398,13 +398,13 @@ async def confirm(turn: Turn) -> None:
             # Refused when saving (e.g. the name was taken meanwhile): ask again.
             conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "input",
                                 {"field": key, "target": target})
-            await turn.edit_or_say(
+            turn.edit_or_say(
                 turn._(problem.message, **problem.params) + "\n\n" + turn._(FIELDS[key].prompt),
                 reply_markup=InlineKeyboardMarkup([[_button(turn.t, N_("Cancel"), "ad:no")]]))
             return
         back = FIELDS[key].back.format(id=target or 0)
     turn.db.flush()
-    await turn.edit_or_say(turn._("Saved."), reply_markup=InlineKeyboardMarkup(
+    turn.edit_or_say(turn._("Saved."), reply_markup=InlineKeyboardMarkup(
         [[_button(turn.t, N_("Back"), back)]]))
 
 

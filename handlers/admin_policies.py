@@ -271,14 +271,14 @@ def _button(t: Translator, label: str, data: str, **params: Any) -> InlineKeyboa
     return InlineKeyboardButton(t._(label, **params), callback_data=data)
 
 
-async def _centre_list(turn: Turn, view: str, title: str) -> None:
+def _centre_list(turn: Turn, view: str, title: str) -> None:
     rows = [[InlineKeyboardButton(c.name, callback_data=f"ap:{view}:{c.id}")]
             for c in changeable_centres(turn.db, turn.person)]
     rows.append([_button(turn.t, N_("Back"), "ad")])
-    await turn.edit_or_say(turn._(title), reply_markup=InlineKeyboardMarkup(rows))
+    turn.edit_or_say(turn._(title), reply_markup=InlineKeyboardMarkup(rows))
 
 
-async def _policy_view(turn: Turn, centre_id: int) -> None:
+def _policy_view(turn: Turn, centre_id: int) -> None:
     require(turn.person, centre_id)
     place = centre(turn.db, centre_id)
     policy = attendance_policy.policy_for(turn.db, turn.now, place.id)
@@ -317,10 +317,10 @@ async def _policy_view(turn: Turn, centre_id: int) -> None:
          for rule, label in LOCATION_BUTTONS.items() if rule != policy.location_rule],
         [_button(t, N_("Back"), "ap:l")],
     ]
-    await turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+    turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
 
 
-async def _quiet_view(turn: Turn, centre_id: int) -> None:
+def _quiet_view(turn: Turn, centre_id: int) -> None:
     require(turn.person, centre_id)
     place = centre(turn.db, centre_id)
     settings = reminder_settings.for_centre(turn.db, place.id)
@@ -343,33 +343,33 @@ async def _quiet_view(turn: Turn, centre_id: int) -> None:
                  f"ap:s:qdl:{place.id}:{'w' if settings.deadline_calendar_days else 'c'}")],
         [_button(t, N_("Back"), "ap:ql")],
     ]
-    await turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+    turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
 
 
 @on(roles=ADMIN)
-async def navigate(turn: Turn) -> None:
+def navigate(turn: Turn) -> None:
     assert turn.query is not None
     match (turn.query.data or "").split(":"):
         case ["ap", "l"]:
-            await _centre_list(turn, "c", N_("Attendance policy of which job centre?"))
+            _centre_list(turn, "c", N_("Attendance policy of which job centre?"))
         case ["ap", "ql"]:
-            await _centre_list(turn, "q", N_("Quiet hours and deadlines of which job centre?"))
+            _centre_list(turn, "q", N_("Quiet hours and deadlines of which job centre?"))
         case ["ap", "c", number] if number.isdigit():
-            await _policy_view(turn, int(number))
+            _policy_view(turn, int(number))
         case ["ap", "q", number] if number.isdigit():
-            await _quiet_view(turn, int(number))
+            _quiet_view(turn, int(number))
         case _:
-            await turn.stale()
+            turn.stale()
 
 
 @on(roles=ADMIN)
-async def choose(turn: Turn) -> None:
+def choose(turn: Turn) -> None:
     """A value picked with a button: the same preview and Save as a typed value."""
     assert turn.query is not None
     parts = (turn.query.data or "").split(":")
     if (len(parts) != 5 or parts[2] not in CHOICES or not parts[3].isdigit()
             or parts[4] not in CHOICES[parts[2]]):
-        await turn.stale()
+        turn.stale()
         return
     key, centre_id = parts[2], int(parts[3])
     require(turn.person, centre_id)
@@ -381,7 +381,7 @@ async def choose(turn: Turn) -> None:
                              "checked."))
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, admin.FLOW, "confirm",
                         {"field": key, "target": centre_id, "value": value})
-    await turn.edit_or_say(
+    turn.edit_or_say(
         turn._("New value: {value}\nSave this change?", value=field.preview(turn.t, value)),
         reply_markup=InlineKeyboardMarkup([[_button(turn.t, N_("Save"), "ad:ok"),
                                             _button(turn.t, N_("Cancel"), "ad:no")]]))

@@ -207,15 +207,15 @@ def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-async def _show_long(turn: Turn, text: str, markup: InlineKeyboardMarkup) -> None:
+def _show_long(turn: Turn, text: str, markup: InlineKeyboardMarkup) -> None:
     """A text that may exceed one message: the buttons go on the last part."""
     parts = split_message(text)
     for index, part in enumerate(parts):
         extra = {"reply_markup": markup} if index == len(parts) - 1 else {}
         if index == 0:
-            await turn.edit_or_say(part, **extra)
+            turn.edit_or_say(part, **extra)
         else:
-            await turn.say(part, **extra)
+            turn.say(part, **extra)
 
 
 def _may_read(turn: Turn, centre_id: int | None) -> None:
@@ -224,17 +224,17 @@ def _may_read(turn: Turn, centre_id: int | None) -> None:
         require(turn.person, centre_id)
 
 
-async def _scopes(turn: Turn) -> None:
+def _scopes(turn: Turn) -> None:
     rows = [[_button(turn.t, N_("General rules"), "ar:s:0")]]
     rows += [[InlineKeyboardButton(c.name, callback_data=f"ar:s:{c.id}")]
              for c in changeable_centres(turn.db, turn.person)]
     rows.append([_button(turn.t, N_("Back"), "ad")])
-    await turn.edit_or_say(
+    turn.edit_or_say(
         turn._("Reminder rules. General rules apply at every job centre that has no enabled "
                "rules of its own for the event."), reply_markup=_markup(rows))
 
 
-async def _scope_view(turn: Turn, centre_id: int | None) -> None:
+def _scope_view(turn: Turn, centre_id: int | None) -> None:
     _may_read(turn, centre_id)
     t = turn.t
     rules = [r for r in reminder_rules.listed(turn.db, centre_id)
@@ -254,10 +254,10 @@ async def _scope_view(turn: Turn, centre_id: int | None) -> None:
     if may_change(turn.person, centre_id):
         rows.append([_button(t, N_("New rule"), f"ar:n:{centre_id or 0}")])
     rows.append([_button(t, N_("Back"), "ar:l")])
-    await turn.edit_or_say("\n".join(lines), reply_markup=_markup(rows))
+    turn.edit_or_say("\n".join(lines), reply_markup=_markup(rows))
 
 
-async def _rule_view(turn: Turn, rule_id: int) -> None:
+def _rule_view(turn: Turn, rule_id: int) -> None:
     rule = reminder_rules.get(turn.db, rule_id)
     _may_read(turn, rule.job_centre_id)
     t = turn.t
@@ -283,31 +283,31 @@ async def _rule_view(turn: Turn, rule_id: int) -> None:
     else:
         rows.append([_button(t, N_("Preview"), f"ar:p:{rule.id}")])
     rows.append([_button(t, N_("Back"), f"ar:s:{rule.job_centre_id or 0}")])
-    await turn.edit_or_say("\n".join(lines), reply_markup=_markup(rows))
+    turn.edit_or_say("\n".join(lines), reply_markup=_markup(rows))
 
 
-async def _rule_preview(turn: Turn, rule_id: int) -> None:
+def _rule_preview(turn: Turn, rule_id: int) -> None:
     rule = reminder_rules.get(turn.db, rule_id)
     _may_read(turn, rule.job_centre_id)
     lines = preview_lines(turn, reminder_rules.spec_of(rule), rule.job_centre_id)
-    await _show_long(turn, "\n".join(lines),
+    _show_long(turn, "\n".join(lines),
                      _markup([[_button(turn.t, N_("Back"), f"ar:r:{rule.id}")]]))
 
 
 @on(roles=ADMIN)
-async def navigate(turn: Turn) -> None:
+def navigate(turn: Turn) -> None:
     assert turn.query is not None
     match (turn.query.data or "").split(":"):
         case ["ar", "l"]:
-            await _scopes(turn)
+            _scopes(turn)
         case ["ar", "s", number] if number.isdigit():
-            await _scope_view(turn, int(number) or None)
+            _scope_view(turn, int(number) or None)
         case ["ar", "r", number] if number.isdigit():
-            await _rule_view(turn, int(number))
+            _rule_view(turn, int(number))
         case ["ar", "p", number] if number.isdigit():
-            await _rule_preview(turn, int(number))
+            _rule_preview(turn, int(number))
         case _:
-            await turn.stale()
+            turn.stale()
 
 
 # --- the steps of a draft ----------------------------------------------------------------------
@@ -326,36 +326,36 @@ def _cancel_row(t: Translator) -> list[InlineKeyboardButton]:
     return [_button(t, N_("Cancel"), "ar:no")]
 
 
-async def _ask_kind(turn: Turn, centre_id: int | None) -> None:
+def _ask_kind(turn: Turn, centre_id: int | None) -> None:
     rows = [[InlineKeyboardButton(_capital(turn._(name)), callback_data=f"ar:k:{kind.value}")]
             for kind, name in EVENT_NAMES.items()]
     rows.append(_cancel_row(turn.t))
-    await turn.edit_or_say(turn._("New reminder rule ({scope}). For which event?",
+    turn.edit_or_say(turn._("New reminder rule ({scope}). For which event?",
                                   scope=_scope_name(turn, centre_id)), reply_markup=_markup(rows))
 
 
-async def _ask_timing(turn: Turn, problem: str | None = None) -> None:
+def _ask_timing(turn: Turn, problem: str | None = None) -> None:
     text = turn._(TIMING_PROMPT)
     markup = _markup([_cancel_row(turn.t)])
     if problem is not None:
-        await turn.say(f"{problem}\n\n{text}", reply_markup=markup)
+        turn.say(f"{problem}\n\n{text}", reply_markup=markup)
     else:
-        await turn.edit_or_say(text, reply_markup=markup)
+        turn.edit_or_say(text, reply_markup=markup)
 
 
 def _audiences(kind: EventKind) -> list[Audience]:
     return [Audience.ASPIRANT] if kind == EventKind.CHECK_IN else list(Audience)
 
 
-async def _ask_audience(turn: Turn, data: dict[str, Any]) -> None:
+def _ask_audience(turn: Turn, data: dict[str, Any]) -> None:
     rows = [[InlineKeyboardButton(_capital(turn._(AUDIENCE_NAMES[a])),
                                   callback_data=f"ar:a:{a.value}")]
             for a in _audiences(EventKind(data["kind"]))]
     rows.append(_cancel_row(turn.t))
-    await turn.edit_or_say(turn._("Who gets this reminder?"), reply_markup=_markup(rows))
+    turn.edit_or_say(turn._("Who gets this reminder?"), reply_markup=_markup(rows))
 
 
-async def _show_texts(turn: Turn, data: dict[str, Any]) -> None:
+def _show_texts(turn: Turn, data: dict[str, Any]) -> None:
     t = turn.t
     own = data.get("texts") or {}
     default = LANGUAGES[turn.runtime.settings.default_language]
@@ -371,7 +371,7 @@ async def _show_texts(turn: Turn, data: dict[str, Any]) -> None:
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     rows.append([_button(t, N_("Preview and save"), "ar:d")])
     rows.append(_cancel_row(t))
-    await turn.edit_or_say("\n".join(lines), reply_markup=_markup(rows))
+    turn.edit_or_say("\n".join(lines), reply_markup=_markup(rows))
 
 
 def _text_prompt(turn: Turn, data: dict[str, Any]) -> str:
@@ -389,7 +389,7 @@ def _text_markup(t: Translator) -> InlineKeyboardMarkup:
     return _markup([[_button(t, N_("Back"), "ar:ft"), _button(t, N_("Cancel"), "ar:no")]])
 
 
-async def _confirm(turn: Turn, state: ConversationState) -> None:
+def _confirm(turn: Turn, state: ConversationState) -> None:
     """Validate the whole draft, then show it with its preview and Save."""
     data = state.data
     spec = reminder_rules.validate(_spec(data))
@@ -402,16 +402,16 @@ async def _confirm(turn: Turn, state: ConversationState) -> None:
     if spec.event_kind != EventKind.CHECK_IN:
         fix.append(_button(t, N_("Audience"), "ar:fa"))
     fix.append(_button(t, N_("Texts"), "ar:ft"))
-    await _show_long(turn, "\n".join(lines), _markup(
+    _show_long(turn, "\n".join(lines), _markup(
         [[_button(t, N_("Save"), "ar:ok"), _button(t, N_("Cancel"), "ar:no")], fix]))
 
 
 @on(roles=ADMIN)
-async def start_new(turn: Turn) -> None:
+def start_new(turn: Turn) -> None:
     assert turn.query is not None
     number = (turn.query.data or "").rsplit(":", 1)[-1]
     if not number.isdigit():
-        await turn.stale()
+        turn.stale()
         return
     centre_id = int(number) or None
     require(turn.person, centre_id)
@@ -419,39 +419,39 @@ async def start_new(turn: Turn) -> None:
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "kind",
                         {"mode": "new", "scope": centre_id, "texts": {}, "ready": False,
                          "changed": []})
-    await _ask_kind(turn, centre_id)
+    _ask_kind(turn, centre_id)
 
 
 @on(roles=ADMIN)
-async def start_edit(turn: Turn) -> None:
+def start_edit(turn: Turn) -> None:
     assert turn.query is not None
     parts = (turn.query.data or "").split(":")
     if len(parts) != 4 or parts[2] not in ("o", "a", "t") or not parts[3].isdigit():
-        await turn.stale()
+        turn.stale()
         return
     rule = reminder_rules.get(turn.db, int(parts[3]))
     require(turn.person, rule.job_centre_id)
     step = {"o": "offset", "a": "audience", "t": "texts"}[parts[2]]
     state = conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, step,
                                 _draft_of(rule))
-    await _show_step(turn, state)
+    _show_step(turn, state)
 
 
-async def _show_step(turn: Turn, state: ConversationState) -> None:
+def _show_step(turn: Turn, state: ConversationState) -> None:
     if state.step == "offset":
-        await _ask_timing(turn)
+        _ask_timing(turn)
     elif state.step == "audience":
-        await _ask_audience(turn, state.data)
+        _ask_audience(turn, state.data)
     else:
-        await _show_texts(turn, state.data)
+        _show_texts(turn, state.data)
 
 
 @on(roles=ADMIN)
-async def start_switch(turn: Turn) -> None:
+def start_switch(turn: Turn) -> None:
     assert turn.query is not None
     number = (turn.query.data or "").rsplit(":", 1)[-1]
     if not number.isdigit():
-        await turn.stale()
+        turn.stale()
         return
     rule = reminder_rules.get(turn.db, int(number))
     require(turn.person, rule.job_centre_id)
@@ -461,17 +461,17 @@ async def start_switch(turn: Turn) -> None:
                          "enable": enable})
     question = (turn._("Switch this rule on again? Its reminders are planned again.") if enable
                 else turn._("Switch this rule off? Reminders planned from it are cancelled."))
-    await turn.edit_or_say(question, reply_markup=_markup(
+    turn.edit_or_say(question, reply_markup=_markup(
         [[_button(turn.t, N_("Save"), "ar:ok"), _button(turn.t, N_("Cancel"), "ar:no")]]))
 
 
 @on(roles=ADMIN)
-async def step(turn: Turn) -> None:
+def step(turn: Turn) -> None:
     """A press inside a draft: event, audience, language, going back to a step, preview."""
     assert turn.query is not None
     state = turn.conversation(FLOW)
     if state is None or state.data.get("mode") not in ("new", "edit"):
-        await turn.stale()
+        turn.stale()
         return
     data = state.data
     _check_access(turn, data)
@@ -479,36 +479,36 @@ async def step(turn: Turn) -> None:
     match (turn.query.data or "").split(":"):
         case ["ar", "k", value] if state.step == "kind" and value in set(EventKind):
             conversations.advance(turn.db, turn.now, state, "offset", kind=value)
-            await _ask_timing(turn)
+            _ask_timing(turn)
         case ["ar", "a", value] if state.step == "audience" and value in set(Audience):
             draft = {**data, "audience": value}
             reminder_rules.validate(_spec(draft))
             conversations.advance(turn.db, turn.now, state, "confirm" if ready else "texts",
                                   audience=value, changed=_with_change(data, "audience"))
-            await (_confirm(turn, state) if ready else _show_texts(turn, state.data))
+            (_confirm(turn, state) if ready else _show_texts(turn, state.data))
         case ["ar", "g", language] if state.step in ("texts", "text") and language in LANGUAGES:
             conversations.advance(turn.db, turn.now, state, "text", lang=language)
-            await turn.edit_or_say(_text_prompt(turn, state.data),
+            turn.edit_or_say(_text_prompt(turn, state.data),
                                    reply_markup=_text_markup(turn.t))
         case ["ar", "d"] if state.step == "texts":
-            await _confirm(turn, state)
+            _confirm(turn, state)
         case ["ar", "fo"] if ready:
             conversations.advance(turn.db, turn.now, state, "offset")
-            await _ask_timing(turn)
+            _ask_timing(turn)
         case ["ar", "fa"] if ready and data.get("kind") != EventKind.CHECK_IN.value:
             conversations.advance(turn.db, turn.now, state, "audience")
-            await _ask_audience(turn, state.data)
+            _ask_audience(turn, state.data)
         case ["ar", "ft"] if ready or state.step == "text":
             conversations.advance(turn.db, turn.now, state, "texts")
-            await _show_texts(turn, state.data)
+            _show_texts(turn, state.data)
         case _:
-            await turn.stale()
+            turn.stale()
 
 
 @text_step_handler(FLOW)
-async def receive_text(turn: Turn, state: ConversationState) -> None:
+def receive_text(turn: Turn, state: ConversationState) -> None:
     if not turn.has_role(Role.ADMIN) or state.step not in ("offset", "text"):
-        await turn.say(turn._("Please use the buttons above, or send /admin to start again."))
+        turn.say(turn._("Please use the buttons above, or send /admin to start again."))
         return
     data = state.data
     _check_access(turn, data)
@@ -517,12 +517,12 @@ async def receive_text(turn: Turn, state: ConversationState) -> None:
             timing = parse_timing(turn.text)
             reminder_rules.validate(_spec({**data, **timing}))
         except DomainError as problem:
-            await _ask_timing(turn, turn._(problem.message, **problem.params))
+            _ask_timing(turn, turn._(problem.message, **problem.params))
             return
         ready = bool(data.get("ready"))
         conversations.advance(turn.db, turn.now, state, "confirm" if ready else "audience",
                               changed=_with_change(data, "timing"), **timing)
-        await (_confirm(turn, state) if ready else _ask_audience(turn, state.data))
+        (_confirm(turn, state) if ready else _ask_audience(turn, state.data))
         return
     texts = dict(data.get("texts") or {})
     if turn.text in ("-", "—"):
@@ -532,36 +532,36 @@ async def receive_text(turn: Turn, state: ConversationState) -> None:
     try:
         reminder_rules.validate(_spec({**data, "texts": texts}))
     except DomainError as problem:
-        await turn.say(turn._(problem.message, **problem.params) + "\n\n"
+        turn.say(turn._(problem.message, **problem.params) + "\n\n"
                        + _text_prompt(turn, data), reply_markup=_text_markup(turn.t))
         return
     conversations.advance(turn.db, turn.now, state, "texts", texts=texts,
                           changed=_with_change(data, "texts"))
-    await _show_texts(turn, state.data)
+    _show_texts(turn, state.data)
 
 
 # --- saving -------------------------------------------------------------------------------------
 @on(roles=ADMIN)
-async def save(turn: Turn) -> None:
+def save(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     state = turn.conversation(FLOW)
     if state is None:
-        await turn.stale()
+        turn.stale()
         return
     data = state.data
     if turn.query.data == "ar:no":
         conversations.finish(turn.db, state)
         back = f"ar:r:{data['rule']}" if data.get("rule") else f"ar:s:{data.get('scope') or 0}"
-        await turn.edit_or_say(turn._("Cancelled. Nothing has changed."),
+        turn.edit_or_say(turn._("Cancelled. Nothing has changed."),
                                reply_markup=_markup([[_button(turn.t, N_("Back"), back)]]))
         return
     if state.step != "confirm":
-        await turn.stale()
+        turn.stale()
         return
     _check_access(turn, data)
     if data["mode"] == "edit" and not _changes(data):
         conversations.finish(turn.db, state)
-        await turn.edit_or_say(turn._("Nothing has changed."), reply_markup=_markup(
+        turn.edit_or_say(turn._("Nothing has changed."), reply_markup=_markup(
             [[_button(turn.t, N_("Back"), f"ar:r:{data['rule']}")]]))
         return
     try:
@@ -570,12 +570,12 @@ async def save(turn: Turn) -> None:
     except DomainError as problem:
         # Refused on saving (e.g. the same rule was made meanwhile): the draft stays, so the
         # admin can change the timing or audience and try again.
-        await turn.edit_or_say(
+        turn.edit_or_say(
             turn._(problem.message, **problem.params),
             reply_markup=_markup(_after_refusal_rows(turn.t, data)))
         return
     conversations.finish(turn.db, state)
-    await turn.edit_or_say(turn._("Saved."), reply_markup=_markup(
+    turn.edit_or_say(turn._("Saved."), reply_markup=_markup(
         [[_button(turn.t, N_("Back"), f"ar:r:{rule.id}")]]))
 
 

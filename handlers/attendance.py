@@ -46,56 +46,56 @@ def _proven(turn: Turn, state: ConversationState | None) -> list[str]:
 
 @menu.menu_action_handler("checkin")
 @on(roles=ASPIRANT)
-async def checkin_command(turn: Turn) -> None:
+def checkin_command(turn: Turn) -> None:
     assert turn.person is not None
     found = checkin.opening(turn.db, turn.now, turn.person)
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, CHECKIN_FLOW, "code")
     rule = found.location_rule
     if rule == LocationRule.OFF:
-        await turn.say(turn._("Please type the 6-digit code shown at the job centre, or scan its "
+        turn.say(turn._("Please type the 6-digit code shown at the job centre, or scan its "
                               "QR code with your phone's camera."))
     elif rule == LocationRule.ALTERNATIVE:
-        await turn.say(turn._("Please type the 6-digit code shown at the job centre, or share "
+        turn.say(turn._("Please type the 6-digit code shown at the job centre, or share "
                               "your location with the button below."),
                        reply_markup=_location_keyboard(turn))
     else:
-        await turn.say(turn._("Please type the 6-digit code shown at the job centre, and share "
+        turn.say(turn._("Please type the 6-digit code shown at the job centre, and share "
                               "your location with the button below."),
                        reply_markup=_location_keyboard(turn))
 
 
 @on(roles=ASPIRANT)
-async def checkin_link(turn: Turn) -> None:
+def checkin_link(turn: Turn) -> None:
     """``/start ci_<centre>_<code>``: the QR code at the venue, scanned."""
     param = checkin_codes.parse_start_param(turn.args[0] if turn.args else "")
     state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
     if param is None:
-        await turn.say(turn._("This check-in link is not valid. Please scan the code shown at "
+        turn.say(turn._("This check-in link is not valid. Please scan the code shown at "
                               "the job centre again."))
         return
-    await _attempt(turn, state, code=param.code, centre_id=param.job_centre_id)
+    _attempt(turn, state, code=param.code, centre_id=param.job_centre_id)
 
 
 @menu.text_step_handler(CHECKIN_FLOW)
-async def checkin_text(turn: Turn, state: ConversationState) -> None:
+def checkin_text(turn: Turn, state: ConversationState) -> None:
     if not turn.has_role(Role.ASPIRANT):
         conversations.finish(turn.db, state)
         return
-    if await _left_flow(turn, state):
+    if _left_flow(turn, state):
         return
-    await _attempt(turn, state, code=turn.text)
+    _attempt(turn, state, code=turn.text)
 
 
 @on(roles=ASPIRANT)
-async def shared_location(turn: Turn) -> None:
+def shared_location(turn: Turn) -> None:
     location = turn.message.location if turn.message is not None else None
     if location is None:
         return
     state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
-    await _attempt(turn, state, location=(location.latitude, location.longitude))
+    _attempt(turn, state, location=(location.latitude, location.longitude))
 
 
-async def _attempt(turn: Turn, state: ConversationState | None, *, code: str | None = None,
+def _attempt(turn: Turn, state: ConversationState | None, *, code: str | None = None,
                    location: tuple[float, float] | None = None,
                    centre_id: int | None = None) -> None:
     assert turn.person is not None
@@ -105,24 +105,24 @@ async def _attempt(turn: Turn, state: ConversationState | None, *, code: str | N
                                   proven_before=_proven(turn, state))
     except checkin.BadCode as bad:
         if bad.guess:
-            await _bad_code(turn, turn._(bad.message, **bad.params))
+            _bad_code(turn, turn._(bad.message, **bad.params))
         else:
-            await turn.say(turn._(bad.message, **bad.params))
+            turn.say(turn._(bad.message, **bad.params))
         return
     except checkin.NeedsProof as need:
         conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, CHECKIN_FLOW, "code",
                             {"proven": sorted(need.proven), "proven_at": turn.now.isoformat()})
         markup = _location_keyboard(turn) if need.missing == checkin.LOCATION else None
-        await turn.say(turn._(need.message), reply_markup=markup)
+        turn.say(turn._(need.message), reply_markup=markup)
         return
     except DomainError as refusal:
         # Nothing to check in to (closed, too late, ...): the check-in ends here.
         _end_checkin(turn, state)
-        await turn.say(turn._(refusal.message, **refusal.params),
+        turn.say(turn._(refusal.message, **refusal.params),
                        reply_markup=aspirant_menu(turn.t))
         return
     _end_checkin(turn, state)
-    await turn.say(_welcome(turn, result), reply_markup=aspirant_menu(turn.t))
+    turn.say(_welcome(turn, result), reply_markup=aspirant_menu(turn.t))
 
 
 def _end_checkin(turn: Turn, state: ConversationState | None) -> None:
@@ -130,12 +130,12 @@ def _end_checkin(turn: Turn, state: ConversationState | None) -> None:
         conversations.finish(turn.db, state)
 
 
-async def _bad_code(turn: Turn, text: str) -> None:
+def _bad_code(turn: Turn, text: str) -> None:
     """Count the wrong code even though nothing else is kept, then say what was wrong."""
     assert turn.person is not None
     checkin.count_bad_code(turn.db, turn.now, turn.person)
     turn.db.commit()
-    await turn.say(text)
+    turn.say(text)
 
 
 def _welcome(turn: Turn, result: checkin.CheckIn) -> str:
@@ -151,7 +151,7 @@ def _welcome(turn: Turn, result: checkin.CheckIn) -> str:
                          time=turn.t.time(turn.now))
 
 
-async def _left_flow(turn: Turn, state: ConversationState) -> bool:
+def _left_flow(turn: Turn, state: ConversationState) -> bool:
     """A menu button or "Cancel" typed during a step ends the flow (and runs the button)."""
     cancel = turn.text in ("✖ " + turn._("Cancel"), turn._("Cancel"))
     action = menu_action(turn.t, turn.text)
@@ -159,9 +159,9 @@ async def _left_flow(turn: Turn, state: ConversationState) -> bool:
         return False
     conversations.finish(turn.db, state)
     if action is not None:
-        await invoke(turn, menu.text_message)
+        invoke(turn, menu.text_message)
     else:
-        await turn.say(turn._("Cancelled."), reply_markup=aspirant_menu(turn.t))
+        turn.say(turn._("Cancelled."), reply_markup=aspirant_menu(turn.t))
     return True
 
 
@@ -186,53 +186,53 @@ def _days_keyboard(turn: Turn, days: list[date]) -> InlineKeyboardMarkup:
 
 @menu.menu_action_handler("absence")
 @on(roles=ASPIRANT)
-async def absence_command(turn: Turn) -> None:
+def absence_command(turn: Turn) -> None:
     assert turn.person is not None
     checkin.enrolment_of(turn.db, turn.person)
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, ABSENCE_FLOW, "reason")
-    await turn.say(turn._("Why will you be absent?"),
+    turn.say(turn._("Why will you be absent?"),
                    reply_markup=views.reason_keyboard(turn.t, "ab:r:", cancel="ab:x"))
 
 
 @on(roles=ASPIRANT)
-async def absence_button(turn: Turn) -> None:
+def absence_button(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     data = turn.query.data or ""
     if data == "ab:x":
         conversations.finish(turn.db, turn.conversation(ABSENCE_FLOW, "reason", "note", "when", "day",
                                                       "first", "last"))
-        await turn.edit_or_say(turn._("Nothing was reported."))
+        turn.edit_or_say(turn._("Nothing was reported."))
         return
     kind, _, value = data.removeprefix("ab:").partition(":")
     if kind == "r":
         state = turn.conversation(ABSENCE_FLOW, "reason")
         reason = absences.REASON_CODES.get(value)
         if state is None or reason is None:
-            await turn.stale()
+            turn.stale()
             return
         if reason == AbsenceReason.OTHER:
             conversations.advance(turn.db, turn.now, state, "note", reason=reason.value)
-            await turn.edit_or_say(turn._("Please write the reason in a few words:"))
+            turn.edit_or_say(turn._("Please write the reason in a few words:"))
             return
         conversations.advance(turn.db, turn.now, state, "when", reason=reason.value)
-        await _ask_when(turn, edit=True)
+        _ask_when(turn, edit=True)
         return
     if kind == "w":
         state = turn.conversation(ABSENCE_FLOW, "when")
         if state is None or value not in ("t", "d", "r"):
-            await turn.stale()
+            turn.stale()
             return
         enrolment = checkin.enrolment_of(turn.db, turn.person)
         if value == "t":
             today = absences.today_of(turn.db, turn.now, enrolment)
-            await _save_absence(turn, state, today, today)
+            _save_absence(turn, state, today, today)
             return
         days = absences.selectable_days(turn.db, turn.now, enrolment)
         step = "day" if value == "d" else "first"
         conversations.advance(turn.db, turn.now, state, step)
         question = (turn._("Which day?") if step == "day"
                     else turn._("From which day?"))
-        await turn.edit_or_say(question, reply_markup=_days_keyboard(turn, days))
+        turn.edit_or_say(question, reply_markup=_days_keyboard(turn, days))
         return
     if kind == "d":
         state = turn.conversation(ABSENCE_FLOW, "day", "first", "last")
@@ -241,35 +241,35 @@ async def absence_button(turn: Turn) -> None:
         except ValueError:
             day = None
         if state is None or day is None:
-            await turn.stale()
+            turn.stale()
             return
         if state.step == "day":
-            await _save_absence(turn, state, day, day)
+            _save_absence(turn, state, day, day)
         elif state.step == "first":
             conversations.advance(turn.db, turn.now, state, "last", first=day.isoformat())
             enrolment = checkin.enrolment_of(turn.db, turn.person)
             days = [d for d in absences.selectable_days(turn.db, turn.now, enrolment, count=30)
                     if d >= day][:12]
-            await turn.edit_or_say(turn._("Until which day (the last day you are away)?"),
+            turn.edit_or_say(turn._("Until which day (the last day you are away)?"),
                                    reply_markup=_days_keyboard(turn, days))
         else:
-            await _save_absence(turn, state, date.fromisoformat(state.data["first"]), day)
+            _save_absence(turn, state, date.fromisoformat(state.data["first"]), day)
         return
-    await turn.stale()
+    turn.stale()
 
 
-async def _ask_when(turn: Turn, *, edit: bool) -> None:
+def _ask_when(turn: Turn, *, edit: bool) -> None:
     assert turn.person is not None
     enrolment = checkin.enrolment_of(turn.db, turn.person)
     days = absences.selectable_days(turn.db, turn.now, enrolment)
     markup = _when_keyboard(turn, days, absences.today_of(turn.db, turn.now, enrolment))
     if edit:
-        await turn.edit_or_say(turn._("When?"), reply_markup=markup)
+        turn.edit_or_say(turn._("When?"), reply_markup=markup)
     else:
-        await turn.say(turn._("When?"), reply_markup=markup)
+        turn.say(turn._("When?"), reply_markup=markup)
 
 
-async def _save_absence(turn: Turn, state: ConversationState, first: date, last: date) -> None:
+def _save_absence(turn: Turn, state: ConversationState, first: date, last: date) -> None:
     assert turn.person is not None
     reason = AbsenceReason(state.data["reason"])
     absences.report(turn.db, turn.now, turn.person, reason, first, last, state.data.get("note"))
@@ -281,49 +281,49 @@ async def _save_absence(turn: Turn, state: ConversationState, first: date, last:
     else:
         text = turn._("Thank you. Your absence from {first} to {last} ({reason}) is reported, "
                       "and your coach has been told.", first=first, last=last, reason=label)
-    await turn.edit_or_say(text)
+    turn.edit_or_say(text)
 
 
 @menu.text_step_handler(ABSENCE_FLOW)
-async def absence_text(turn: Turn, state: ConversationState) -> None:
+def absence_text(turn: Turn, state: ConversationState) -> None:
     if not turn.has_role(Role.ASPIRANT):
         conversations.finish(turn.db, state)
         return
-    if await _left_flow(turn, state):
+    if _left_flow(turn, state):
         return
     if state.step == "why_note":
         assert turn.person is not None
         absences.explain(turn.db, turn.now, turn.person, int(state.data["record"]),
                          AbsenceReason.OTHER, turn.text)
         conversations.finish(turn.db, state)
-        await turn.say(turn._("Thank you. Your coach has been told."),
+        turn.say(turn._("Thank you. Your coach has been told."),
                        reply_markup=aspirant_menu(turn.t))
         return
     if state.step != "note":
-        await turn.say(turn._("Please use the buttons above, or Cancel."))
+        turn.say(turn._("Please use the buttons above, or Cancel."))
         return
     note = absences.clean_note(AbsenceReason.OTHER, turn.text)
     conversations.advance(turn.db, turn.now, state, "when", note=note)
-    await _ask_when(turn, edit=False)
+    _ask_when(turn, edit=False)
 
 
 @on(roles=ASPIRANT)
-async def why_button(turn: Turn) -> None:
+def why_button(turn: Turn) -> None:
     """The answer to "why were you absent?" (``aw:<record id>:<reason>``)."""
     assert turn.query is not None and turn.person is not None
     _, record, code = (turn.query.data or "::").split(":", 2)
     reason = absences.REASON_CODES.get(code)
     if not record.isdigit() or reason is None:
-        await turn.stale()
+        turn.stale()
         return
     if reason == AbsenceReason.OTHER:
         absences.check_explainable(turn.db, turn.person, int(record))
         conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, ABSENCE_FLOW,
                             "why_note", {"record": int(record)})
-        await turn.say(turn._("Please write the reason in a few words:"))
+        turn.say(turn._("Please write the reason in a few words:"))
         return
     absences.explain(turn.db, turn.now, turn.person, int(record), reason)
-    await turn.edit_or_say(turn._("Thank you. Your coach has been told: {reason}.",
+    turn.edit_or_say(turn._("Thank you. Your coach has been told: {reason}.",
                                   reason=views.reason_label(turn.t, reason)))
 
 

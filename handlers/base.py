@@ -1,34 +1,36 @@
 """One place where every handler gets its database, clock, language and access check.
 
-A handler is ``async def name(turn: Turn) -> None`` decorated with ``@on(...)``,
-which declares who may use it. The decorator opens a unit of work, resolves the
-person behind the update, refuses anyone without the role (localized, nothing
-changed), renders domain errors in the user's language, and commits only if the
-handler finished.
+A handler is ``def name(turn: Turn) -> None`` decorated with ``@on(...)``, which
+declares who may use it. It runs in a database worker thread inside one unit of work
+(bot/db.py): it reads and changes the database through services and records what to
+say — ``turn.say``, ``turn.edit_or_say``, ``turn.toast``, … — as data. The decorator
+commits, and only then are the replies sent (bot/transport/deliver.py): decide,
+commit, then talk. A refused role gets a localized answer and changes nothing; a
+domain error rolls the unit back and is explained in the user's language.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
-from telegram import CallbackQuery, Message, Update
+from telegram import BotCommand, CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
-from bot.db import unit_of_work
 from bot.errors import DomainError
 from bot.i18n import N_, Translator, supported_language, translator
 from bot.models import ConversationState, Person, Role
 from bot.runtime import Runtime
 from bot.services.messaging import outbox
-from bot.services.people import people
-from bot.services.reminders import planner as reminders
+from bot.services.people import people, reachability
 from bot.services.system import conversations
+from bot.transport import replies as reply
+from bot.transport.deliver import deliver
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +44,16 @@ def runtime_of(context: Context) -> Runtime:
 
 @dataclass
 class Turn:
-    """One update being handled."""
+    """One update being decided: what it says is recorded in ``replies``."""
 
     update: Update
-    context: Context
     runtime: Runtime
     db: Session
     now: datetime
     person: Person | None
     t: Translator
-    answered: bool = False
+    replies: reply.Replies
+    args: list[str] = field(default_factory=list)
 
     @property
     def user_id(self) -> int:
@@ -74,32 +76,64 @@ class Turn:
         message = self.update.message
         return (message.text or "").strip() if message else ""
 
-    @property
-    def args(self) -> list[str]:
-        return list(self.context.args or [])
-
     def _(self, message: str, /, **params: Any) -> str:
         return self.t._(message, **params)
 
     def use_language(self, language: str) -> None:
         self.t = translator(language, self.runtime.settings.timezone)
 
-    async def say(self, text: str, **kwargs: Any) -> Message:
-        return await self.context.bot.send_message(self.chat_id, text, **kwargs)
+    # --- what to say (sent after the commit) -------------------------------------------
+    def say(self, text: str, *, reply_markup: reply.Markup | None = None) -> None:
+        self.replies.add(reply.Text(text, reply_markup))
 
-    async def edit_or_say(self, text: str, **kwargs: Any) -> None:
+    def edit_or_say(self, text: str, *, reply_markup: InlineKeyboardMarkup | None = None
+                    ) -> None:
         """Replace the pressed message's text, so old buttons cannot be pressed again."""
-        if self.query is not None and self.query.message is not None:
-            await self.query.edit_message_text(text, **kwargs)
+        pressed = self._pressed_message_id()
+        if pressed is not None:
+            self.replies.add(reply.Edit(pressed, text, reply_markup))  # type: ignore[arg-type]
         else:
-            await self.say(text, **kwargs)
+            self.say(text, reply_markup=reply_markup)
 
-    async def toast(self, text: str | None = None, *, alert: bool = False) -> None:
+    def edit(self, message_id: int, text: str, *,
+             reply_markup: InlineKeyboardMarkup | None = None) -> None:
+        """Redraw another message of this chat (e.g. an alert); if it is gone, nothing."""
+        self.replies.add(reply.Edit(message_id, text, reply_markup, quiet=True))
+
+    def replace_buttons(self, markup: InlineKeyboardMarkup | None) -> None:
+        """Change only the pressed message's buttons."""
+        pressed = self._pressed_message_id()
+        if pressed is not None:
+            self.replies.add(reply.EditButtons(pressed, markup))
+
+    def toast(self, text: str | None = None, *, alert: bool = False) -> None:
         """Answer the button press (once), optionally with a short notice."""
-        if self.query is not None and not self.answered:
-            self.answered = True
-            await self.query.answer(text, show_alert=alert)
+        self.replies.answer(reply.Toast(text, alert))
 
+    def send_photo(self, data: bytes | Callable[[], bytes], *, caption: str | None = None
+                   ) -> None:
+        self.replies.add(reply.Photo(data, caption))
+
+    def send_document(self, data: bytes, filename: str, *, caption: str | None = None) -> None:
+        self.replies.add(reply.Document(data, filename, caption))
+
+    def send_location(self, latitude: float, longitude: float) -> None:
+        self.replies.add(reply.Location(latitude, longitude))
+
+    def send_venue(self, latitude: float, longitude: float, title: str, address: str) -> None:
+        self.replies.add(reply.Venue(latitude, longitude, title, address))
+
+    def set_commands(self, commands: Iterable[BotCommand] | None) -> None:
+        """This chat's command menu (None: the bot's default one)."""
+        self.replies.add(reply.Commands(tuple(commands) if commands is not None else None))
+
+    def _pressed_message_id(self) -> int | None:
+        query = self.query
+        if query is None or query.message is None:
+            return None
+        return query.message.message_id
+
+    # --- state ---------------------------------------------------------------------------
     def conversation(self, flow: str, *steps: str) -> ConversationState | None:
         """This chat's conversation if it is in ``flow`` (at one of ``steps``, if given)."""
         state = conversations.current(self.db, self.now, self.user_id, self.chat_id)
@@ -107,22 +141,22 @@ class Turn:
             return None
         return state
 
-    async def stale(self) -> None:
+    def stale(self) -> None:
         """The pressed button belongs to a step that is over (or was never this user's)."""
-        await self.toast(self._(STALE_BUTTON), alert=True)
+        self.toast(self._(STALE_BUTTON), alert=True)
 
     def has_role(self, *roles: Role) -> bool:
         return self.person is not None and self.person.has_role(*roles)
 
 
-Handler = Callable[[Turn], Awaitable[None]]
+Handler = Callable[[Turn], None]
 
 
-def on(*, roles: Iterable[Role] | None = None) -> Callable[[Handler], Callable[..., Awaitable[None]]]:
+def on(*, roles: Iterable[Role] | None = None) -> Callable[[Handler], Callable[..., Any]]:
     """Declare a handler and who may use it (``roles=None``: anyone, known or not)."""
     allowed = frozenset(roles) if roles is not None else None
 
-    def decorate(handler: Handler) -> Callable[..., Awaitable[None]]:
+    def decorate(handler: Handler) -> Callable[..., Any]:
         @functools.wraps(handler)
         async def callback(update: Update, context: Context) -> None:
             if update.effective_user is None or update.effective_chat is None:
@@ -130,22 +164,11 @@ def on(*, roles: Iterable[Role] | None = None) -> Callable[[Handler], Callable[.
             if update.effective_chat.type != "private":
                 return  # the bot works in private chats only
             runtime = runtime_of(context)
-            queued = False
-            with unit_of_work(runtime.sessions) as db:
-                turn = _turn(update, context, runtime, db)
-                if allowed is not None and not turn.has_role(*allowed):
-                    await _refuse(turn)
-                    return
-                try:
-                    await handler(turn)
-                except DomainError as error:
-                    db.rollback()
-                    await _explain(turn, error)
-                    return
-                finally:
-                    await _answer_quietly(turn)
-                queued = outbox.queued_in(db)
-            if queued:
+            args = list(context.args or [])
+            decided = await runtime.database.run(
+                lambda db: _decide(db, runtime, update, args, handler, allowed))
+            await deliver(context.bot, runtime, decided)
+            if decided.wake_dispatcher:
                 runtime.wake_dispatcher()
 
         callback.allowed_roles = allowed  # type: ignore[attr-defined]
@@ -154,40 +177,57 @@ def on(*, roles: Iterable[Role] | None = None) -> Callable[[Handler], Callable[.
     return decorate
 
 
-async def invoke(turn: Turn, callback: Callable[..., Awaitable[None]]) -> None:
+def invoke(turn: Turn, callback: Callable[..., Any]) -> None:
     """Run another declared handler within this turn, with its own access check."""
     allowed = getattr(callback, "allowed_roles", None)
     if allowed is not None and not turn.has_role(*allowed):
-        await _refuse(turn)
+        _refuse(turn)
         return
-    await callback.__wrapped__(turn)  # type: ignore[attr-defined]
+    callback.__wrapped__(turn)
 
 
-def _turn(update: Update, context: Context, runtime: Runtime, db: Session) -> Turn:
+def _decide(db: Session, runtime: Runtime, update: Update, args: list[str], handler: Handler,
+            allowed: frozenset[Role] | None) -> reply.Replies:
+    """The handler's unit of work, in a worker thread: returns what to say."""
+    turn = _turn(update, runtime, db, args)
+    if allowed is not None and not turn.has_role(*allowed):
+        _refuse(turn)
+    else:
+        try:
+            handler(turn)
+        except DomainError as error:
+            db.rollback()
+            turn.replies.discard()
+            _explain(turn, error)
+    turn.replies.wake_dispatcher = outbox.queued_in(db)
+    return turn.replies
+
+
+def _turn(update: Update, runtime: Runtime, db: Session, args: list[str]) -> Turn:
     now = runtime.clock.now()
     user = update.effective_user
-    assert user is not None and update.effective_chat is not None
+    chat = update.effective_chat
+    assert user is not None and chat is not None
     person = people.by_telegram_id(db, user.id)
     if person is not None and person.erased_at is not None:
         person = None
-    if person is not None and person.unreachable_at is not None:
-        # They write to us again, so they can be reached again: plan their reminders anew.
-        person.unreachable_at = None
-        enrolment = people.active_enrolment(db, person)
-        if enrolment is not None:
-            reminders.refresh_enrolment(db, now, enrolment, reason="reachable_again")
+    if person is not None:
+        reachability.reachable_again(db, now, person)
     language = person.language if person is not None else None
     if language is None:
-        state = conversations.current(db, now, user.id, update.effective_chat.id)
+        state = conversations.current(db, now, user.id, chat.id)
         if state is not None:
             language = state.data.get("language")
     language = language or supported_language(user.language_code)
     language = language or runtime.settings.default_language
     t = translator(language, runtime.settings.timezone)
-    return Turn(update, context, runtime, db, now, person, t)
+    query = update.callback_query
+    replies = reply.Replies(chat.id, callback_query_id=query.id if query is not None else None,
+                            person_id=person.id if person is not None else None)
+    return Turn(update, runtime, db, now, person, t, replies, args)
 
 
-async def _refuse(turn: Turn) -> None:
+def _refuse(turn: Turn) -> None:
     if turn.person is None:
         text = turn._(
             "I don't know you yet. Please open the invite link you got from your coach."
@@ -195,25 +235,17 @@ async def _refuse(turn: Turn) -> None:
     else:
         text = turn._("Sorry, this is not available to you.")
     if turn.query is not None:
-        await turn.toast(text, alert=True)
+        turn.toast(text, alert=True)
     else:
-        await turn.say(text)
+        turn.say(text)
 
 
-async def _explain(turn: Turn, error: DomainError) -> None:
+def _explain(turn: Turn, error: DomainError) -> None:
     text = turn.t._(error.message, **error.params)
     if turn.query is not None:
-        await turn.toast(text[:200], alert=True)
+        turn.toast(text[:200], alert=True)
     else:
-        await turn.say(text)
-
-
-async def _answer_quietly(turn: Turn) -> None:
-    # Every press is answered, or the user's button keeps spinning.
-    try:
-        await turn.toast()
-    except Exception:  # the query is too old to answer: nothing to do
-        log.debug("callback query could not be answered")
+        turn.say(text)
 
 
 GENERIC_ERROR = N_(
@@ -230,16 +262,25 @@ async def on_error(update: object, context: Context) -> None:
         return
     runtime = runtime_of(context)
     language = None
-    if update.effective_user is not None:
+    user = update.effective_user
+    if user is not None:
         try:
-            with unit_of_work(runtime.sessions) as db:
-                person = people.by_telegram_id(db, update.effective_user.id)
-                language = person.language if person is not None else None
+            language = await runtime.database.run(lambda db: _language_of(db, user.id))
         except Exception:
             language = None
-        language = language or supported_language(update.effective_user.language_code)
+        language = language or supported_language(user.language_code)
     t = translator(language or runtime.settings.default_language, runtime.settings.timezone)
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer()
+        except Exception:
+            log.info("button press not answered after the failure")
     try:
         await context.bot.send_message(update.effective_chat.id, t._(GENERIC_ERROR))
     except Exception:
         log.warning("could not tell the user about the failure")
+
+
+def _language_of(db: Session, telegram_user_id: int) -> str | None:
+    person = people.by_telegram_id(db, telegram_user_id)
+    return person.language if person is not None and person.erased_at is None else None

@@ -3,12 +3,9 @@ marking attendance by hand, notes, the requirement, and attendance statements.""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from datetime import date, datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
-from telegram.error import BadRequest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.calendar import local_date
@@ -34,13 +31,9 @@ SAVED = {AttendanceStatus.PRESENT: N_("Marked present."),
 PERIODS = (("30", N_("Last 30 days")), ("m", N_("This month")), ("pm", N_("Last month")))
 
 
-async def _edit(turn: Turn, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Replace the pressed message; pressing a button that changes nothing is not an error."""
-    try:
-        await turn.edit_or_say(text, reply_markup=markup)
-    except BadRequest as error:
-        if "not modified" not in error.message:
-            raise
+def _edit(turn: Turn, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace the pressed message (a press that changes nothing is not an error)."""
+    turn.edit_or_say(text, reply_markup=markup)
 
 
 def _day(stamp: str) -> date | None:
@@ -52,68 +45,68 @@ def _day(stamp: str) -> date | None:
 
 
 # --- the list -------------------------------------------------------------------------------
-async def _show_page(turn: Turn, number: int, *, edit: bool) -> None:
+def _show_page(turn: Turn, number: int, *, edit: bool) -> None:
     assert turn.person is not None
     found = caseload.entries(turn.db, turn.now, turn.person)
     shown, number, pages = caseload.page(found, number, PAGE_SIZE)
     text, markup = views.caseload_page(turn.t, shown, number, pages, number * PAGE_SIZE,
                                        len(found))
     if edit:
-        await _edit(turn, text, markup)
+        _edit(turn, text, markup)
     else:
-        await turn.say(text, reply_markup=markup)
+        turn.say(text, reply_markup=markup)
 
 
 @on(roles=STAFF)
-async def caseload_command(turn: Turn) -> None:
-    await _show_page(turn, 0, edit=False)
+def caseload_command(turn: Turn) -> None:
+    _show_page(turn, 0, edit=False)
 
 
-async def _show_detail(turn: Turn, enrolment_id: int) -> None:
+def _show_detail(turn: Turn, enrolment_id: int) -> None:
     assert turn.person is not None
     detail = caseload.detail(turn.db, turn.now, turn.person, enrolment_id)
-    await _edit(turn, views.detail_text(turn.t, detail)[:4096],
+    _edit(turn, views.detail_text(turn.t, detail)[:4096],
                 views.detail_keyboard(turn.t, detail,
                                       demographics=demographics.enabled(turn.db)))
 
 
 @on(roles=STAFF)
-async def caseload_button(turn: Turn) -> None:
+def caseload_button(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     parts = (turn.query.data or "").split(":")[1:]
     kind, args = parts[0], parts[1:]
     if not all(a.isdigit() or a in ("p", "e", "u", "m", "pm") for a in args):
-        await turn.stale()
+        turn.stale()
         return
     if kind == "p" and len(args) == 1:
-        await _show_page(turn, int(args[0]), edit=True)
+        _show_page(turn, int(args[0]), edit=True)
     elif kind == "d" and len(args) == 1:
-        await _show_detail(turn, int(args[0]))
+        _show_detail(turn, int(args[0]))
     elif kind == "m" and len(args) == 3 and args[2] in MARKS and _day(args[1]):
         status = MARKS[args[2]]
         follow_up.mark(turn.db, turn.now, turn.person, int(args[0]), _day(args[1]), status)  # type: ignore[arg-type]
-        await turn.toast(turn._(SAVED[status]))
-        await _show_detail(turn, int(args[0]))
+        turn.toast(turn._(SAVED[status]))
+        _show_detail(turn, int(args[0]))
     elif kind == "k" and len(args) == 1:
-        await _choose_day(turn, int(args[0]))
+        _choose_day(turn, int(args[0]))
     elif kind == "q" and len(args) == 2 and _day(args[1]):
-        await _choose_status(turn, int(args[0]), _day(args[1]))  # type: ignore[arg-type]
+        _choose_status(turn, int(args[0]), _day(args[1]))  # type: ignore[arg-type]
     elif kind == "n" and len(args) == 1:
-        await _start_note(turn, int(args[0]), None)
+        _start_note(turn, int(args[0]), None)
     elif kind == "S" and len(args) == 1:
-        await _choose_period(turn, int(args[0]))
+        _choose_period(turn, int(args[0]))
     elif kind == "s" and len(args) == 2:
-        await _send_statement(turn, int(args[0]), args[1])
+        _send_statement(turn, int(args[0]), args[1])
     elif kind == "r" and len(args) == 2 and args[1] in ("0", "1"):
         follow_up.set_requirement(turn.db, turn.now, turn.person, int(args[0]), args[1] == "1")
-        await turn.toast(turn._("Daily check-in switched on.") if args[1] == "1"
+        turn.toast(turn._("Daily check-in switched on.") if args[1] == "1"
                          else turn._("Daily check-in switched off."))
-        await _show_detail(turn, int(args[0]))
+        _show_detail(turn, int(args[0]))
     else:
-        await turn.stale()
+        turn.stale()
 
 
-async def _choose_day(turn: Turn, enrolment_id: int) -> None:
+def _choose_day(turn: Turn, enrolment_id: int) -> None:
     assert turn.person is not None
     days = caseload.markable_days(turn.db, turn.now, turn.person, enrolment_id)
     buttons = [InlineKeyboardButton(turn.t.short_date(day),
@@ -121,10 +114,10 @@ async def _choose_day(turn: Turn, enrolment_id: int) -> None:
                for day in days]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     rows.append([InlineKeyboardButton("‹ " + turn._("Back"), callback_data=f"cl:d:{enrolment_id}")])
-    await _edit(turn, turn._("Which day do you want to record?"), InlineKeyboardMarkup(rows))
+    _edit(turn, turn._("Which day do you want to record?"), InlineKeyboardMarkup(rows))
 
 
-async def _choose_status(turn: Turn, enrolment_id: int, day: date) -> None:
+def _choose_status(turn: Turn, enrolment_id: int, day: date) -> None:
     assert turn.person is not None
     follow_up.enrolment_for(turn.db, turn.person, enrolment_id)
     stamp = f"{day:%Y%m%d}"
@@ -134,36 +127,34 @@ async def _choose_status(turn: Turn, enrolment_id: int, day: date) -> None:
         InlineKeyboardButton("❌ " + turn._("Unexcused"),
                              callback_data=f"cl:m:{enrolment_id}:{stamp}:u"),
     ], [InlineKeyboardButton("‹ " + turn._("Back"), callback_data=f"cl:k:{enrolment_id}")]]
-    await _edit(turn, turn._("Attendance on {date}:", date=day), InlineKeyboardMarkup(rows))
+    _edit(turn, turn._("Attendance on {date}:", date=day), InlineKeyboardMarkup(rows))
 
 
-async def _choose_period(turn: Turn, enrolment_id: int) -> None:
+def _choose_period(turn: Turn, enrolment_id: int) -> None:
     assert turn.person is not None
     follow_up.enrolment_for(turn.db, turn.person, enrolment_id)
     rows = [[InlineKeyboardButton(turn._(label), callback_data=f"cl:s:{enrolment_id}:{code}")]
             for code, label in PERIODS]
     rows.append([InlineKeyboardButton("‹ " + turn._("Back"), callback_data=f"cl:d:{enrolment_id}")])
-    await _edit(turn, turn._("Attendance statement for which period?"), InlineKeyboardMarkup(rows))
+    _edit(turn, turn._("Attendance statement for which period?"), InlineKeyboardMarkup(rows))
 
 
-async def _send_statement(turn: Turn, enrolment_id: int, period: str) -> None:
+def _send_statement(turn: Turn, enrolment_id: int, period: str) -> None:
     assert turn.person is not None
     enrolment = follow_up.enrolment_for(turn.db, turn.person, enrolment_id)
     today = local_date(turn.now, attendance_policy.zone_of(enrolment.job_centre))
     first, last = attendance_statement.period(today, period)
     statement = attendance_statement.statement(turn.db, turn.now, turn.person, enrolment_id,
                                                first, last)
-    await turn.toast()
-    await turn.say(views.statement_text(turn.t, statement))
+    turn.toast()
+    turn.say(views.statement_text(turn.t, statement))
     filename = f"attendance-{enrolment_id}-{first:%Y%m%d}-{last:%Y%m%d}.csv"
-    await turn.context.bot.send_document(
-        turn.chat_id, InputFile(io.BytesIO(views.statement_csv(turn.t, statement)),
-                                filename=filename),
-        caption=turn._("Attendance statement as a spreadsheet (CSV)."))
+    turn.send_document(views.statement_csv(turn.t, statement), filename,
+                       caption=turn._("Attendance statement as a spreadsheet (CSV)."))
 
 
 # --- notes ----------------------------------------------------------------------------------
-async def _start_note(turn: Turn, enrolment_id: int, alert: tuple[int, int] | None,
+def _start_note(turn: Turn, enrolment_id: int, alert: tuple[int, int] | None,
                       day: date | None = None) -> None:
     """Ask for the note's text; ``alert`` is (alert id, message id) to redraw afterwards."""
     assert turn.person is not None
@@ -173,83 +164,80 @@ async def _start_note(turn: Turn, enrolment_id: int, alert: tuple[int, int] | No
     if alert is not None:
         data.update(alert=alert[0], message=alert[1])
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, NOTE_FLOW, "text", data)
-    await turn.toast()
-    await turn.say(turn._("Write your note about {name} (one message):",
+    turn.toast()
+    turn.say(turn._("Write your note about {name} (one message):",
                           name=enrolment.aspirant.display_name or "?"))
 
 
 @menu.text_step_handler(NOTE_FLOW)
-async def note_text(turn: Turn, state: ConversationState) -> None:
+def note_text(turn: Turn, state: ConversationState) -> None:
     if turn.person is None or not turn.has_role(*STAFF):
         conversations.finish(turn.db, state)
         return
     follow_up.add_note(turn.db, turn.now, turn.person, int(state.data["enrolment"]),
                        date.fromisoformat(state.data["day"]), turn.text)
     conversations.finish(turn.db, state)
-    await turn.say(turn._("Note saved."))
+    turn.say(turn._("Note saved."))
     if state.data.get("alert"):
         alert = follow_up.alert_for(turn.db, turn.person, int(state.data["alert"]))
         view = coach_alerts.view(turn.db, alert)
         # If the alert message is gone or unchanged, the note is saved all the same.
-        with contextlib.suppress(BadRequest):
-            await turn.context.bot.edit_message_text(
-                views.alert_text(turn.t, view), chat_id=turn.chat_id,
-                message_id=int(state.data["message"]),
-                reply_markup=views.alert_keyboard(turn.t, view, acknowledged=True))
+        turn.edit(int(state.data["message"]), views.alert_text(turn.t, view),
+                  reply_markup=views.alert_keyboard(turn.t, view, acknowledged=True))
 
 
 # --- the alert's buttons --------------------------------------------------------------------
 @on(roles=STAFF)
-async def alert_button(turn: Turn) -> None:
+def alert_button(turn: Turn) -> None:
     """``al:<item>:<e|p|c|n>`` on the alert, ``ak:<alert>`` seen, ``ax:<record>`` excuse."""
     assert turn.query is not None and turn.person is not None
     prefix, _, rest = (turn.query.data or "").partition(":")
     if prefix == "ax" and rest.isdigit():
-        await _excuse_explained(turn, int(rest))
+        _excuse_explained(turn, int(rest))
         return
     if prefix == "ak" and rest.isdigit():
         alert = follow_up.alert_for(turn.db, turn.person, int(rest))
         follow_up.acknowledge(turn.db, turn.now, alert)
-        await turn.toast(turn._("Thank you."))
-        await _redraw_alert(turn, alert)
+        turn.toast(turn._("Thank you."))
+        _redraw_alert(turn, alert)
         return
     item_id, _, action = rest.partition(":")
     if prefix != "al" or not item_id.isdigit() or action not in ("e", "p", "c", "n"):
-        await turn.stale()
+        turn.stale()
         return
     _, alert, enrolment = follow_up.alert_item(turn.db, turn.person, int(item_id))
     if action == "n":
         follow_up.acknowledge(turn.db, turn.now, alert)
         message_id = turn.query.message.message_id if turn.query.message else 0
-        await _start_note(turn, enrolment.id, (alert.id, message_id), alert.day)
+        _start_note(turn, enrolment.id, (alert.id, message_id), alert.day)
         return
     if action == "c":
         follow_up.contacted(turn.db, turn.now, turn.person, enrolment.id, alert.day)
-        await turn.toast(turn._("Recorded: contacted."))
+        turn.toast(turn._("Recorded: contacted."))
     else:
         status = AttendanceStatus.EXCUSED if action == "e" else AttendanceStatus.PRESENT
         follow_up.mark(turn.db, turn.now, turn.person, enrolment.id, alert.day, status)
-        await turn.toast(turn._(SAVED[status]))
-    await _redraw_alert(turn, alert)
+        turn.toast(turn._(SAVED[status]))
+    _redraw_alert(turn, alert)
 
 
-async def _redraw_alert(turn: Turn, alert) -> None:  # type: ignore[no-untyped-def]
+def _redraw_alert(turn: Turn, alert) -> None:  # type: ignore[no-untyped-def]
     view = coach_alerts.view(turn.db, alert)
-    await _edit(turn, views.alert_text(turn.t, view),
+    _edit(turn, views.alert_text(turn.t, view),
                 views.alert_keyboard(turn.t, view, acknowledged=alert.acknowledged_at is not None))
 
 
-async def _excuse_explained(turn: Turn, record_id: int) -> None:
+def _excuse_explained(turn: Turn, record_id: int) -> None:
     assert turn.person is not None and turn.query is not None
     record = turn.db.get(AttendanceRecord, record_id)
     if record is None:
-        await turn.stale()
+        turn.stale()
         return
     follow_up.mark(turn.db, turn.now, turn.person, record.enrolment_id, record.day,
                    AttendanceStatus.EXCUSED)
-    await turn.toast(turn._(SAVED[AttendanceStatus.EXCUSED]))
+    turn.toast(turn._(SAVED[AttendanceStatus.EXCUSED]))
     original = turn.query.message.text if turn.query.message else ""
-    await _edit(turn, f"{original}\n\n✓ {turn._('Excused.')}", None)
+    _edit(turn, f"{original}\n\n✓ {turn._('Excused.')}", None)
 
 
 def register(application: Application) -> None:

@@ -47,33 +47,33 @@ def _view(turn: Turn, enrolment_id: int) -> tuple[str, InlineKeyboardMarkup]:
 
 
 @on(roles=STAFF)
-async def demographics_button(turn: Turn) -> None:
+def demographics_button(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     parts = (turn.query.data or "").split(":")[1:]
     if not parts or not all(p.isdigit() or p in _CODES for p in parts[1:]):
-        await turn.stale()
+        turn.stale()
         return
     match parts:
         case ["v", number]:
             pass
         case ["g", number, code]:
             demographics.record_gender(turn.db, turn.now, turn.person, int(number), _CODES[code])
-            await turn.toast(turn._("Saved."))
+            turn.toast(turn._("Saved."))
         case ["y", number]:
             follow_up.enrolment_for(turn.db, turn.person, int(number))  # may they?
             conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "year",
                                 {"enrolment": int(number)})
-            await turn.say(turn._(YEAR_PROMPT))
+            turn.say(turn._(YEAR_PROMPT))
             return
         case _:
-            await turn.stale()
+            turn.stale()
             return
     text, markup = _view(turn, int(number))
-    await turn.edit_or_say(text, reply_markup=markup)
+    turn.edit_or_say(text, reply_markup=markup)
 
 
 @text_step_handler(FLOW)
-async def year_text(turn: Turn, state: Any) -> None:
+def year_text(turn: Turn, state: Any) -> None:
     if turn.person is None or not turn.has_role(*STAFF):
         conversations.finish(turn.db, state)
         return
@@ -81,12 +81,12 @@ async def year_text(turn: Turn, state: Any) -> None:
     try:
         year = demographics.parse_birth_year(turn.text, local_date(turn.now, turn.t.zone))
     except DomainError as problem:
-        await turn.say(turn._(problem.message, **problem.params))
+        turn.say(turn._(problem.message, **problem.params))
         return
     demographics.record_birth_year(turn.db, turn.now, turn.person, enrolment_id, year)
     conversations.finish(turn.db, state)
     text, markup = _view(turn, enrolment_id)
-    await turn.say(turn._("Saved.") + "\n\n" + text, reply_markup=markup)
+    turn.say(turn._("Saved.") + "\n\n" + text, reply_markup=markup)
 
 
 def register(application: Application) -> None:

@@ -15,7 +15,7 @@ _CODES = {"w": "work", "s": "studies", "r": "returned", "o": "other"}
 
 
 @on(roles=STAFF)
-async def exit_button(turn: Turn) -> None:
+def exit_button(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     parts = (turn.query.data or "").split(":")[1:]
     match parts:
@@ -26,13 +26,13 @@ async def exit_button(turn: Turn) -> None:
                     for code, reason in _CODES.items()]
             rows.append([InlineKeyboardButton("‹ " + turn._("Back"),
                                               callback_data=f"cl:d:{enrolment.id}")])
-            await turn.edit_or_say(
+            turn.edit_or_say(
                 turn._("Why does {name}'s time with the job centre end?",
                        name=enrolment.aspirant.display_name or "?"),
                 reply_markup=InlineKeyboardMarkup(rows))
         case ["r", number, code] if number.isdigit() and code in _CODES:
             enrolment = follow_up.enrolment_for(turn.db, turn.person, int(number))
-            await turn.edit_or_say(
+            turn.edit_or_say(
                 turn._("End the enrolment of {name} ({reason})? Their reminders stop and "
                        "they are told.", name=enrolment.aspirant.display_name or "?",
                        reason=turn._(enrolments.EXIT_REASONS[_CODES[code]])),
@@ -44,13 +44,13 @@ async def exit_button(turn: Turn) -> None:
         case ["c", number, code] if number.isdigit() and code in _CODES:
             enrolment = enrolments.close(turn.db, turn.now, turn.person, int(number),
                                          _CODES[code])
-            await turn.edit_or_say(turn._("The enrolment of {name} has ended.",
+            turn.edit_or_say(turn._("The enrolment of {name} has ended.",
                                           name=enrolment.aspirant.display_name or "?"),
                                    reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
                                        "‹ " + turn._("All my aspirants"),
                                        callback_data="cl:p:0")]]))
         case _:
-            await turn.stale()
+            turn.stale()
 
 
 def register(application: Application) -> None:

@@ -42,75 +42,75 @@ def _allowed_centres(turn: Turn, role: Role) -> list[JobCentre]:
 
 
 @on(roles=STAFF)
-async def invite_command(turn: Turn) -> None:
+def invite_command(turn: Turn) -> None:
     state = conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "role")
     if turn.has_role(Role.ADMIN):
         buttons = [InlineKeyboardButton(turn._(_ROLE_LABELS[r]), callback_data=f"iv:r:{r.value}")
                    for r in (Role.ASPIRANT, Role.COACH, Role.TEAM_LEAD, Role.ADMIN)]
-        await turn.say(turn._("Whom do you want to invite?"),
+        turn.say(turn._("Whom do you want to invite?"),
                        reply_markup=InlineKeyboardMarkup([buttons[:2], buttons[2:]]))
         return
-    await _ask_centre(turn, state, Role.ASPIRANT)
+    _ask_centre(turn, state, Role.ASPIRANT)
 
 
 @on(roles={Role.ADMIN})
-async def choose_role(turn: Turn) -> None:
+def choose_role(turn: Turn) -> None:
     assert turn.query is not None
     state = turn.conversation(FLOW, "role")
     value = (turn.query.data or "").removeprefix("iv:r:")
     if state is None or value not in {r.value for r in Role}:
-        await turn.stale()
+        turn.stale()
         return
-    await _ask_centre(turn, state, Role(value))
+    _ask_centre(turn, state, Role(value))
 
 
-async def _ask_centre(turn: Turn, state, role: Role) -> None:  # type: ignore[no-untyped-def]
+def _ask_centre(turn: Turn, state, role: Role) -> None:  # type: ignore[no-untyped-def]
     allowed = _allowed_centres(turn, role)
     if role == Role.ADMIN and turn.has_role(Role.ADMIN) and None in people.centres_where(
             turn.person, Role.ADMIN):  # type: ignore[arg-type]
         # An administrator of every centre can make another one.
         conversations.advance(turn.db, turn.now, state, "centre", role=role.value)
-        await _finish(turn, state, role, None)
+        _finish(turn, state, role, None)
         return
     if not allowed:
         conversations.finish(turn.db, state)
-        await turn.edit_or_say(turn._("There is no job centre where you can invite someone. "
+        turn.edit_or_say(turn._("There is no job centre where you can invite someone. "
                                       "Ask an administrator to add one."))
         return
     conversations.advance(turn.db, turn.now, state, "centre", role=role.value)
     if len(allowed) == 1:
-        await _after_centre(turn, state, role, allowed[0])
+        _after_centre(turn, state, role, allowed[0])
         return
     buttons = [InlineKeyboardButton(c.name, callback_data=f"iv:c:{c.id}") for c in allowed]
-    await turn.edit_or_say(turn._("Which job centre?"),
+    turn.edit_or_say(turn._("Which job centre?"),
                            reply_markup=InlineKeyboardMarkup([[b] for b in buttons]))
 
 
 @on(roles=STAFF)
-async def choose_centre(turn: Turn) -> None:
+def choose_centre(turn: Turn) -> None:
     assert turn.query is not None
     state = turn.conversation(FLOW, "centre")
     value = (turn.query.data or "").removeprefix("iv:c:")
     if state is None or not value.isdigit():
-        await turn.stale()
+        turn.stale()
         return
     role = Role(state.data["role"])
     centre = next((c for c in _allowed_centres(turn, role) if c.id == int(value)), None)
     if centre is None:
         raise NotAllowed(N_("Sorry, this is not available to you."))
-    await _after_centre(turn, state, role, centre)
+    _after_centre(turn, state, role, centre)
 
 
-async def _after_centre(turn: Turn, state, role: Role, centre: JobCentre) -> None:  # type: ignore[no-untyped-def]
+def _after_centre(turn: Turn, state, role: Role, centre: JobCentre) -> None:  # type: ignore[no-untyped-def]
     if role != Role.ASPIRANT:
-        await _finish(turn, state, role, centre)
+        _finish(turn, state, role, centre)
         return
     conversations.advance(turn.db, turn.now, state, "session", centre=centre.id)
     sessions = info_sessions.upcoming_with_places(turn.db, turn.now, centre.id, limit=6)
     buttons = [session_button(turn.t, s, f"iv:s:{s.id}") for s in sessions]
     buttons.append(InlineKeyboardButton(turn._("No session: the aspirant chooses"),
                                         callback_data="iv:s:0"))
-    await turn.edit_or_say(
+    turn.edit_or_say(
         turn._("{centre}: which information session should the aspirant come to?",
                centre=centre.name),
         reply_markup=InlineKeyboardMarkup([[b] for b in buttons]),
@@ -118,21 +118,21 @@ async def _after_centre(turn: Turn, state, role: Role, centre: JobCentre) -> Non
 
 
 @on(roles=STAFF)
-async def choose_session(turn: Turn) -> None:
+def choose_session(turn: Turn) -> None:
     assert turn.query is not None
     state = turn.conversation(FLOW, "session")
     value = (turn.query.data or "").removeprefix("iv:s:")
     if state is None or not value.isdigit():
-        await turn.stale()
+        turn.stale()
         return
     session_id = int(value) or None
     if session_id is not None:
         session = turn.db.get(InfoSession, session_id)
         if session is None or session.job_centre_id != state.data["centre"]:
-            await turn.stale()
+            turn.stale()
             return
     conversations.advance(turn.db, turn.now, state, "attendance", session=session_id)
-    await turn.edit_or_say(
+    turn.edit_or_say(
         turn._("Does the aspirant have a daily attendance requirement?"),
         reply_markup=InlineKeyboardMarkup([[
             InlineKeyboardButton(turn._("Yes"), callback_data="iv:a:1"),
@@ -142,21 +142,21 @@ async def choose_session(turn: Turn) -> None:
 
 
 @on(roles=STAFF)
-async def choose_attendance(turn: Turn) -> None:
+def choose_attendance(turn: Turn) -> None:
     assert turn.query is not None
     state = turn.conversation(FLOW, "attendance")
     if state is None or turn.query.data not in ("iv:a:0", "iv:a:1"):
-        await turn.stale()
+        turn.stale()
         return
     centre = next((c for c in _allowed_centres(turn, Role.ASPIRANT)
                    if c.id == state.data["centre"]), None)
     if centre is None:
         raise NotAllowed(N_("Sorry, this is not available to you."))
-    await _finish(turn, state, Role.ASPIRANT, centre,
+    _finish(turn, state, Role.ASPIRANT, centre,
                   attendance_required=turn.query.data == "iv:a:1")
 
 
-async def _finish(turn: Turn, state, role: Role, centre: JobCentre | None,  # type: ignore[no-untyped-def]
+def _finish(turn: Turn, state, role: Role, centre: JobCentre | None,  # type: ignore[no-untyped-def]
                   *, attendance_required: bool = False) -> None:
     assert turn.person is not None
     session = None
@@ -169,15 +169,13 @@ async def _finish(turn: Turn, state, role: Role, centre: JobCentre | None,  # ty
         valid_for=timedelta(days=turn.runtime.settings.invite_valid_days),
     )
     conversations.finish(turn.db, state)
-    link = invites.deep_link(turn.runtime.bot_username or turn.context.bot.username, invite.code)
+    link = invites.deep_link(turn.runtime.bot_username, invite.code)
     turn.db.commit()
-    await turn.edit_or_say(turn._(
+    turn.edit_or_say(turn._(
         "Invite for a new {role} ready. It works once and until {date}.\n\n{link}",
         role=Term(ROLE_NOUNS[role]), date=turn.t.date(invite.expires_at), link=link,
     ))
-    await turn.context.bot.send_photo(
-        turn.chat_id, qr_png(link), caption=turn._("Show this QR code, or send the link."),
-    )
+    turn.send_photo(qr_png(link), caption=turn._("Show this QR code, or send the link."))
 
 
 def register(application: Application) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from telegram import (
-    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -37,9 +36,9 @@ EVERYONE = frozenset(Role)
 STAFF = frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN})
 
 # Menu actions by name; modules add theirs with ``menu_action_handler``.
-_ACTIONS: dict[str, Callable[[Turn], Awaitable[None]]] = {}
+_ACTIONS: dict[str, Callable[..., object]] = {}
 # Flows that take free text at some step: flow name -> handler(turn, state).
-_TEXT_STEPS: dict[str, Callable[..., Awaitable[None]]] = {}
+_TEXT_STEPS: dict[str, Callable[..., None]] = {}
 
 
 def menu_action_handler(name: str):  # type: ignore[no-untyped-def]
@@ -58,20 +57,18 @@ def text_step_handler(flow: str):  # type: ignore[no-untyped-def]
     return register
 
 
-async def show_home(turn: Turn) -> None:
+def show_home(turn: Turn) -> None:
     """The menu for the person's role, in their language, keyboard and commands alike."""
     if turn.person is None:
         return
     is_aspirant = turn.person.has_role(Role.ASPIRANT)
     entries = ASPIRANT_COMMANDS if is_aspirant else STAFF_COMMANDS
-    await turn.context.bot.set_my_commands(
-        commands(turn.t, entries), scope=BotCommandScopeChat(turn.chat_id)
-    )
+    turn.set_commands(commands(turn.t, entries))
     if is_aspirant:
-        await turn.say(turn._("What would you like to do? Use the menu below."),
+        turn.say(turn._("What would you like to do? Use the menu below."),
                        reply_markup=aspirant_menu(turn.t))
     else:
-        await turn.say(_staff_help(turn))
+        turn.say(_staff_help(turn))
 
 
 def _staff_help(turn: Turn) -> str:
@@ -81,40 +78,40 @@ def _staff_help(turn: Turn) -> str:
 
 
 @on(roles=EVERYONE)
-async def help_command(turn: Turn) -> None:
+def help_command(turn: Turn) -> None:
     if turn.has_role(Role.ASPIRANT):
         lines = [turn._("This bot reminds you of meetings and plan deadlines at the job "
                         "centre, and lets you check in and report absence."), ""]
         lines += [f"/{name} — {turn._(text)}" for name, text in ASPIRANT_COMMANDS]
         lines += ["", turn._("If something is unclear, talk to your coach.")]
-        await turn.say("\n".join(lines), reply_markup=aspirant_menu(turn.t))
+        turn.say("\n".join(lines), reply_markup=aspirant_menu(turn.t))
     else:
-        await turn.say(_staff_help(turn))
+        turn.say(_staff_help(turn))
 
 
 @on(roles=EVERYONE)
-async def language_command(turn: Turn) -> None:
-    await turn.say(turn._("Choose your language:"),
+def language_command(turn: Turn) -> None:
+    turn.say(turn._("Choose your language:"),
                    reply_markup=language_picker("lg:", preselected=turn.t.language))
 
 
 @on(roles=EVERYONE)
-async def set_language(turn: Turn) -> None:
+def set_language(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     language = (turn.query.data or "").removeprefix("lg:")
     if language not in LANGUAGES:
-        await turn.stale()
+        turn.stale()
         return
     turn.person.language = language
     turn.use_language(language)
     audit.record(turn.db, turn.now, "person.language", actor=turn.person, subject=turn.person,
                  language=language)
-    await turn.edit_or_say(turn._("Language: {language}", language=LANGUAGES[language]))
-    await show_home(turn)
+    turn.edit_or_say(turn._("Language: {language}", language=LANGUAGES[language]))
+    show_home(turn)
 
 
 @on(roles=EVERYONE)
-async def my_data_command(turn: Turn) -> None:
+def my_data_command(turn: Turn) -> None:
     assert turn.person is not None
     t = turn.t
     data = my_data.gather(turn.db, turn.person)
@@ -167,12 +164,12 @@ async def my_data_command(turn: Turn) -> None:
         lines += [f"• {t.short_date(note.day)}: {note.text}" for note in data.notes]
     lines += ["", t._("To erase your data, send /stop.")]
     for part in split_message("\n".join(lines)):
-        await turn.say(part)
+        turn.say(part)
 
 
 @on(roles=EVERYONE)
-async def stop_command(turn: Turn) -> None:
-    await turn.say(
+def stop_command(turn: Turn) -> None:
+    turn.say(
         turn._("Do you want to stop using the bot? Your personal data will be erased, your "
                "reminders will stop and your coach will be told. This cannot be undone."),
         reply_markup=InlineKeyboardMarkup([[
@@ -183,40 +180,40 @@ async def stop_command(turn: Turn) -> None:
 
 
 @on(roles=EVERYONE)
-async def confirm_stop(turn: Turn) -> None:
+def confirm_stop(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     if turn.query.data != "stop:y":
-        await turn.edit_or_say(turn._("Good, nothing has changed."))
+        turn.edit_or_say(turn._("Good, nothing has changed."))
         return
     erasure.erase(turn.db, turn.now, turn.person, actor=turn.person, reason="stop")
     # Commit before saying it is done: the promise must already be true.
     turn.db.commit()
-    await turn.edit_or_say(turn._(
+    turn.edit_or_say(turn._(
         "Your personal data has been erased and you will get no more messages. "
         "If you want to come back, ask your coach for a new invite link."
     ))
-    await turn.say(turn._("Goodbye!"), reply_markup=ReplyKeyboardRemove())
-    await turn.context.bot.delete_my_commands(scope=BotCommandScopeChat(turn.chat_id))
+    turn.say(turn._("Goodbye!"), reply_markup=ReplyKeyboardRemove())
+    turn.set_commands(None)
 
 
 @on()
-async def text_message(turn: Turn) -> None:
+def text_message(turn: Turn) -> None:
     """Free text: a step of a conversation that expects it, a menu button, or a hint."""
     state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
     if state is not None and state.flow in _TEXT_STEPS:
-        await _TEXT_STEPS[state.flow](turn, state)
+        _TEXT_STEPS[state.flow](turn, state)
         return
     if turn.person is None:
-        await turn.say(turn._(
+        turn.say(turn._(
             "I don't know you yet. Please open the invite link you got from your coach."
         ))
         return
     action = menu_action(turn.t, turn.text)
     handler = _ACTIONS.get(action or "")
     if handler is not None:
-        await invoke(turn, handler)
+        invoke(turn, handler)
         return
-    await turn.say(turn._("Sorry, I did not understand that. Please use the menu or /help."),
+    turn.say(turn._("Sorry, I did not understand that. Please use the menu or /help."),
                    reply_markup=aspirant_menu(turn.t) if turn.has_role(Role.ASPIRANT) else None)
 
 

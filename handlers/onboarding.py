@@ -34,13 +34,13 @@ BAD_CODE_WINDOW = timedelta(minutes=15)
 
 
 @on()
-async def start(turn: Turn) -> None:
+def start(turn: Turn) -> None:
     code = turn.args[0] if turn.args else ""
     if not code:
         if turn.person is not None:
-            await show_home(turn)
+            show_home(turn)
         else:
-            await turn.say(turn._(
+            turn.say(turn._(
                 "Welcome! This bot helps you keep track of your meetings and plans at the "
                 "job centre.\n\nTo get started, open the invite link or scan the QR code you "
                 "got from your coach. If you have none, please ask your coach."
@@ -49,7 +49,7 @@ async def start(turn: Turn) -> None:
     throttle_key = f"start:{turn.user_id}"
     if throttle.too_many(turn.db, turn.now, throttle_key, limit=BAD_CODE_LIMIT,
                          window=BAD_CODE_WINDOW):
-        await turn.say(turn._(
+        turn.say(turn._(
             "Too many invalid links in a short time. Please wait 15 minutes and try again, "
             "or ask your coach for help."
         ))
@@ -60,27 +60,27 @@ async def start(turn: Turn) -> None:
         # The attempt must be counted even though nothing else is stored.
         throttle.count_attempt(turn.db, turn.now, throttle_key, window=BAD_CODE_WINDOW)
         turn.db.commit()
-        await turn.say(turn._(refusal.message))
+        turn.say(turn._(refusal.message))
         return
     if opening.outcome == "again":
-        await turn.say(turn._("You are already registered. Welcome back!"))
-        await show_home(turn)
+        turn.say(turn._("You are already registered. Welcome back!"))
+        show_home(turn)
         return
     if opening.outcome == "staff":
-        await _accept_staff(turn, opening.invite)
+        _accept_staff(turn, opening.invite)
         return
     language = supported_language(turn.update.effective_user.language_code)  # type: ignore[union-attr]
     conversations.begin(
         turn.db, turn.now, turn.user_id, turn.chat_id, onboarding.FLOW, "language",
         {"invite_id": opening.invite.id, "code": code, "language": language},
     )
-    await turn.say(
+    turn.say(
         turn._("Welcome! Please choose your language."),
         reply_markup=language_picker("ob:l:", preselected=language),
     )
 
 
-async def _accept_staff(turn: Turn, invite) -> None:  # type: ignore[no-untyped-def]
+def _accept_staff(turn: Turn, invite) -> None:  # type: ignore[no-untyped-def]
     user = turn.update.effective_user
     assert user is not None
     person = onboarding.accept_staff_invite(
@@ -89,25 +89,25 @@ async def _accept_staff(turn: Turn, invite) -> None:  # type: ignore[no-untyped-
     )
     turn.person = person
     centre = invite.job_centre.name if invite.job_centre else turn._("all job centres")
-    await turn.say(turn._(
+    turn.say(turn._(
         "You are now registered as {role} for {centre}.",
         role=Term(ROLE_NOUNS[invite.role]), centre=centre,
     ))
-    await show_home(turn)
+    show_home(turn)
 
 
 @on()
-async def choose_language(turn: Turn) -> None:
+def choose_language(turn: Turn) -> None:
     assert turn.query is not None
     language = (turn.query.data or "").removeprefix("ob:l:")
     state = turn.conversation(onboarding.FLOW, "language", "consent")
     if state is None or language not in LANGUAGES:
-        await turn.stale()
+        turn.stale()
         return
     conversations.advance(turn.db, turn.now, state, "consent", language=language)
     turn.use_language(language)
-    await turn.edit_or_say(turn._("Language: {language}", language=LANGUAGES[language]))
-    await turn.say(_consent_text(turn), reply_markup=InlineKeyboardMarkup([[
+    turn.edit_or_say(turn._("Language: {language}", language=LANGUAGES[language]))
+    turn.say(_consent_text(turn), reply_markup=InlineKeyboardMarkup([[
         InlineKeyboardButton(turn._("I agree"), callback_data="ob:c:y"),
         InlineKeyboardButton(turn._("No, thanks"), callback_data="ob:c:n"),
     ]]))
@@ -118,15 +118,15 @@ def _consent_text(turn: Turn) -> str:
 
 
 @on()
-async def answer_consent(turn: Turn) -> None:
+def answer_consent(turn: Turn) -> None:
     assert turn.query is not None
     state = turn.conversation(onboarding.FLOW, "consent")
     if state is None:
-        await turn.stale()
+        turn.stale()
         return
     if turn.query.data == "ob:c:n":
         conversations.finish(turn.db, state)
-        await turn.edit_or_say(turn._(
+        turn.edit_or_say(turn._(
             "No problem. Nothing about you has been stored.\n\n"
             "If you change your mind, open the same link again while it is valid, "
             "or ask your coach for a new one."
@@ -140,18 +140,18 @@ async def answer_consent(turn: Turn) -> None:
         display_name=user.first_name,
     )
     turn.person = person
-    await turn.edit_or_say(turn._("Thank you! You are now registered."))
+    turn.edit_or_say(turn._("Thank you! You are now registered."))
     invite_session_id = invites_session_id(turn, state.data["invite_id"])
     if invite_session_id is not None:
         session = info_sessions.get(turn.db, invite_session_id)
         if session is not None and info_sessions.is_open(turn.db, turn.now, session):
             conversations.advance(turn.db, turn.now, state, "session", offered=session.id,
                                   centre=enrolment.job_centre_id)
-            await _offer_session(turn, session)
+            _offer_session(turn, session)
             return
     conversations.advance(turn.db, turn.now, state, "session", offered=None,
                           centre=enrolment.job_centre_id)
-    await _offer_choices(turn, enrolment.job_centre_id)
+    _offer_choices(turn, enrolment.job_centre_id)
 
 
 def invites_session_id(turn: Turn, invite_id: int) -> int | None:
@@ -159,8 +159,8 @@ def invites_session_id(turn: Turn, invite_id: int) -> int | None:
     return invite.info_session_id if invite is not None else None
 
 
-async def _offer_session(turn: Turn, session) -> None:  # type: ignore[no-untyped-def]
-    await turn.say(
+def _offer_session(turn: Turn, session) -> None:  # type: ignore[no-untyped-def]
+    turn.say(
         turn._("You are invited to an information session at the job centre:\n\n{summary}",
                summary=session_summary(turn.t, session)),
         reply_markup=InlineKeyboardMarkup([
@@ -169,10 +169,10 @@ async def _offer_session(turn: Turn, session) -> None:  # type: ignore[no-untype
         ]),
     )
     if session.latitude is not None and session.longitude is not None:
-        await turn.context.bot.send_location(turn.chat_id, session.latitude, session.longitude)
+        turn.send_location(session.latitude, session.longitude)
 
 
-async def _offer_choices(turn: Turn, centre_id: int, *, exclude: int | None = None) -> None:
+def _offer_choices(turn: Turn, centre_id: int, *, exclude: int | None = None) -> None:
     sessions = [
         s for s in info_sessions.upcoming_with_places(turn.db, turn.now, centre_id, limit=6)
         if s.id != exclude
@@ -180,47 +180,47 @@ async def _offer_choices(turn: Turn, centre_id: int, *, exclude: int | None = No
     if not sessions:
         state = turn.conversation(onboarding.FLOW, "session")
         conversations.finish(turn.db, state)
-        await turn.say(turn._(
+        turn.say(turn._(
             "There is no information session with free places right now. "
             "Your coach will contact you about a time."
         ))
-        await show_home(turn)
+        show_home(turn)
         return
     buttons = [session_button(turn.t, s, f"ob:s:{s.id}") for s in sessions]
-    await turn.say(turn._("Choose a time for your information session:"),
+    turn.say(turn._("Choose a time for your information session:"),
                    reply_markup=one_column(buttons))
 
 
 @on(roles={Role.ASPIRANT})
-async def choose_session(turn: Turn) -> None:
+def choose_session(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     state = turn.conversation(onboarding.FLOW, "session")
     if state is None:
-        await turn.stale()
+        turn.stale()
         return
     choice = (turn.query.data or "").removeprefix("ob:s:")
     centre_id = state.data["centre"]
     if choice == "other":
-        await turn.edit_or_say(turn._("Let's find another time."))
-        await _offer_choices(turn, centre_id, exclude=state.data.get("offered"))
+        turn.edit_or_say(turn._("Let's find another time."))
+        _offer_choices(turn, centre_id, exclude=state.data.get("offered"))
         return
     if not choice.isdigit():
-        await turn.stale()
+        turn.stale()
         return
     session = info_sessions.get(turn.db, int(choice))
     if session is None or session.job_centre_id != centre_id:
-        await turn.stale()
+        turn.stale()
         return
     try:
         info_sessions.book(turn.db, turn.now, turn.person, session.id)
     except DomainError as problem:
-        await turn.toast(turn._(problem.message), alert=True)
-        await _offer_choices(turn, centre_id, exclude=session.id)
+        turn.toast(turn._(problem.message), alert=True)
+        _offer_choices(turn, centre_id, exclude=session.id)
         return
     conversations.finish(turn.db, state)
-    await turn.edit_or_say(turn._("You are booked for the information session:\n\n{summary}",
+    turn.edit_or_say(turn._("You are booked for the information session:\n\n{summary}",
                                   summary=session_summary(turn.t, session)))
-    await show_home(turn)
+    show_home(turn)
 
 
 def register(application: Application) -> None:

@@ -57,29 +57,29 @@ def milestone_line(t: Translator, milestone: PlanMilestone, today: date) -> str:
 
 # --- /plan -------------------------------------------------------------------------------
 @on(roles=EVERYONE)
-async def plan_command(turn: Turn) -> None:
+def plan_command(turn: Turn) -> None:
     """Role-aware: staff see their aspirants, an aspirant sees their own plan."""
     if turn.has_role(*STAFF):
-        await _caseload(turn, 0)
+        _caseload(turn, 0)
     else:
-        await _my_plan(turn)
+        _my_plan(turn)
 
 
 @menu_action_handler("plan")
 @on(roles=ASPIRANT)
-async def my_plan(turn: Turn) -> None:
-    await _my_plan(turn)
+def my_plan(turn: Turn) -> None:
+    _my_plan(turn)
 
 
-async def _my_plan(turn: Turn) -> None:
+def _my_plan(turn: Turn) -> None:
     assert turn.person is not None
     enrolment = people.active_enrolment(turn.db, turn.person)
     if enrolment is None:
-        await turn.say(turn._("You are not enrolled at a job centre."))
+        turn.say(turn._("You are not enrolled at a job centre."))
         return
     plan = milestones.plan_of(turn.db, enrolment.id)
     if not plan:
-        await turn.say(turn._(
+        turn.say(turn._(
             "Your job plan starts at the information session: your coach makes your first "
             "job plan with you within five working days after it."))
         return
@@ -87,20 +87,20 @@ async def _my_plan(turn: Turn) -> None:
     lines = [turn._("Your job plan:"), ""]
     lines += [milestone_line(turn.t, m, today) for m in plan]
     lines += ["", turn._("Your coach marks each step as done with you.")]
-    await turn.say("\n".join(lines))
+    turn.say("\n".join(lines))
 
 
 # --- coaches -------------------------------------------------------------------------------
 @on(roles=STAFF)
-async def caseload_page(turn: Turn) -> None:
-    await _caseload(turn, _id(turn) or 0)
+def caseload_page(turn: Turn) -> None:
+    _caseload(turn, _id(turn) or 0)
 
 
-async def _caseload(turn: Turn, page: int) -> None:
+def _caseload(turn: Turn, page: int) -> None:
     assert turn.person is not None
     rows = milestones.caseload(turn.db, turn.person)
     if not rows:
-        await turn.edit_or_say(turn._("You have no aspirants to follow yet."))
+        turn.edit_or_say(turn._("You have no aspirants to follow yet."))
         return
     pages = (len(rows) + PAGE - 1) // PAGE
     page = max(0, min(page, pages - 1))
@@ -123,20 +123,20 @@ async def _caseload(turn: Turn, page: int) -> None:
         buttons.append(nav)
     text = turn._("Plan milestones, most urgent first (page {page} of {pages}):",
                   page=page + 1, pages=pages)
-    await turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup(buttons))
+    turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup(buttons))
 
 
 @on(roles=STAFF)
-async def aspirant_plan(turn: Turn) -> None:
+def aspirant_plan(turn: Turn) -> None:
     assert turn.person is not None
     enrolment_id = _id(turn)
     if enrolment_id is None:
         return
     enrolment = milestones.managed_enrolment(turn.db, turn.person, enrolment_id)
-    await _aspirant_plan(turn, enrolment)
+    _aspirant_plan(turn, enrolment)
 
 
-async def _aspirant_plan(turn: Turn, enrolment: Enrolment, note: str | None = None) -> None:
+def _aspirant_plan(turn: Turn, enrolment: Enrolment, note: str | None = None) -> None:
     t = turn.t
     plan = milestones.plan_of(turn.db, enrolment.id)
     today = _today(turn, enrolment)
@@ -150,11 +150,11 @@ async def _aspirant_plan(turn: Turn, enrolment: Enrolment, note: str | None = No
         buttons.append([_button(t._("Start the plan (first plan due {date})",
                                     date=t.short_date(due)), f"pl:s:{enrolment.id}")])
     buttons.append([_button("⬅ " + t._("Back"), "pl:l:0")])
-    await turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons))
+    turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons))
 
 
 @on(roles=STAFF)
-async def mark_done(turn: Turn) -> None:
+def mark_done(turn: Turn) -> None:
     milestone_id = _id(turn)
     if milestone_id is None:
         return
@@ -165,30 +165,30 @@ async def mark_done(turn: Turn) -> None:
     note = t._("Done: {milestone}. Next: {next}, due on {date}.",
                milestone=t._(LABELS[done.milestone.kind]), next=t._(LABELS[done.next.kind]),
                date=t.short_date(done.next.due_on))
-    await turn.toast(t._("Saved."))
-    await _aspirant_plan(turn, enrolment, note=note)
+    turn.toast(t._("Saved."))
+    _aspirant_plan(turn, enrolment, note=note)
 
 
 @on(roles=STAFF)
-async def start_plan(turn: Turn) -> None:
+def start_plan(turn: Turn) -> None:
     enrolment_id = _id(turn)
     if enrolment_id is None:
         return
     milestone = milestones.start_plan(turn.db, turn.now, enrolment_id, actor=turn.person)
     enrolment = turn.db.get(Enrolment, milestone.enrolment_id)
     assert enrolment is not None
-    await _aspirant_plan(turn, enrolment, note=turn._("The plan has started."))
+    _aspirant_plan(turn, enrolment, note=turn._("The plan has started."))
 
 
 # --- the aspirant's schedule ------------------------------------------------------------------
 @menu_action_handler("schedule")
 @on(roles=ASPIRANT)
-async def my_schedule(turn: Turn) -> None:
+def my_schedule(turn: Turn) -> None:
     assert turn.person is not None
     t = turn.t
     enrolment = people.active_enrolment(turn.db, turn.person)
     if enrolment is None:
-        await turn.say(t._("You are not enrolled at a job centre."))
+        turn.say(t._("You are not enrolled at a job centre."))
         return
     lines = [t._("Your schedule:"), ""]
     markup = None
@@ -206,7 +206,7 @@ async def my_schedule(turn: Turn) -> None:
         lines += ["", t._("Deadlines:")] + [milestone_line(t, m, today) for m in open_steps]
     elif booking is None and markup is None:
         lines.append(t._("Nothing is planned for you right now."))
-    await turn.say("\n".join(lines), reply_markup=markup)
+    turn.say("\n".join(lines), reply_markup=markup)
 
 
 def _attended(turn: Turn, enrolment: Enrolment) -> bool:

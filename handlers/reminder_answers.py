@@ -8,8 +8,7 @@ booking in the callback data is re-checked to belong to whoever pressed.
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, InputFile
-from telegram.error import BadRequest
+from telegram import InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot.errors import DomainError
@@ -32,120 +31,114 @@ def _booking_id(turn: Turn) -> int | None:
 
 
 @on(roles=ASPIRANT)
-async def answer(turn: Turn) -> None:
+def answer(turn: Turn) -> None:
     assert turn.query is not None and turn.person is not None
     action = (turn.query.data or "").split(":")[1]
     booking_id = _booking_id(turn)
     if booking_id is None:
-        await turn.stale()
+        turn.stale()
         return
     booking = info_sessions.own_booking(turn.db, turn.person, booking_id)
     session = booking.info_session
     if action == "y":
         info_sessions.confirm_booking(turn.db, turn.now, turn.person, booking.id)
-        await turn.toast(turn._("Thank you! See you there."))
+        turn.toast(turn._("Thank you! See you there."))
         # The yes/no row goes; the calendar and map stay useful.
-        await _replace_buttons(turn, InlineKeyboardMarkup(session_answers(turn.t,
+        _replace_buttons(turn, InlineKeyboardMarkup(session_answers(turn.t,
                                                                           booking.id)[1:]))
     elif action == "n":
         info_sessions.cancel_booking(turn.db, turn.now, turn.person, booking.id)
-        await _replace_buttons(turn, None)
-        await offer_times(turn, session.job_centre_id, exclude=session.id,
+        _replace_buttons(turn, None)
+        offer_times(turn, session.job_centre_id, exclude=session.id,
                           intro=N_("Your place has been cancelled and your coach has been "
                                    "told. Choose a new time:"),
                           none=N_("Your place has been cancelled and your coach has been told. "
                                   "There is no other session with free places right now; your "
                                   "coach will contact you about a new time."))
     elif action == "c":
-        await send_calendar_file(turn, booking.status, session)
+        send_calendar_file(turn, booking.status, session)
     elif action == "m":
-        await send_place(turn, session)
+        send_place(turn, session)
     else:
-        await turn.stale()
+        turn.stale()
 
 
-async def _replace_buttons(turn: Turn, markup: InlineKeyboardMarkup | None) -> None:
+def _replace_buttons(turn: Turn, markup: InlineKeyboardMarkup | None) -> None:
     """Change the pressed message's buttons so a done answer cannot be pressed again."""
-    assert turn.query is not None
-    try:
-        await turn.query.edit_message_reply_markup(markup)
-    except BadRequest as error:
-        if "not modified" not in error.message:
-            raise
+    turn.replace_buttons(markup)
 
 
-async def send_calendar_file(turn: Turn, status: BookingStatus, session: InfoSession) -> None:
+def send_calendar_file(turn: Turn, status: BookingStatus, session: InfoSession) -> None:
     if status != BookingStatus.BOOKED or session.cancelled_at is not None:
-        await turn.toast(turn._("You are no longer booked on that information session."),
+        turn.toast(turn._("You are no longer booked on that information session."),
                          alert=True)
         return
     content = ics.session_ics(session, turn.t, turn.now)
-    await turn.toast()
-    await turn.context.bot.send_document(
-        turn.chat_id, InputFile(content, filename=ics.filename(session)),
+    turn.toast()
+    turn.send_document(
+        content, ics.filename(session),
         caption=turn._("Open the file to add the information session to your calendar."),
     )
 
 
-async def send_place(turn: Turn, session: InfoSession) -> None:
-    await turn.toast()
+def send_place(turn: Turn, session: InfoSession) -> None:
+    turn.toast()
     address = session.place or session.job_centre.address
     if session.latitude is None or session.longitude is None:
-        await turn.say(turn._("The information session is here: {place}", place=address))
+        turn.say(turn._("The information session is here: {place}", place=address))
         return
-    await turn.context.bot.send_venue(turn.chat_id, session.latitude, session.longitude,
-                                      title=session.job_centre.name, address=address)
+    turn.send_venue(session.latitude, session.longitude, session.job_centre.name, address)
 
 
-async def offer_times(turn: Turn, centre_id: int, *, exclude: int | None, intro: str,
+def offer_times(turn: Turn, centre_id: int, *, exclude: int | None, intro: str,
                       none: str) -> None:
     sessions = info_sessions.offers(turn.db, turn.now, centre_id, exclude=exclude, limit=6)
     if not sessions:
-        await turn.say(turn._(none))
+        turn.say(turn._(none))
         return
     buttons = [[session_button(turn.t, s, f"rb:{s.id}")] for s in sessions]
-    await turn.say(turn._(intro), reply_markup=InlineKeyboardMarkup(buttons))
+    turn.say(turn._(intro), reply_markup=InlineKeyboardMarkup(buttons))
 
 
 @on(roles=ASPIRANT)
-async def list_times(turn: Turn) -> None:
+def list_times(turn: Turn) -> None:
     """"Book an information session" from the schedule view."""
     assert turn.person is not None
     enrolment = people.active_enrolment(turn.db, turn.person)
     if enrolment is None:
-        await turn.stale()
+        turn.stale()
         return
-    await turn.toast()
-    await offer_times(turn, enrolment.job_centre_id, exclude=None,
+    turn.toast()
+    offer_times(turn, enrolment.job_centre_id, exclude=None,
                       intro=N_("Choose a time for your information session:"),
                       none=N_("There is no information session with free places right now. "
                               "Your coach will contact you about a time."))
 
 
 @on(roles=ASPIRANT)
-async def rebook(turn: Turn) -> None:
+def rebook(turn: Turn) -> None:
     assert turn.person is not None and turn.query is not None
     session_id = _booking_id(turn)
     enrolment = people.active_enrolment(turn.db, turn.person)
     session = info_sessions.get(turn.db, session_id) if session_id is not None else None
     if session is None or enrolment is None or session.job_centre_id != enrolment.job_centre_id:
-        await turn.stale()
+        turn.stale()
         return
     previous = info_sessions.current_booking(turn.db, turn.now, turn.person)
     try:
         booking = info_sessions.book(turn.db, turn.now, turn.person, session.id)
     except DomainError as problem:
-        await turn.toast(turn._(problem.message, **problem.params), alert=True)
-        await offer_times(turn, session.job_centre_id, exclude=session.id,
+        turn.toast(turn._(problem.message, **problem.params), alert=True)
+        offer_times(turn, session.job_centre_id, exclude=session.id,
                           intro=N_("Choose another time:"),
                           none=N_("There is no information session with free places right "
                                   "now. Your coach will contact you about a time."))
         return
-    await _replace_buttons(turn, None)
+    _replace_buttons(turn, None)
     if previous is not None and previous.id == booking.id:
-        await turn.say(turn._("You are already booked for this information session."))
+        turn.say(turn._("You are already booked for this information session."))
         return
-    await turn.say(turn._("You are booked for the information session:\n\n{summary}",
+    turn.say(turn._("You are booked for the information session:\n\n{summary}",
                           summary=session_summary(turn.t, session)),
                    reply_markup=InlineKeyboardMarkup(session_answers(turn.t, booking.id)[1:]))
     _tell_coach(turn, enrolment.coach_id, session)

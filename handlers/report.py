@@ -3,6 +3,7 @@ coaches their own caseload."""
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from telegram.ext import Application, CommandHandler
@@ -22,7 +23,7 @@ LATIN_SCRIPT = frozenset({"sv", "en", "so"})
 
 
 @on(roles={Role.ADMIN, Role.COACH, Role.TEAM_LEAD})
-async def report_command(turn: Turn) -> None:
+def report_command(turn: Turn) -> None:
     assert turn.person is not None
     last = local_date(turn.now, turn.t.zone)
     first = last - timedelta(days=PERIOD_DAYS - 1)
@@ -47,18 +48,18 @@ async def report_command(turn: Turn) -> None:
         if groups:
             sections.append(_groups(turn.t, turn._(title), groups, names))
     for part in split_message("\n\n".join(sections)):
-        await turn.say(part)
+        turn.say(part)
     # matplotlib neither shapes Arabic script nor has Ethiopic glyphs in its bundled font,
     # so charts for those readers are labelled in the job centres' own language.
     chart_t = turn.t if turn.t.language in LATIN_SCRIPT else translator("sv")
-    chart = weekly_chart(
+    chart = functools.partial(
+        weekly_chart,
         report.weekly_attendance, report.weekly_first_plan,
         title=chart_t._("Week by week"), attendance_label=chart_t._("Attendance"),
         first_plan_label=chart_t._("First plan within 5 working days"),
         week_label=chart_t._("Week"),
     )
-    await turn.context.bot.send_photo(turn.chat_id, chart,
-                                      caption=turn._("Attendance and first plans on time"))
+    turn.send_photo(chart, caption=turn._("Attendance and first plans on time"))
 
 
 def _groups(t: Translator, title: str, groups: dict[str, Figures],

@@ -63,16 +63,16 @@ def _id(turn: Turn) -> int | None:
 
 # --- the list and one session ---------------------------------------------------------------
 @on(roles=STAFF)
-async def sessions_command(turn: Turn) -> None:
-    await _show_list(turn)
+def sessions_command(turn: Turn) -> None:
+    _show_list(turn)
 
 
 @on(roles=STAFF)
-async def show_list(turn: Turn) -> None:
-    await _show_list(turn)
+def show_list(turn: Turn) -> None:
+    _show_list(turn)
 
 
-async def _show_list(turn: Turn) -> None:
+def _show_list(turn: Turn) -> None:
     assert turn.person is not None
     sessions = info_sessions.visible_to(turn.db, turn.now, turn.person)
     rows = []
@@ -87,7 +87,7 @@ async def _show_list(turn: Turn) -> None:
         rows.append([_button("➕ " + turn._("New information session"), "sa:new")])
     text = (turn._("Information sessions (booked/places):") if sessions
             else turn._("There are no information sessions in the coming weeks."))
-    await turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup(rows) if rows else None)
+    turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup(rows) if rows else None)
 
 
 def _visible_session(turn: Turn, session_id: int | None) -> InfoSession | None:
@@ -100,15 +100,15 @@ def _visible_session(turn: Turn, session_id: int | None) -> InfoSession | None:
 
 
 @on(roles=STAFF)
-async def view_session(turn: Turn) -> None:
+def view_session(turn: Turn) -> None:
     session = _visible_session(turn, _id(turn))
     if session is None:
-        await turn.stale()
+        turn.stale()
         return
-    await _show_session(turn, session)
+    _show_session(turn, session)
 
 
-async def _show_session(turn: Turn, session: InfoSession, note: str | None = None) -> None:
+def _show_session(turn: Turn, session: InfoSession, note: str | None = None) -> None:
     assert turn.person is not None
     t = turn.t
     booked = info_sessions.booked_count(turn.db, session.id)
@@ -132,7 +132,7 @@ async def _show_session(turn: Turn, session: InfoSession, note: str | None = Non
     if session.cancelled_at is None and session.starts_at <= turn.now:
         rows.append([_button("✅ " + t._("Record attendance"), f"sa:a:{session.id}")])
     rows.append([_button("⬅ " + t._("Back"), "sa:l")])
-    await turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+    turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
 
 
 # --- creating a session ---------------------------------------------------------------------
@@ -143,33 +143,33 @@ def _admin_centres(turn: Turn) -> list[JobCentre]:
 
 
 @on(roles=ADMIN)
-async def new_session(turn: Turn) -> None:
+def new_session(turn: Turn) -> None:
     choices = _admin_centres(turn)
     if not choices:
-        await turn.edit_or_say(turn._("There is no job centre yet. Add one first."))
+        turn.edit_or_say(turn._("There is no job centre yet. Add one first."))
         return
     if len(choices) == 1:
-        await _ask_when(turn, choices[0])
+        _ask_when(turn, choices[0])
         return
     rows = [[_button(c.name, f"sa:nc:{c.id}")] for c in choices[:20]]
-    await turn.edit_or_say(turn._("At which job centre?"),
+    turn.edit_or_say(turn._("At which job centre?"),
                            reply_markup=InlineKeyboardMarkup([*rows, _cancel_row(turn)]))
 
 
 @on(roles=ADMIN)
-async def new_at_centre(turn: Turn) -> None:
+def new_at_centre(turn: Turn) -> None:
     centre_id = _id(turn)
     centre = next((c for c in _admin_centres(turn) if c.id == centre_id), None)
     if centre is None:
-        await turn.stale()
+        turn.stale()
         return
-    await _ask_when(turn, centre)
+    _ask_when(turn, centre)
 
 
-async def _ask_when(turn: Turn, centre: JobCentre) -> None:
+def _ask_when(turn: Turn, centre: JobCentre) -> None:
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "new_when",
                         {"centre": centre.id})
-    await turn.edit_or_say(
+    turn.edit_or_say(
         turn._("When is the session? Send the date and the start time, and the end time if "
                "you like, for example: {example}", example=info_sessions.WHEN_EXAMPLE),
         reply_markup=InlineKeyboardMarkup([_cancel_row(turn)]),
@@ -177,24 +177,24 @@ async def _ask_when(turn: Turn, centre: JobCentre) -> None:
 
 
 @text_step_handler(FLOW)
-async def on_text(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+def on_text(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
     if turn.person is None or not turn.has_role(Role.ADMIN):
         conversations.finish(turn.db, state)
-        await turn.say(turn._("Sorry, this is not available to you."))
+        turn.say(turn._("Sorry, this is not available to you."))
         return
     try:
-        await _TEXT_STEPS[state.step](turn, state)
+        _TEXT_STEPS[state.step](turn, state)
     except DomainError as problem:
         # The step stays as it was: the admin can send a corrected value.
-        await turn.say(turn._(problem.message, **problem.params),
+        turn.say(turn._(problem.message, **problem.params),
                        reply_markup=InlineKeyboardMarkup([_cancel_row(turn)]))
 
 
-async def _new_when(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+def _new_when(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
     centre = turn.db.get(JobCentre, state.data["centre"])
     if centre is None:
         conversations.finish(turn.db, state)
-        await turn.say(turn._("That job centre no longer exists."))
+        turn.say(turn._("That job centre no longer exists."))
         return
     start, duration = info_sessions.parse_when(turn.text, _zone(centre))
     duration = duration or DEFAULT_DURATION
@@ -204,12 +204,12 @@ async def _new_when(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
     rows = []
     if centre.address:
         rows.append([_button(turn._("Use the job centre's address"), "sa:pa")])
-    await turn.say(turn._("Where is it? Send the address or the room."),
+    turn.say(turn._("Where is it? Send the address or the room."),
                    reply_markup=InlineKeyboardMarkup([*rows, _cancel_row(turn)]))
 
 
-async def _new_place(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
-    await _after_place(turn, state, _clean_place(turn.text))
+def _new_place(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+    _after_place(turn, state, _clean_place(turn.text))
 
 
 def _clean_place(text: str) -> str:
@@ -219,50 +219,50 @@ def _clean_place(text: str) -> str:
     return place
 
 
-async def _after_place(turn: Turn, state, place: str | None) -> None:  # type: ignore[no-untyped-def]
+def _after_place(turn: Turn, state, place: str | None) -> None:  # type: ignore[no-untyped-def]
     conversations.advance(turn.db, turn.now, state, "new_capacity", place=place)
     buttons = [_button(str(n), f"sa:cp:{n}") for n in CAPACITY_CHOICES]
-    await turn.say(turn._("How many places? Send a number or choose one."),
+    turn.say(turn._("How many places? Send a number or choose one."),
                    reply_markup=InlineKeyboardMarkup([buttons, _cancel_row(turn)]))
 
 
 @on(roles=ADMIN)
-async def place_is_address(turn: Turn) -> None:
+def place_is_address(turn: Turn) -> None:
     state = turn.conversation(FLOW, "new_place")
     if state is None:
-        await turn.stale()
+        turn.stale()
         return
-    await turn.edit_or_say(turn._("Place: the job centre's address."))
-    await _after_place(turn, state, None)
+    turn.edit_or_say(turn._("Place: the job centre's address."))
+    _after_place(turn, state, None)
 
 
-async def _new_capacity(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
-    await _after_capacity(turn, state, info_sessions.parse_capacity(turn.text))
+def _new_capacity(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+    _after_capacity(turn, state, info_sessions.parse_capacity(turn.text))
 
 
 @on(roles=ADMIN)
-async def capacity_button(turn: Turn) -> None:
+def capacity_button(turn: Turn) -> None:
     state = turn.conversation(FLOW, "new_capacity")
     capacity = _id(turn)
     if state is None or capacity not in CAPACITY_CHOICES:
-        await turn.stale()
+        turn.stale()
         return
-    await turn.edit_or_say(turn._("Places: {count}", count=capacity))
-    await _after_capacity(turn, state, capacity)
+    turn.edit_or_say(turn._("Places: {count}", count=capacity))
+    _after_capacity(turn, state, capacity)
 
 
-async def _after_capacity(turn: Turn, state, capacity: int) -> None:  # type: ignore[no-untyped-def]
+def _after_capacity(turn: Turn, state, capacity: int) -> None:  # type: ignore[no-untyped-def]
     conversations.advance(turn.db, turn.now, state, "new_language", capacity=capacity)
-    await turn.say(turn._("In which language is the session held?"),
+    turn.say(turn._("In which language is the session held?"),
                    reply_markup=language_picker("sa:lg:"))
 
 
 @on(roles=ADMIN)
-async def language_button(turn: Turn) -> None:
+def language_button(turn: Turn) -> None:
     state = turn.conversation(FLOW, "new_language")
     language = (turn.query.data or "").removeprefix("sa:lg:") if turn.query else ""
     if state is None or language not in LANGUAGES:
-        await turn.stale()
+        turn.stale()
         return
     state = conversations.advance(turn.db, turn.now, state, "confirm_new", language=language)
     centre = turn.db.get(JobCentre, state.data["centre"])
@@ -277,7 +277,7 @@ async def language_button(turn: Turn) -> None:
         t._("Language: {language}", language=LANGUAGES[language]),
         t._("Places: {count}", count=state.data["capacity"]),
     ])
-    await turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup([
+    turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup([
         [_button(t._("Create"), "sa:ok"), _button(t._("Cancel"), "sa:no")]]))
 
 
@@ -299,17 +299,17 @@ _EDIT_PROMPTS = {
 
 
 @on(roles=ADMIN)
-async def start_edit(turn: Turn) -> None:
+def start_edit(turn: Turn) -> None:
     assert turn.query is not None
     what = (turn.query.data or "").split(":")[1]
     session = _managed_session(turn, _id(turn))
     if session is None or what not in _EDIT_PROMPTS:
-        await turn.stale()
+        turn.stale()
         return
     step, prompt = _EDIT_PROMPTS[what]
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, step,
                         {"session": session.id})
-    await turn.edit_or_say(turn._(prompt, example=info_sessions.WHEN_EXAMPLE),
+    turn.edit_or_say(turn._(prompt, example=info_sessions.WHEN_EXAMPLE),
                            reply_markup=InlineKeyboardMarkup([_cancel_row(turn)]))
 
 
@@ -321,7 +321,7 @@ def _session_of(turn: Turn, state) -> InfoSession:  # type: ignore[no-untyped-de
     return session
 
 
-async def _edit_when(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+def _edit_when(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
     session = _session_of(turn, state)
     start, duration = info_sessions.parse_when(turn.text, _zone(session))
     duration = duration or (session.ends_at - session.starts_at)
@@ -330,40 +330,40 @@ async def _edit_when(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
     t = turn.t
     question = t._("Move the session to {date}, {start}–{end}?", date=t.date(start),
                    start=t.time(start), end=t.time(start + duration))
-    await _confirm_edit(turn, state, session, changes, question)
+    _confirm_edit(turn, state, session, changes, question)
 
 
-async def _edit_place(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+def _edit_place(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
     session = _session_of(turn, state)
     place = _clean_place(turn.text)
-    await _confirm_edit(turn, state, session, {"place": place},
+    _confirm_edit(turn, state, session, {"place": place},
                         turn._("Change the place to: {place}?", place=place))
 
 
-async def _confirm_edit(turn: Turn, state, session: InfoSession, changes: dict,  # type: ignore[no-untyped-def,type-arg]
+def _confirm_edit(turn: Turn, state, session: InfoSession, changes: dict,  # type: ignore[no-untyped-def,type-arg]
                         question: str) -> None:
     booked = info_sessions.booked_count(turn.db, session.id)
     conversations.advance(turn.db, turn.now, state, "confirm_edit", changes=changes)
     told = turn.t.ngettext(
         "{count} booked aspirant will be told and offered other times.",
         "{count} booked aspirants will be told and offered other times.", booked)
-    await turn.say(f"{question}\n\n{told}", reply_markup=InlineKeyboardMarkup([
+    turn.say(f"{question}\n\n{told}", reply_markup=InlineKeyboardMarkup([
         [_button(turn._("Save"), "sa:ok"), _button(turn._("Cancel"), "sa:no")]]))
 
 
-async def _edit_capacity(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+def _edit_capacity(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
     session = _session_of(turn, state)
     capacity = info_sessions.parse_capacity(turn.text)
     info_sessions.update(turn.db, turn.now, session.id, actor=turn.person, capacity=capacity)
     conversations.finish(turn.db, state)
-    await _show_session(turn, session, note=turn._("Saved."))
+    _show_session(turn, session, note=turn._("Saved."))
 
 
 @on(roles=ADMIN)
-async def start_cancel(turn: Turn) -> None:
+def start_cancel(turn: Turn) -> None:
     session = _managed_session(turn, _id(turn))
     if session is None:
-        await turn.stale()
+        turn.stale()
         return
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "confirm_cancel",
                         {"session": session.id})
@@ -373,16 +373,16 @@ async def start_cancel(turn: Turn) -> None:
                       "{count} booked aspirants will be told and offered other times.", booked)
     question = t._("Cancel the information session on {date} at {time}?",
                    date=t.date(session.starts_at), time=t.time(session.starts_at))
-    await turn.edit_or_say(f"{question}\n\n{told}", reply_markup=InlineKeyboardMarkup([
+    turn.edit_or_say(f"{question}\n\n{told}", reply_markup=InlineKeyboardMarkup([
         [_button(t._("Yes, cancel the session"), "sa:ok"), _button(t._("No"), "sa:no")]]))
 
 
 # --- yes / no -----------------------------------------------------------------------------
 @on(roles=ADMIN)
-async def confirm(turn: Turn) -> None:
+def confirm(turn: Turn) -> None:
     state = turn.conversation(FLOW, "confirm_new", "confirm_edit", "confirm_cancel")
     if state is None:
-        await turn.stale()
+        turn.stale()
         return
     data = state.data
     if state.step == "confirm_new":
@@ -409,14 +409,14 @@ async def confirm(turn: Turn) -> None:
         note = turn._("The information session is cancelled. The booked aspirants are being "
                       "told and offered other times.")
     conversations.finish(turn.db, state)
-    await _show_session(turn, session, note=note)
+    _show_session(turn, session, note=note)
 
 
 @on(roles=STAFF)
-async def abort(turn: Turn) -> None:
+def abort(turn: Turn) -> None:
     state = turn.conversation(FLOW)
     conversations.finish(turn.db, state)
-    await turn.edit_or_say(turn._("Nothing was changed."))
+    turn.edit_or_say(turn._("Nothing was changed."))
 
 
 # --- attendance -----------------------------------------------------------------------------
@@ -434,15 +434,15 @@ def _recordable(turn: Turn, session: InfoSession) -> list[Booking]:
 
 
 @on(roles=STAFF)
-async def attendance(turn: Turn) -> None:
+def attendance(turn: Turn) -> None:
     session = _visible_session(turn, _id(turn))
     if session is None or session.cancelled_at is not None or session.starts_at > turn.now:
-        await turn.stale()
+        turn.stale()
         return
-    await _show_attendance(turn, session)
+    _show_attendance(turn, session)
 
 
-async def _show_attendance(turn: Turn, session: InfoSession) -> None:
+def _show_attendance(turn: Turn, session: InfoSession) -> None:
     t = turn.t
     bookings = _recordable(turn, session)
     lines = [t._("Who came to the information session on {date} at {time}?",
@@ -459,24 +459,24 @@ async def _show_attendance(turn: Turn, session: InfoSession) -> None:
     else:
         lines += ["", t._("✅ came · ❌ did not come")]
     rows.append([_button("⬅ " + t._("Back"), f"sa:v:{session.id}")])
-    await turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+    turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
 
 
 @on(roles=STAFF)
-async def record(turn: Turn) -> None:
+def record(turn: Turn) -> None:
     assert turn.query is not None
     came = (turn.query.data or "").split(":")[1] == "y"
     booking_id = _id(turn)
     booking = turn.db.get(Booking, booking_id) if booking_id is not None else None
     if booking is None or booking.id not in {b.id for b in _recordable(turn,
                                                                       booking.info_session)}:
-        await turn.stale()
+        turn.stale()
         return
     before = booking.status
     milestones.record_booking_attendance(turn.db, turn.now, booking.id, came, actor=turn.person)
-    await turn.toast(turn._("Saved."))
+    turn.toast(turn._("Saved."))
     if booking.status != before:  # pressed twice: the list already shows it
-        await _show_attendance(turn, booking.info_session)
+        _show_attendance(turn, booking.info_session)
 
 
 _TEXT_STEPS = {
@@ -489,8 +489,8 @@ _TEXT_STEPS = {
 }
 
 
-async def _not_expected(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
-    await turn.say(turn._("Please use the buttons above, or press Cancel."),
+def _not_expected(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+    turn.say(turn._("Please use the buttons above, or press Cancel."),
                    reply_markup=InlineKeyboardMarkup([_cancel_row(turn)]))
 
 

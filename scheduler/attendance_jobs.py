@@ -13,7 +13,6 @@ from telegram.ext import Application, ContextTypes
 
 # Imported for its registrations: how alerts and digests are worded when sent.
 import handlers.attendance_views  # noqa: F401
-from bot.db import unit_of_work
 from bot.runtime import Runtime
 from bot.services.attendance import sweep as attendance_sweep
 
@@ -22,10 +21,10 @@ log = logging.getLogger(__name__)
 INTERVAL = timedelta(minutes=1)
 
 
-def tick(runtime: Runtime) -> attendance_sweep.Report:
+async def tick(runtime: Runtime) -> attendance_sweep.Report:
     """One look at the clock: queue whatever attendance work is due, then wake the sender."""
-    with unit_of_work(runtime.sessions) as db:
-        report = attendance_sweep.run_due(db, runtime.clock.now())
+    now = runtime.clock.now()
+    report = await runtime.database.run(lambda db: attendance_sweep.run_due(db, now))
     if report.queued:
         runtime.wake_dispatcher()
     return report
@@ -39,7 +38,7 @@ def install(application: Application) -> None:
 
     async def attendance(context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
-            tick(runtime)
+            await tick(runtime)
         except Exception:
             # Nothing was committed; the next tick tries again.
             log.exception("attendance tick failed")

@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from telegram.ext import Application, ContextTypes
 
-from bot.db import unit_of_work
 from bot.runtime import Runtime
 from bot.services.messaging import outbox
 from bot.services.people import retention
@@ -36,19 +35,18 @@ def install(application: Application) -> Dispatcher:
     queue = application.job_queue
     if queue is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
-    dispatcher = Dispatcher(application.bot, runtime, gate=getattr(queue, "gate", None))
+    dispatcher = Dispatcher(application.bot, runtime)
     application.bot_data["dispatcher"] = dispatcher
 
     async def send_due() -> None:
         try:
-            await dispatcher.run(take_turns=True)
+            await dispatcher.run()
+            await _schedule_next(application, runtime)
         except Exception:
             log.exception("dispatch failed; the rows stay queued")
-        _schedule_next(application, runtime)
 
     async def dispatch(context: ContextTypes.DEFAULT_TYPE) -> asyncio.Task[None] | None:
-        # Jobs hold the turn-taking gate while they run; sending can take minutes, so it
-        # runs as a task of its own that takes the gate only for its database steps.
+        # Sending can take minutes: it runs as a task of its own, so the job queue goes on.
         if dispatcher.running:
             return None
         return application.create_task(send_due(), name="dispatch")
@@ -63,19 +61,18 @@ def install(application: Application) -> Dispatcher:
 
     async def plan(context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
-            with unit_of_work(runtime.sessions) as db:
-                added = reminders.plan_horizon(db, runtime.clock.now())
+            now = runtime.clock.now()
+            added = await runtime.database.run(lambda db: reminders.plan_horizon(db, now))
+            if added:
+                log.info("planned %d check-in reminders", added)
+                await _schedule_next(application, runtime)
         except Exception:
             log.exception("planning check-in reminders failed; the next run tries again")
-            return
-        if added:
-            log.info("planned %d check-in reminders", added)
-            _schedule_next(application, runtime)
 
     async def retain(context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
-            with unit_of_work(runtime.sessions) as db:
-                erased = retention.erase_expired(db, runtime.clock.now())
+            now = runtime.clock.now()
+            erased = await runtime.database.run(lambda db: retention.erase_expired(db, now))
         except Exception:
             log.exception("retention run failed; the next run tries again")
             return
@@ -90,12 +87,11 @@ def install(application: Application) -> Dispatcher:
     return dispatcher
 
 
-def _schedule_next(application: Application, runtime: Runtime) -> None:
+async def _schedule_next(application: Application, runtime: Runtime) -> None:
     queue = application.job_queue
     if queue is None:
         return
-    with unit_of_work(runtime.sessions) as db:
-        due = outbox.next_due_at(db)
+    due = await runtime.database.run(outbox.next_due_at)
     if due is None:
         return
     # The wake-up is in real time; a clock moved by the sandbox is caught by the safety job.

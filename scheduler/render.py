@@ -5,16 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 
 from bot.i18n import Translator
 from bot.models import OutboxMessage
+from bot.services.messaging.outbox import REPLY_KIND
 
 
 @dataclass
 class Rendered:
     text: str
-    reply_markup: InlineKeyboardMarkup | None = None
+    reply_markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
 
 
 # kind -> function(message, translator) -> inline keyboard rows
@@ -47,6 +53,8 @@ def composed(kind: str):  # type: ignore[no-untyped-def]
 
 def render(message: OutboxMessage, t: Translator, default_language: str | None = None
            ) -> Rendered:
+    if message.kind == REPLY_KIND:
+        return _reply(message)
     composer = _TEXTS.get(message.kind)
     if composer is not None:
         text = composer(message, t)
@@ -55,6 +63,19 @@ def render(message: OutboxMessage, t: Translator, default_language: str | None =
     builder = _KEYBOARDS.get(message.kind)
     rows: list[list[InlineKeyboardButton]] = builder(message, t) if builder else []
     return Rendered(text=text[:4096], reply_markup=InlineKeyboardMarkup(rows) if rows else None)
+
+
+_MARKUPS = {cls.__name__: cls for cls in (InlineKeyboardMarkup, ReplyKeyboardMarkup,
+                                          ReplyKeyboardRemove)}
+
+
+def _reply(message: OutboxMessage) -> Rendered:
+    """A reply worded when it was decided, kept because Telegram did not take it then."""
+    stored = message.params.get("markup")
+    markup = None
+    if isinstance(stored, dict) and stored.get("type") in _MARKUPS:
+        markup = _MARKUPS[stored["type"]].de_json(stored.get("data") or {}, None)
+    return Rendered(text=str(message.params.get("text") or "")[:4096], reply_markup=markup)
 
 
 def _templated(message: OutboxMessage, t: Translator, default_language: str | None) -> str:

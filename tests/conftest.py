@@ -136,4 +136,6 @@ async def harness(sqlite_url: str, clock: ManualClock) -> AsyncIterator[BotHarne
     # Telegram would have refused these: too long, too many buttons, bad callback data...
     refused = [(c.method, c.status) for c in harness.emulator.calls if c.status == 400]
     assert refused == [], f"the Bot API refused calls: {refused}"
+    # Decide, commit, then talk: no Telegram call while a unit of work was open.
+    assert harness.request.calls_in_transaction == []
     engine.dispose()

@@ -16,7 +16,7 @@ from telegram.ext import Application
 
 from bot.app import _post_init, build_application
 from bot.clock import ManualClock
-from bot.db import unit_of_work
+from bot.db import in_unit_of_work, unit_of_work
 from bot.emulator import BotApiEmulator, EmulatorRequest
 from bot.runtime import Runtime
 from scheduler.dispatcher import Dispatcher, DispatchReport
@@ -122,15 +122,37 @@ class Phone:
         return messages
 
 
+class WatchfulRequest(EmulatorRequest):
+    """The emulated Bot API, noting every call made while a unit of work is open on the
+    calling thread: decide, commit, then talk (the harness fails the test on any)."""
+
+    def __init__(self, emulator: BotApiEmulator) -> None:
+        super().__init__(emulator)
+        self.calls_in_transaction: list[str] = []
+
+    async def do_request(self, url: str, method: str, request_data: Any = None, *args: Any,
+                         **kwargs: Any) -> tuple[int, bytes]:
+        if in_unit_of_work():
+            self.calls_in_transaction.append(url.rsplit("/", 1)[-1])
+        return await super().do_request(url, method, request_data, *args, **kwargs)
+
+
 class BotHarness:
     def __init__(self, application: Application, emulator: BotApiEmulator,
-                 runtime: Runtime, clock: ManualClock) -> None:
+                 runtime: Runtime, clock: ManualClock, request: WatchfulRequest) -> None:
         self.app = application
+        self.request = request
         self.emulator = emulator
         self.runtime = runtime
         self.clock = clock
+        # Waits in real time are recorded, not waited: tests run on the injected clock.
+        self.pauses: list[float] = []
+        runtime.pause = self._pause
         # No per-chat pacing: it waits in real time, and tests run on the injected clock.
         self.dispatcher = Dispatcher(application.bot, runtime, worker="test", chat_interval=0)
+
+    async def _pause(self, seconds: float) -> None:
+        self.pauses.append(seconds)
 
     def phone(self, first_name: str, language_code: str | None = None) -> Phone:
         return Phone(self, self.emulator.add_user(first_name, language_code))
@@ -156,8 +178,9 @@ async def start_harness(runtime: Runtime, clock: ManualClock) -> tuple[BotHarnes
     emulator = BotApiEmulator()
     settings = runtime.settings.model_copy(update={"telegram_token": emulator.token})
     runtime.settings = settings
-    application = build_application(settings, runtime=runtime, request=EmulatorRequest(emulator),
+    request = WatchfulRequest(emulator)
+    application = build_application(settings, runtime=runtime, request=request,
                                     rate_limit=False, start_scheduler=False)
     await application.initialize()
     await _post_init(application)
-    return BotHarness(application, emulator, runtime, clock), application
+    return BotHarness(application, emulator, runtime, clock, request), application

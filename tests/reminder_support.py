@@ -120,6 +120,7 @@ class Sender:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self.dispatcher.close()
         await self.bot.shutdown()
 
     def know(self, *persons: Person) -> None:

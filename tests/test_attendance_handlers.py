@@ -200,7 +200,7 @@ async def test_another_reason_is_written_in_words(harness):
     assert notice["text"].endswith(": Other reason (Court hearing).")
     # Reported before the window closed: excused, so no alert.
     harness.clock.set(local(2026, 3, 2, 10, 16))
-    attendance_jobs.tick(harness.runtime)
+    await attendance_jobs.tick(harness.runtime)
     await harness.dispatch()
     assert coach.new_messages() == []
     assert status(harness, "Amina") == AttendanceStatus.EXCUSED
@@ -213,8 +213,8 @@ async def test_one_checks_in_one_misses_and_the_coach_gets_one_correct_alert(har
     await amina.send(f"/start {checkin_codes.start_param(centre_id, code(harness, centre_id))}")
     amina.new_messages()
     harness.clock.set(local(2026, 3, 2, 10, 16))
-    attendance_jobs.tick(harness.runtime)
-    attendance_jobs.tick(harness.runtime)  # asking twice changes nothing
+    await attendance_jobs.tick(harness.runtime)
+    await attendance_jobs.tick(harness.runtime)  # asking twice changes nothing
     await harness.dispatch()
 
     (alert,) = coach.new_messages()
@@ -236,7 +236,7 @@ async def test_one_checks_in_one_misses_and_the_coach_gets_one_correct_alert(har
     assert status(harness, "Yusuf") == AttendanceStatus.EXCUSED
     # Acted on: not sent again.
     harness.clock.advance(timedelta(hours=2))
-    attendance_jobs.tick(harness.runtime)
+    await attendance_jobs.tick(harness.runtime)
     await harness.dispatch()
     assert coach.new_messages() == []
 
@@ -245,7 +245,7 @@ async def test_two_missed_days_in_a_row_reach_the_team_lead(harness):
     _, coach, _ = await setup(harness, "Yusuf", streak_limit=2, window_limit=0)
     for day in (2, 3):
         harness.clock.set(local(2026, 3, day, 10, 16))
-        attendance_jobs.tick(harness.runtime)
+        await attendance_jobs.tick(harness.runtime)
         await harness.dispatch()
     first, second = [m for m in coach.new_messages() if m["text"].startswith("Not checked in")]
     assert "⚠️" not in first["text"]
@@ -259,7 +259,7 @@ async def test_two_missed_days_in_a_row_reach_the_team_lead(harness):
 async def test_the_aspirant_answers_why_and_the_coach_excuses_from_the_notice(harness):
     _centre_id, coach, (yusuf,) = await setup(harness, "Yusuf")
     harness.clock.set(local(2026, 3, 2, 10, 16))
-    attendance_jobs.tick(harness.runtime)
+    await attendance_jobs.tick(harness.runtime)
     await harness.dispatch()
     coach.new_messages()
     why, ill = yusuf.find_button("Ill")
@@ -279,12 +279,12 @@ async def test_the_aspirant_answers_why_and_the_coach_excuses_from_the_notice(ha
 async def test_an_unacknowledged_alert_comes_once_more(harness):
     _, coach, _ = await setup(harness, "Yusuf", alert_resend_minutes=45)
     harness.clock.set(local(2026, 3, 2, 10, 16))
-    attendance_jobs.tick(harness.runtime)
+    await attendance_jobs.tick(harness.runtime)
     await harness.dispatch()
     (_first,) = coach.new_messages()
     for minutes in (44, 45, 90, 180):
         harness.clock.set(local(2026, 3, 2, 10, 16) + timedelta(minutes=minutes))
-        attendance_jobs.tick(harness.runtime)
+        await attendance_jobs.tick(harness.runtime)
         await harness.dispatch()
     (again,) = coach.new_messages()
     assert again["text"].startswith("Reminder: these aspirants did not check in today")
@@ -294,7 +294,7 @@ async def test_an_unacknowledged_alert_comes_once_more(harness):
 async def test_a_note_from_the_alert(harness):
     _, coach, _ = await setup(harness, "Yusuf")
     harness.clock.set(local(2026, 3, 2, 10, 16))
-    attendance_jobs.tick(harness.runtime)
+    await attendance_jobs.tick(harness.runtime)
     await harness.dispatch()
     (alert,) = coach.new_messages()
     (question,) = await coach.press("1 📝 Note")
@@ -318,7 +318,7 @@ async def test_a_tampered_button_from_another_coach_is_refused(harness):
         factories.staff(db, harness.clock.now(), Role.COACH, centre, name="Nils",
                         language="en", telegram_user_id=other_phone.id)
     harness.clock.set(local(2026, 3, 2, 10, 16))
-    attendance_jobs.tick(harness.runtime)
+    await attendance_jobs.tick(harness.runtime)
     await harness.dispatch()
     (alert,) = coach.new_messages()
     item_data = coach.find_button("1 ✔️ Excuse", message=alert)[1]["callback_data"]

@@ -231,9 +231,8 @@ async def test_the_scheduler_wakes_the_dispatcher_at_the_next_due_time(harness):
             outbox.enqueue(db, now, db.get(Person, person.id), "Later",
                            due_at=now + timedelta(minutes=10))
         before = datetime.now(UTC)
-        # The job hands sending to a task, which takes turns with updates on the database.
-        async with queue.gate:
-            task = await application.bot_data["dispatch_job"](None)
+        # The job hands sending to a task of its own, so the job queue goes on meanwhile.
+        task = await application.bot_data["dispatch_job"](None)
         await task
         [wake] = queue.get_jobs_by_name("dispatch-next")
         assert timedelta(minutes=9) < wake.next_t - before <= timedelta(minutes=10, seconds=1)
@@ -242,22 +241,3 @@ async def test_the_scheduler_wakes_the_dispatcher_at_the_next_due_time(harness):
     finally:
         await queue.stop(wait=False)
 
-
-async def test_sending_leaves_the_database_turn_to_updates(sessions, clock, database_url):
-    """A long dispatch holds the shared gate only for its database steps."""
-    people = _people(sessions, clock, 3)
-    _queue(sessions, clock, people)
-    emulator = BotApiEmulator()
-    hanging = HangingRequest(emulator, answers=1)
-    gate = asyncio.Lock()
-    async with Sender(sessions, clock, database_url, emulator=emulator, request=hanging,
-                      gate=gate, concurrency=1) as sender:
-        sender.know(*people)
-        run = asyncio.create_task(sender.dispatcher.run(take_turns=True))
-        await hanging.hanging.wait()  # the second message waits for Telegram ...
-        assert not gate.locked()  # ... and an update could take its turn meanwhile
-        async with gate:
-            assert sender.dispatcher.running
-        run.cancel()
-        await asyncio.gather(run, return_exceptions=True)
-    assert _statuses(sessions)["sent"] == 1

@@ -405,18 +405,63 @@ async def test_unknown_text_gets_a_hint(harness):
     assert phone.last_text == "Sorry, I did not understand that. Please use the menu or /help."
 
 
-async def test_a_failure_is_explained_in_the_users_language(harness):
+async def test_a_reply_telegram_fails_once_is_sent_again(harness):
     from bot.emulator import Fault
 
     code, *_ = await _setup(harness)
     phone = harness.phone("Amina", "ar")
     harness.emulator.inject(Fault("5xx", "sendMessage"))
     await phone.send(f"/start {code}")
-    assert phone.last_text == tr("ar", "Sorry, something went wrong on our side. Nothing you "
-                                 "sent is lost; please try again in a moment.")
-    # The invite is untouched and works on the next try.
-    await phone.send(f"/start {code}")
     assert phone.last_text == tr("ar", "Welcome! Please choose your language.")
+    assert len(harness.pauses) == 1  # one short wait before trying again
+
+
+async def test_a_reply_telegram_keeps_failing_waits_in_the_outbox(harness):
+    from bot.emulator import Fault
+
+    code, *_ = await _setup(harness)
+    phone = harness.phone("Amina", "ar")
+    harness.emulator.inject(Fault("5xx", "sendMessage", times=3))
+    await phone.send(f"/start {code}")
+    assert phone.texts == []
+    # Telegram answers again: the welcome that was decided and committed arrives.
+    report = await harness.dispatch()
+    assert report.sent == 1
+    assert phone.last_text == tr("ar", "Welcome! Please choose your language.")
+    await phone.press(LANGUAGES["ar"])
+    assert phone.last_text == tr("ar", CONSENT_TEXT)
+
+
+async def test_a_failure_is_explained_in_the_users_language(sqlite_url, clock):
+    """The database cannot be written (another process holds it): nothing changes and the
+    person is told, in their language, to try again."""
+    import sqlite3
+
+    from bot.db import make_engine, make_session_factory
+    from bot.runtime import Runtime
+    from tests.conftest import make_settings
+    from tests.harness import start_harness
+
+    engine = make_engine(sqlite_url, connect_args={"check_same_thread": False, "timeout": 0.05})
+    runtime = Runtime(settings=make_settings(sqlite_url), clock=clock,
+                      sessions=make_session_factory(engine))
+    harness, application = await start_harness(runtime, clock)
+    try:
+        code, *_ = await _setup(harness)
+        phone = harness.phone("Amina", "ar")
+        blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        await phone.send(f"/start {code}")
+        assert phone.last_text == tr("ar", "Sorry, something went wrong on our side. Nothing "
+                                     "you sent is lost; please try again in a moment.")
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        # The invite is untouched and works on the next try.
+        await phone.send(f"/start {code}")
+        assert phone.last_text == tr("ar", "Welcome! Please choose your language.")
+    finally:
+        await application.shutdown()
+        engine.dispose()
 
 
 async def test_session_times_read_in_the_centres_zone_across_daylight_saving(harness):

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Time
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Time,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, UTCDateTime, str_enum
@@ -54,6 +64,10 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    # Only for a reply to a chat whose person is not known yet; cleared once sent.
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Replies to someone in the chat (1) go before reminders and notices (0).
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     kind: Mapped[str] = mapped_column(String(40))
     template: Mapped[str] = mapped_column(String(2000), default="")
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -21,7 +21,6 @@ each at its own time, as they would have in a real day.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
@@ -40,8 +39,6 @@ STEP = timedelta(minutes=15)
 async def run_due_jobs(application: Application, since: datetime, until: datetime) -> int:
     """Run each repeating job that would have fired in (since, until]; returns how many ran."""
     queue = application.job_queue
-    # Jobs and updates take turns on the database where the queue has a gate for that.
-    gate = getattr(queue, "gate", None) or contextlib.nullcontext()
     ran = 0
     if queue is not None:
         for job in queue.jobs():
@@ -51,13 +48,11 @@ async def run_due_jobs(application: Application, since: datetime, until: datetim
                 continue
             next_fire = trigger.get_next_fire_time(None, since + timedelta(microseconds=1))
             if next_fire is not None and next_fire <= until:
-                async with gate:
-                    await job.run(application)
+                await job.run(application)
                 ran += 1
     dispatcher = application.bot_data.get("dispatcher")
     if dispatcher is not None:
-        async with gate:
-            await dispatcher.run()
+        await dispatcher.run()
     return ran
 
 

@@ -62,6 +62,38 @@ def enqueue(
     return message
 
 
+REPLY_KIND = "reply"
+
+
+def enqueue_reply(db: Session, now: datetime, *, chat_id: int, person_id: int | None,
+                  text: str, markup: Any = None) -> OutboxMessage:
+    """A reply Telegram did not take in time: already worded, sent as soon as possible,
+    before reminders. The text is kept only until it is sent."""
+    message = OutboxMessage(
+        recipient_id=person_id,
+        chat_id=None if person_id is not None else chat_id,
+        priority=1,
+        kind=REPLY_KIND,
+        template="",
+        params={"text": text, "markup": markup_to_data(markup)},
+        due_at=now,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        created_at=now,
+    )
+    db.add(message)
+    db.flush()
+    db.info["outbox_queued"] = True
+    return message
+
+
+def markup_to_data(markup: Any) -> dict[str, Any] | None:
+    """A keyboard as plain data for the JSON column (None: no keyboard)."""
+    if markup is None:
+        return None
+    return {"type": type(markup).__name__, "data": markup.to_dict()}
+
+
 def queued_in(db: Session) -> bool:
     """Whether this session queued messages (read before the session closes)."""
     return bool(db.info.get("outbox_queued"))
@@ -151,8 +183,13 @@ def cancel_pending(
     recipient_id: int | None = None,
     event_keys: Sequence[str] | None = None,
     reason: str = "cancelled",
+    claimed_too: bool = False,
 ) -> int:
-    query = update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
+    """Cancel pending rows; ``claimed_too`` also stops rows another sender has claimed
+    but not sent yet (its outcome is then not recorded over the cancellation)."""
+    statuses = [OutboxStatus.PENDING, OutboxStatus.SENDING] if claimed_too else [
+        OutboxStatus.PENDING]
+    query = update(OutboxMessage).where(OutboxMessage.status.in_(statuses))
     if recipient_id is not None:
         query = query.where(OutboxMessage.recipient_id == recipient_id)
     if event_keys is not None:

@@ -1,0 +1,120 @@
+"""What a handler decided to say, recorded as data while its unit of work is open.
+
+Nothing here talks to Telegram. A handler appends replies to a ``Replies``; once the
+unit of work has committed, ``bot.transport.deliver`` sends them in order. So a
+button pressed right after a reply always finds the state that reply described,
+whichever instance receives the press.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from telegram import BotCommand, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+@dataclass(frozen=True)
+class Text:
+    """A new message in the chat."""
+
+    text: str
+    markup: Markup | None = None
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace a message's text (and buttons). If the message can no longer be edited
+    (deleted, too old), the text is sent as a new message unless ``quiet``."""
+
+    message_id: int
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class EditButtons:
+    """Replace only a message's buttons (None: remove them)."""
+
+    message_id: int
+    markup: InlineKeyboardMarkup | None
+
+
+@dataclass(frozen=True)
+class Toast:
+    """The answer to a button press: a short notice, or a dialog when ``alert``."""
+
+    text: str | None = None
+    alert: bool = False
+
+
+@dataclass(frozen=True)
+class Photo:
+    # The picture, or how to draw it: drawn after the commit, off the event loop.
+    data: bytes | Callable[[], bytes]
+    caption: str | None = None
+    filename: str = "chart.png"
+
+
+@dataclass(frozen=True)
+class Document:
+    data: bytes
+    filename: str
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Venue:
+    latitude: float
+    longitude: float
+    title: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Commands:
+    """The command menu of this chat (None: back to the bot's default menu)."""
+
+    commands: tuple[BotCommand, ...] | None
+
+
+Reply = Text | Edit | EditButtons | Photo | Document | Location | Venue | Commands
+
+
+@dataclass
+class Replies:
+    """Everything one update's handling will say, in order."""
+
+    chat_id: int
+    # The pressed button's query, answered first (with the toast, if any).
+    callback_query_id: str | None = None
+    toast: Toast | None = None
+    items: list[Reply] = field(default_factory=list)
+    # The person the chat belongs to, if known: a refused send marks them unreachable,
+    # an undeliverable reply waits in their outbox.
+    person_id: int | None = None
+    # The unit of work queued outbox messages: wake the sender after the commit.
+    wake_dispatcher: bool = False
+
+    def add(self, reply: Reply) -> None:
+        self.items.append(reply)
+
+    def answer(self, toast: Toast) -> bool:
+        """Record the press's answer; only the first one counts (Telegram takes one)."""
+        if self.callback_query_id is None or self.toast is not None:
+            return False
+        self.toast = toast
+        return True
+
+    def discard(self) -> None:
+        """Forget what was recorded (the unit of work rolled back); a toast given stays."""
+        self.items.clear()
