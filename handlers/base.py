@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from telegram import BotCommand, CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
+from bot import metrics
 from bot.errors import DomainError
 from bot.i18n import N_, Translator, supported_language, translator
 from bot.models import ConversationState, Person, Role
@@ -165,11 +167,14 @@ def on(*, roles: Iterable[Role] | None = None) -> Callable[[Handler], Callable[.
                 return  # the bot works in private chats only
             runtime = runtime_of(context)
             args = list(context.args or [])
+            started = time.perf_counter()
             decided = await runtime.database.run(
                 lambda db: _decide(db, runtime, update, args, handler, allowed))
             await deliver(context.bot, runtime, decided)
             if decided.wake_dispatcher:
                 runtime.wake_dispatcher()
+            metrics.UPDATES.labels(metrics.update_kind(update)).inc()
+            metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
 
         callback.allowed_roles = allowed  # type: ignore[attr-defined]
         return callback

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot import metrics
 from bot.i18n import translator
 from bot.models import OutboxMessage, OutboxStatus, Person
 from bot.runtime import Runtime
@@ -119,6 +120,7 @@ class Dispatcher:
         async with self._running:
             report = DispatchReport()
             while True:
+                metrics.beat()
                 batch = await self.runtime.database.run(
                     lambda db: self._claim(db, report))
                 if batch is None:
@@ -201,6 +203,7 @@ class Dispatcher:
         message = db.get(OutboxMessage, message_id)
         if message is None:
             return
+        metrics.SENDS.labels(outcome).inc()
         if outcome == "sent":
             outbox.mark_sent(message, now, sent_id)
             # What was said is in the chat now; the queue keeps no copy of it.
