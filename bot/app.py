@@ -73,7 +73,7 @@ def _register_handlers(application: Application) -> None:
 async def _post_init(application: Application) -> None:
     runtime: Runtime = application.bot_data["runtime"]
     runtime.bot_username = application.bot.username
-    from handlers.keyboards import ASPIRANT_COMMANDS, commands
+    from bot.presentation.keyboards import ASPIRANT_COMMANDS, commands
 
     # Default command list per language; each person's chat gets the one for their role.
     for code in LANGUAGES:

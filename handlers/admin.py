@@ -20,6 +20,7 @@ from bot.calendar import local_date
 from bot.errors import DomainError, NotAllowed
 from bot.i18n import N_, Translator
 from bot.models import ClosedDay, Person, Role, RoleGrant
+from bot.presentation.views import ROLE_NOUNS
 from bot.services.centres import centres, closed_days, org_settings
 from bot.services.people import people
 from bot.services.reminders import rules as reminder_rules
@@ -27,7 +28,6 @@ from bot.services.system import conversations
 from handlers import admin_access
 from handlers.base import STALE_BUTTON, Turn, on
 from handlers.menu import text_step_handler
-from handlers.views import ROLE_NOUNS
 
 FLOW = "admin"
 ADMIN = frozenset({Role.ADMIN})

@@ -22,6 +22,8 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.errors import DomainError
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.models import Audience, ConversationState, EventKind, ReminderRule, Role
+from bot.presentation.render import render
+from bot.presentation.views import ROLE_NOUNS, split_message
 from bot.services.reminders import preview as rule_preview
 from bot.services.reminders import rules as reminder_rules
 from bot.services.reminders import settings as reminder_settings
@@ -31,8 +33,6 @@ from handlers import admin
 from handlers.admin_access import centre, changeable_centres, may_change, require
 from handlers.base import Turn, on
 from handlers.menu import text_step_handler
-from handlers.views import ROLE_NOUNS, split_message
-from scheduler.render import render
 
 FLOW = "admin_rules"
 ADMIN = frozenset({Role.ADMIN})

@@ -14,12 +14,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.errors import DomainError
 from bot.models import AbsenceReason, ConversationState, LocationRule, Role
+from bot.presentation import attendance_views as views
+from bot.presentation.keyboards import aspirant_menu, menu_action
 from bot.services.attendance import absences, checkin, checkin_codes
 from bot.services.system import conversations
-from handlers import attendance_views as views
 from handlers import menu
 from handlers.base import Turn, invoke, on
-from handlers.keyboards import aspirant_menu, menu_action
 
 CHECKIN_FLOW = "checkin"
 ABSENCE_FLOW = "absence"

@@ -11,12 +11,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.calendar import local_date
 from bot.i18n import N_
 from bot.models import AttendanceRecord, AttendanceStatus, ConversationState, Role
+from bot.presentation import attendance_views as views
 from bot.services.attendance import caseload, coach_alerts, follow_up
 from bot.services.attendance import policy as attendance_policy
 from bot.services.attendance import statement as attendance_statement
 from bot.services.people import demographics
 from bot.services.system import conversations
-from handlers import attendance_views as views
 from handlers import menu
 from handlers.base import Turn, on
 

@@ -15,13 +15,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.errors import NotAllowed
 from bot.i18n import N_, Term
 from bot.models import InfoSession, JobCentre, Role
+from bot.presentation.views import ROLE_NOUNS, session_button
 from bot.qr import qr_png
 from bot.services.centres import centres
 from bot.services.people import invites, people
 from bot.services.sessions import info_sessions
 from bot.services.system import conversations
 from handlers.base import Turn, on
-from handlers.views import ROLE_NOUNS, session_button
 
 FLOW = "invite"
 STAFF = frozenset({Role.COACH, Role.ADMIN})

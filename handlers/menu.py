@@ -13,10 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.i18n import LANGUAGES
 from bot.models import Role
-from bot.services.people import demographics, erasure, my_data
-from bot.services.system import audit, conversations
-from handlers.base import Turn, invoke, on
-from handlers.keyboards import (
+from bot.presentation.keyboards import (
     ASPIRANT_COMMANDS,
     STAFF_COMMANDS,
     aspirant_menu,
@@ -24,13 +21,16 @@ from handlers.keyboards import (
     language_picker,
     menu_action,
 )
-from handlers.views import (
+from bot.presentation.views import (
     ABSENCE_REASON_NAMES,
     BOOKING_STATUS_NAMES,
     MILESTONE_NAMES,
     ROLE_NOUNS,
     split_message,
 )
+from bot.services.people import demographics, erasure, my_data
+from bot.services.system import audit, conversations
+from handlers.base import Turn, invoke, on
 
 EVERYONE = frozenset(Role)
 STAFF = frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN})

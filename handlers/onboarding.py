@@ -10,13 +10,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.errors import DomainError
 from bot.i18n import LANGUAGES, N_, Term, supported_language
 from bot.models import Invite, Role
+from bot.presentation.keyboards import language_picker, one_column
+from bot.presentation.views import ROLE_NOUNS, session_button, session_summary
 from bot.services.people import invites, onboarding
 from bot.services.sessions import info_sessions
 from bot.services.system import conversations, throttle
 from handlers.base import Turn, on
-from handlers.keyboards import language_picker, one_column
 from handlers.menu import show_home
-from handlers.views import ROLE_NOUNS, session_button, session_summary
 
 CONSENT_TEXT = N_(
     "Before we start, please read this.\n\n"

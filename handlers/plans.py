@@ -11,13 +11,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import N_, Translator
 from bot.models import Booking, BookingStatus, Enrolment, MilestoneKind, PlanMilestone, Role
+from bot.presentation.reminder_buttons import session_answers
+from bot.presentation.views import session_summary
 from bot.services.people import people
 from bot.services.plans import milestones
 from bot.services.sessions import info_sessions
 from handlers.base import Turn, on
 from handlers.menu import menu_action_handler
-from handlers.views import session_summary
-from scheduler.reminder_buttons import session_answers
 
 PAGE = 8
 EVERYONE = frozenset(Role)

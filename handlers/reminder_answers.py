@@ -14,12 +14,12 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.errors import DomainError
 from bot.i18n import N_
 from bot.models import BookingStatus, InfoSession, Person, Role
+from bot.presentation.reminder_buttons import session_answers
+from bot.presentation.views import session_button, session_summary
 from bot.services.messaging import outbox
 from bot.services.people import people
 from bot.services.sessions import ics, info_sessions
 from handlers.base import Turn, on
-from handlers.views import session_button, session_summary
-from scheduler.reminder_buttons import session_answers
 
 ASPIRANT = frozenset({Role.ASPIRANT})
 

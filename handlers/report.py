@@ -12,11 +12,11 @@ from bot.calendar import local_date
 from bot.charts import weekly_chart
 from bot.i18n import N_, Translator, translator
 from bot.models import AbsenceReason, Role
+from bot.presentation.views import ABSENCE_REASON_NAMES, split_message
 from bot.services.figures import figures
 from bot.services.figures.figures import Figures, Share
 from bot.services.people import demographics, people
 from handlers.base import Turn, on
-from handlers.views import ABSENCE_REASON_NAMES, split_message
 
 PERIOD_DAYS = 90
 LATIN_SCRIPT = frozenset({"sv", "en", "so"})

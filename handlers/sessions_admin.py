@@ -17,6 +17,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.errors import DomainError
 from bot.i18n import LANGUAGES, N_
 from bot.models import Booking, BookingStatus, Enrolment, InfoSession, JobCentre, Person, Role
+from bot.presentation.keyboards import language_picker
+from bot.presentation.views import session_summary
 from bot.services.centres import centres
 from bot.services.people import people
 from bot.services.plans import milestones
@@ -24,9 +26,7 @@ from bot.services.sessions import info_sessions
 from bot.services.system import conversations
 from handlers.admin import admin_section
 from handlers.base import Turn, on
-from handlers.keyboards import language_picker
 from handlers.menu import text_step_handler
-from handlers.views import session_summary
 
 FLOW = "sessions_admin"
 STAFF = frozenset({Role.ADMIN, Role.COACH, Role.TEAM_LEAD})

@@ -11,8 +11,6 @@ from datetime import timedelta
 
 from telegram.ext import Application, ContextTypes
 
-# Imported for its registrations: how alerts and digests are worded when sent.
-import handlers.attendance_views  # noqa: F401
 from bot.runtime import Runtime
 from bot.services.attendance import sweep as attendance_sweep
 

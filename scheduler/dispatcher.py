@@ -31,12 +31,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from bot import metrics
 from bot.i18n import translator
 from bot.models import OutboxMessage, OutboxStatus, Person
+from bot.presentation.render import render
 from bot.runtime import Runtime
 from bot.services.messaging import outbox
 from bot.services.people import reachability
 from bot.services.reminders import planner as reminders
-from scheduler import reminder_buttons  # noqa: F401  (registers the reminders' buttons)
-from scheduler.render import render
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from bot.models import (
     OutboxStatus,
     ReminderRule,
 )
+from bot.presentation.render import render
 from bot.services.plans import milestones
 from bot.services.reminders import planner as reminders
 from bot.services.reminders import rules as reminder_rules
 from bot.services.reminders.rules import RuleSpec
-from scheduler.render import render
 from tests.conftest import local
 from tests.reminder_support import book, enrol, rows, session_at, world
 from tests.reminder_support import reminders as planned

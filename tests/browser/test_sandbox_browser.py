@@ -27,9 +27,9 @@ from babel.dates import format_date
 
 from bot.i18n import translator
 from bot.models import Audience, EventKind
+from bot.presentation.keyboards import ASPIRANT_MENU, menu_label
 from bot.sandbox.seed import SANDBOX
 from bot.services.reminders.planner import default_text
-from handlers.keyboards import ASPIRANT_MENU, menu_label
 from tests.sandbox_support import free_port, working_morning
 
 pytestmark = pytest.mark.browser

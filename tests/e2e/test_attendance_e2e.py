@@ -37,10 +37,10 @@ from bot.models import (
     OutboxStatus,
     Role,
 )
+from bot.presentation import attendance_views as views
 from bot.services.attendance import absences, checkin_codes, coach_alerts
 from bot.services.attendance import policy as attendance_policy
 from bot.services.attendance.sweep import WHY_TEMPLATE
-from handlers import attendance_views as views
 from handlers.caseload import SAVED
 from tests import factories
 from tests.attendance_support import enrol

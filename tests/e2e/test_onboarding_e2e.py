@@ -18,9 +18,9 @@ from bot.db import make_engine, make_session_factory, unit_of_work
 from bot.emulator import Fault
 from bot.i18n import LANGUAGES, translator
 from bot.models import Booking, BookingStatus, Enrolment, InfoSession, OutboxMessage, Person
-from handlers.keyboards import aspirant_menu
+from bot.presentation.keyboards import aspirant_menu
+from bot.presentation.views import session_summary
 from handlers.onboarding import CONSENT_TEXT
-from handlers.views import session_summary
 from tests.e2e.conftest import Driver, Seed
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,6 @@ from telegram import InlineKeyboardButton
 from bot.i18n import N_, Translator
 from bot.models import OutboxMessage
 from bot.services.sessions.info_sessions import BOOKING_OFFER, SESSION_CANCELLED, SESSION_CHANGED
-from scheduler.render import keyboard
 
 Rows = list[list[InlineKeyboardButton]]
 
@@ -46,7 +45,6 @@ def offer_rows(t: Translator, offers: Any) -> Rows:
     return rows
 
 
-@keyboard("reminder.info_session")
 def _session_reminder(message: OutboxMessage, t: Translator) -> Rows:
     booking_id = message.params.get("booking_id")
     return session_answers(t, int(booking_id)) if booking_id else []
@@ -59,11 +57,8 @@ def _milestone_reminder(message: OutboxMessage, t: Translator) -> Rows:
     return [[InlineKeyboardButton("✓ " + t._(MARK_DONE), callback_data=f"pl:d:{milestone_id}")]]
 
 
-for _kind in ("first_plan", "deepened_plan", "review"):
-    keyboard(f"reminder.{_kind}")(_milestone_reminder)
 
 
-@keyboard(SESSION_CHANGED)
 def _session_changed(message: OutboxMessage, t: Translator) -> Rows:
     rows = offer_rows(t, message.params.get("offers"))
     booking_id = message.params.get("booking_id")
@@ -73,7 +68,16 @@ def _session_changed(message: OutboxMessage, t: Translator) -> Rows:
     return rows
 
 
-@keyboard(SESSION_CANCELLED)
-@keyboard(BOOKING_OFFER)
 def _offers(message: OutboxMessage, t: Translator) -> Rows:
     return offer_rows(t, message.params.get("offers"))
+
+
+# The buttons that go with each kind of reminder and session notice.
+KEYBOARDS = {
+    "reminder.info_session": _session_reminder,
+    **{f"reminder.{kind}": _milestone_reminder
+       for kind in ("first_plan", "deepened_plan", "review")},
+    SESSION_CHANGED: _session_changed,
+    SESSION_CANCELLED: _offers,
+    BOOKING_OFFER: _offers,
+}

@@ -20,7 +20,6 @@ from bot.services.attendance import absences, coach_alerts
 from bot.services.attendance.caseload import Detail, Entry, Today
 from bot.services.attendance.statement import NOT_RECORDED, Statement
 from bot.services.attendance.sweep import DIGEST_KIND, STREAK, WHY_KIND, WINDOW
-from scheduler import render
 
 # Telegram allows 100 buttons on a message: 4 per aspirant and one "seen".
 ALERT_BUTTON_ROWS = 20
@@ -108,25 +107,21 @@ def alert_keyboard(t: Translator, view: dict[str, Any], *, acknowledged: bool = 
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-@render.composed(coach_alerts.KIND)
 def _alert_message(message: OutboxMessage, t: Translator) -> str:
     return alert_text(t, message.params)
 
 
-@render.keyboard(coach_alerts.KIND)
 def _alert_buttons(message: OutboxMessage, t: Translator) -> list[list[InlineKeyboardButton]]:
     markup = alert_keyboard(t, message.params)
     return [list(row) for row in markup.inline_keyboard] if markup else []
 
 
 # --- the aspirant is asked why, the coach hears the answer ------------------------------
-@render.keyboard(WHY_KIND)
 def _why_buttons(message: OutboxMessage, t: Translator) -> list[list[InlineKeyboardButton]]:
     markup = reason_keyboard(t, f"aw:{message.params['record']}:")
     return [list(row) for row in markup.inline_keyboard]
 
 
-@render.keyboard("absence_explained")
 def _explained_buttons(message: OutboxMessage, t: Translator
                        ) -> list[list[InlineKeyboardButton]]:
     return [[InlineKeyboardButton("✔️ " + t._("Excuse"),
@@ -168,7 +163,6 @@ def digest_text(t: Translator, view: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@render.composed(DIGEST_KIND)
 def _digest_message(message: OutboxMessage, t: Translator) -> str:
     return digest_text(t, message.params)
 
@@ -341,3 +335,9 @@ def statement_csv(t: Translator, statement: Statement) -> bytes:
             t.time(line.checked_in_at) if line.checked_in_at else "",
         ])
     return buffer.getvalue().encode("utf-8-sig")
+
+
+# How the attendance kinds of the outbox are worded and which buttons they carry.
+COMPOSERS = {coach_alerts.KIND: _alert_message, DIGEST_KIND: _digest_message}
+KEYBOARDS = {coach_alerts.KIND: _alert_buttons, WHY_KIND: _why_buttons,
+             "absence_explained": _explained_buttons}

@@ -14,7 +14,14 @@ from telegram import (
 
 from bot.i18n import Translator
 from bot.models import OutboxMessage
+from bot.presentation import attendance_views, reminder_buttons
 from bot.services.messaging.outbox import REPLY_KIND
+
+# kind -> function(message, translator) -> text, for kinds worded from structured params
+# (the others are worded from their template) ...
+_COMPOSERS: dict[str, Any] = {**attendance_views.COMPOSERS}
+# ... and kind -> function(message, translator) -> rows of inline buttons.
+_KEYBOARDS: dict[str, Any] = {**attendance_views.KEYBOARDS, **reminder_buttons.KEYBOARDS}
 
 
 @dataclass
@@ -23,39 +30,11 @@ class Rendered:
     reply_markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
 
 
-# kind -> function(message, translator) -> inline keyboard rows
-_KEYBOARDS: dict[str, Any] = {}
-
-
-def keyboard(kind: str):  # type: ignore[no-untyped-def]
-    """Register the buttons that go with messages of ``kind``."""
-
-    def register(builder):  # type: ignore[no-untyped-def]
-        _KEYBOARDS[kind] = builder
-        return builder
-
-    return register
-
-
-# kind -> function(message, translator) -> text, for messages worded from structured params
-_TEXTS: dict[str, Any] = {}
-
-
-def composed(kind: str):  # type: ignore[no-untyped-def]
-    """Register how messages of ``kind`` are worded from their params (instead of a template)."""
-
-    def register(composer):  # type: ignore[no-untyped-def]
-        _TEXTS[kind] = composer
-        return composer
-
-    return register
-
-
 def render(message: OutboxMessage, t: Translator, default_language: str | None = None
            ) -> Rendered:
     if message.kind == REPLY_KIND:
         return _reply(message)
-    composer = _TEXTS.get(message.kind)
+    composer = _COMPOSERS.get(message.kind)
     if composer is not None:
         text = composer(message, t)
     else:
@@ -88,3 +67,8 @@ def _templated(message: OutboxMessage, t: Translator, default_language: str | No
     if isinstance(own, dict):
         template = own.get(t.language) or own.get(default_language or "") or template
     return t._(template, **params) if template else ""
+
+
+# The kinds' wordings and buttons register themselves when imported; importing them here
+# means whoever renders (the dispatcher, a preview, a test) has every one of them.
+from bot.presentation import attendance_views, reminder_buttons  # noqa: E402
