@@ -15,6 +15,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.errors import DomainError
 from bot.models import AbsenceReason, ConversationState, LocationRule, Role
 from bot.presentation import attendance_views as views
+from bot.presentation import callbacks as cb
 from bot.presentation.keyboards import aspirant_menu, menu_action
 from bot.services.attendance import absences, checkin, checkin_codes
 from bot.services.system import conversations
@@ -169,18 +170,24 @@ def _left_flow(turn: Turn, state: ConversationState) -> bool:
 def _when_keyboard(turn: Turn, days: list[date], today: date) -> InlineKeyboardMarkup:
     rows = []
     if days and days[0] == today:
-        rows.append([InlineKeyboardButton(turn._("Today"), callback_data="ab:w:t")])
-    rows.append([InlineKeyboardButton(turn._("Another day"), callback_data="ab:w:d"),
-                 InlineKeyboardButton(turn._("Several days"), callback_data="ab:w:r")])
-    rows.append([InlineKeyboardButton(turn._("Cancel"), callback_data="ab:x")])
+        rows.append([InlineKeyboardButton(turn._("Today"),
+                                          callback_data=cb.AbsenceWhen("t").encode())])
+    rows.append([InlineKeyboardButton(turn._("Another day"),
+                                      callback_data=cb.AbsenceWhen("d").encode()),
+                 InlineKeyboardButton(turn._("Several days"),
+                                      callback_data=cb.AbsenceWhen("r").encode())])
+    rows.append([InlineKeyboardButton(turn._("Cancel"),
+                                      callback_data=cb.AbsenceCancel().encode())])
     return InlineKeyboardMarkup(rows)
 
 
 def _days_keyboard(turn: Turn, days: list[date]) -> InlineKeyboardMarkup:
-    buttons = [InlineKeyboardButton(turn.t.short_date(day), callback_data=f"ab:d:{day:%Y%m%d}")
+    buttons = [InlineKeyboardButton(turn.t.short_date(day),
+                                    callback_data=cb.AbsenceDay(day).encode())
                for day in days]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([InlineKeyboardButton(turn._("Cancel"), callback_data="ab:x")])
+    rows.append([InlineKeyboardButton(turn._("Cancel"),
+                                      callback_data=cb.AbsenceCancel().encode())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -191,22 +198,22 @@ def absence_command(turn: Turn) -> None:
     checkin.enrolment_of(turn.db, turn.person)
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, ABSENCE_FLOW, "reason")
     turn.say(turn._("Why will you be absent?"),
-                   reply_markup=views.reason_keyboard(turn.t, "ab:r:", cancel="ab:x"))
+                   reply_markup=views.reason_keyboard(turn.t, cb.AbsenceReason,
+                                                      cancel=cb.AbsenceCancel()))
 
 
 @on(roles=ASPIRANT)
 def absence_button(turn: Turn) -> None:
-    assert turn.query is not None and turn.person is not None
-    data = turn.query.data or ""
-    if data == "ab:x":
+    assert turn.person is not None
+    pressed = turn.pressed(cb.AbsenceCancel, cb.AbsenceReason, cb.AbsenceWhen, cb.AbsenceDay)
+    if isinstance(pressed, cb.AbsenceCancel):
         conversations.finish(turn.db, turn.conversation(ABSENCE_FLOW, "reason", "note", "when", "day",
                                                       "first", "last"))
         turn.edit_or_say(turn._("Nothing was reported."))
         return
-    kind, _, value = data.removeprefix("ab:").partition(":")
-    if kind == "r":
+    if isinstance(pressed, cb.AbsenceReason):
         state = turn.conversation(ABSENCE_FLOW, "reason")
-        reason = absences.REASON_CODES.get(value)
+        reason = absences.REASON_CODES.get(pressed.reason)
         if state is None or reason is None:
             turn.stale()
             return
@@ -217,9 +224,10 @@ def absence_button(turn: Turn) -> None:
         conversations.advance(turn.db, turn.now, state, "when", reason=reason.value)
         _ask_when(turn, edit=True)
         return
-    if kind == "w":
+    if isinstance(pressed, cb.AbsenceWhen):
+        value = pressed.when
         state = turn.conversation(ABSENCE_FLOW, "when")
-        if state is None or value not in ("t", "d", "r"):
+        if state is None:
             turn.stale()
             return
         enrolment = checkin.enrolment_of(turn.db, turn.person)
@@ -234,13 +242,10 @@ def absence_button(turn: Turn) -> None:
                     else turn._("From which day?"))
         turn.edit_or_say(question, reply_markup=_days_keyboard(turn, days))
         return
-    if kind == "d":
+    if isinstance(pressed, cb.AbsenceDay):
+        day = pressed.day
         state = turn.conversation(ABSENCE_FLOW, "day", "first", "last")
-        try:
-            day = datetime.strptime(value, "%Y%m%d").date()
-        except ValueError:
-            day = None
-        if state is None or day is None:
+        if state is None:
             turn.stale()
             return
         if state.step == "day":
@@ -309,20 +314,21 @@ def absence_text(turn: Turn, state: ConversationState) -> None:
 
 @on(roles=ASPIRANT)
 def why_button(turn: Turn) -> None:
-    """The answer to "why were you absent?" (``aw:<record id>:<reason>``)."""
-    assert turn.query is not None and turn.person is not None
-    _, record, code = (turn.query.data or "::").split(":", 2)
-    reason = absences.REASON_CODES.get(code)
-    if not record.isdigit() or reason is None:
+    """The answer to "why were you absent?" on one attendance record."""
+    assert turn.person is not None
+    pressed = turn.pressed(cb.WhyAbsent)
+    reason = absences.REASON_CODES.get(pressed.reason) if pressed is not None else None
+    if pressed is None or reason is None:
         turn.stale()
         return
+    record = pressed.record
     if reason == AbsenceReason.OTHER:
-        absences.check_explainable(turn.db, turn.person, int(record))
+        absences.check_explainable(turn.db, turn.person, record)
         conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, ABSENCE_FLOW,
-                            "why_note", {"record": int(record)})
+                            "why_note", {"record": record})
         turn.say(turn._("Please write the reason in a few words:"))
         return
-    absences.explain(turn.db, turn.now, turn.person, int(record), reason)
+    absences.explain(turn.db, turn.now, turn.person, record, reason)
     turn.edit_or_say(turn._("Thank you. Your coach has been told: {reason}.",
                                   reason=views.reason_label(turn.t, reason)))
 
@@ -334,5 +340,6 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("checkin", checkin_command))
     application.add_handler(CommandHandler("absence", absence_command))
     application.add_handler(MessageHandler(filters.LOCATION, shared_location))
-    application.add_handler(CallbackQueryHandler(absence_button, pattern=r"^ab:"))
-    application.add_handler(CallbackQueryHandler(why_button, pattern=r"^aw:\d+:[a-z]$"))
+    application.add_handler(CallbackQueryHandler(absence_button, pattern=cb.any_of(
+        cb.AbsenceCancel, cb.AbsenceReason, cb.AbsenceWhen, cb.AbsenceDay)))
+    application.add_handler(CallbackQueryHandler(why_button, pattern=cb.WhyAbsent.matches))

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 from telegram import BotCommand, CallbackQuery, InlineKeyboardMarkup, Message, Update
@@ -27,6 +27,7 @@ from bot import metrics
 from bot.errors import DomainError
 from bot.i18n import N_, Translator, supported_language, translator
 from bot.models import ConversationState, Person, Role
+from bot.presentation import callbacks
 from bot.runtime import Runtime
 from bot.services.messaging import outbox
 from bot.services.people import people, reachability
@@ -37,6 +38,7 @@ from bot.transport.deliver import deliver
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
+C = TypeVar("C", bound=callbacks.Callback)
 STALE_BUTTON = N_("This button is no longer active.")
 
 
@@ -146,6 +148,12 @@ class Turn:
     def stale(self) -> None:
         """The pressed button belongs to a step that is over (or was never this user's)."""
         self.toast(self._(STALE_BUTTON), alert=True)
+
+    def pressed(self, *kinds: type[C]) -> C | None:
+        """The pressed button's data as one of ``kinds`` (None: forged or from an old
+        format; answer it with ``stale()``)."""
+        data = self.query.data if self.query is not None else None
+        return callbacks.parse(data, *kinds)  # type: ignore[return-value]
 
     def has_role(self, *roles: Role) -> bool:
         return self.person is not None and self.person.has_role(*roles)

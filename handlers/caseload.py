@@ -3,7 +3,7 @@ marking attendance by hand, notes, the requirement, and attendance statements.""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -12,6 +12,7 @@ from bot.calendar import local_date
 from bot.i18n import N_
 from bot.models import AttendanceRecord, AttendanceStatus, ConversationState, Role
 from bot.presentation import attendance_views as views
+from bot.presentation import callbacks as cb
 from bot.services.attendance import caseload, coach_alerts, follow_up
 from bot.services.attendance import policy as attendance_policy
 from bot.services.attendance import statement as attendance_statement
@@ -36,12 +37,11 @@ def _edit(turn: Turn, text: str, markup: InlineKeyboardMarkup | None) -> None:
     turn.edit_or_say(text, reply_markup=markup)
 
 
-def _day(stamp: str) -> date | None:
-    try:
-        return datetime.strptime(stamp, "%Y%m%d").date()
-    except ValueError:
-        return None
 
+
+def _back(turn: Turn, enrolment_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton("‹ " + turn._("Back"),
+                                callback_data=cb.CaseloadDetail(enrolment_id).encode())
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -70,72 +70,71 @@ def _show_detail(turn: Turn, enrolment_id: int) -> None:
                                       demographics=demographics.enabled(turn.db)))
 
 
+CASELOAD_BUTTONS = (cb.CaseloadPage, cb.CaseloadDetail, cb.MarkAttendance,
+                    cb.ChooseAttendanceDay, cb.ChooseAttendanceStatus, cb.WriteNote,
+                    cb.ChooseStatementPeriod, cb.SendStatement, cb.SetRequirement)
+
+
 @on(roles=STAFF)
 def caseload_button(turn: Turn) -> None:
-    assert turn.query is not None and turn.person is not None
-    parts = (turn.query.data or "").split(":")[1:]
-    kind, args = parts[0], parts[1:]
-    if not all(a.isdigit() or a in ("p", "e", "u", "m", "pm") for a in args):
-        turn.stale()
-        return
-    if kind == "p" and len(args) == 1:
-        _show_page(turn, int(args[0]), edit=True)
-    elif kind == "d" and len(args) == 1:
-        _show_detail(turn, int(args[0]))
-    elif kind == "m" and len(args) == 3 and args[2] in MARKS and _day(args[1]):
-        status = MARKS[args[2]]
-        follow_up.mark(turn.db, turn.now, turn.person, int(args[0]), _day(args[1]), status)  # type: ignore[arg-type]
-        turn.toast(turn._(SAVED[status]))
-        _show_detail(turn, int(args[0]))
-    elif kind == "k" and len(args) == 1:
-        _choose_day(turn, int(args[0]))
-    elif kind == "q" and len(args) == 2 and _day(args[1]):
-        _choose_status(turn, int(args[0]), _day(args[1]))  # type: ignore[arg-type]
-    elif kind == "n" and len(args) == 1:
-        _start_note(turn, int(args[0]), None)
-    elif kind == "S" and len(args) == 1:
-        _choose_period(turn, int(args[0]))
-    elif kind == "s" and len(args) == 2:
-        _send_statement(turn, int(args[0]), args[1])
-    elif kind == "r" and len(args) == 2 and args[1] in ("0", "1"):
-        follow_up.set_requirement(turn.db, turn.now, turn.person, int(args[0]), args[1] == "1")
-        turn.toast(turn._("Daily check-in switched on.") if args[1] == "1"
-                         else turn._("Daily check-in switched off."))
-        _show_detail(turn, int(args[0]))
-    else:
-        turn.stale()
+    assert turn.person is not None
+    match turn.pressed(*CASELOAD_BUTTONS):
+        case cb.CaseloadPage(page):
+            _show_page(turn, page, edit=True)
+        case cb.CaseloadDetail(enrolment):
+            _show_detail(turn, enrolment)
+        case cb.MarkAttendance(enrolment, day, code):
+            status = MARKS[code]
+            follow_up.mark(turn.db, turn.now, turn.person, enrolment, day, status)
+            turn.toast(turn._(SAVED[status]))
+            _show_detail(turn, enrolment)
+        case cb.ChooseAttendanceDay(enrolment):
+            _choose_day(turn, enrolment)
+        case cb.ChooseAttendanceStatus(enrolment, day):
+            _choose_status(turn, enrolment, day)
+        case cb.WriteNote(enrolment):
+            _start_note(turn, enrolment, None)
+        case cb.ChooseStatementPeriod(enrolment):
+            _choose_period(turn, enrolment)
+        case cb.SendStatement(enrolment, period):
+            _send_statement(turn, enrolment, period)
+        case cb.SetRequirement(enrolment, required):
+            follow_up.set_requirement(turn.db, turn.now, turn.person, enrolment, required)
+            turn.toast(turn._("Daily check-in switched on.") if required
+                       else turn._("Daily check-in switched off."))
+            _show_detail(turn, enrolment)
+        case _:
+            turn.stale()
 
 
 def _choose_day(turn: Turn, enrolment_id: int) -> None:
     assert turn.person is not None
     days = caseload.markable_days(turn.db, turn.now, turn.person, enrolment_id)
     buttons = [InlineKeyboardButton(turn.t.short_date(day),
-                                    callback_data=f"cl:q:{enrolment_id}:{day:%Y%m%d}")
+                                    callback_data=cb.ChooseAttendanceStatus(enrolment_id,
+                                                                            day).encode())
                for day in days]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([InlineKeyboardButton("‹ " + turn._("Back"), callback_data=f"cl:d:{enrolment_id}")])
+    rows.append([_back(turn, enrolment_id)])
     _edit(turn, turn._("Which day do you want to record?"), InlineKeyboardMarkup(rows))
 
 
 def _choose_status(turn: Turn, enrolment_id: int, day: date) -> None:
     assert turn.person is not None
     follow_up.enrolment_for(turn.db, turn.person, enrolment_id)
-    stamp = f"{day:%Y%m%d}"
-    rows = [[
-        InlineKeyboardButton("✅ " + turn._("Present"), callback_data=f"cl:m:{enrolment_id}:{stamp}:p"),
-        InlineKeyboardButton("✔️ " + turn._("Excuse"), callback_data=f"cl:m:{enrolment_id}:{stamp}:e"),
-        InlineKeyboardButton("❌ " + turn._("Unexcused"),
-                             callback_data=f"cl:m:{enrolment_id}:{stamp}:u"),
-    ], [InlineKeyboardButton("‹ " + turn._("Back"), callback_data=f"cl:k:{enrolment_id}")]]
+    rows = [views.mark_buttons(turn.t, enrolment_id, day),
+            [InlineKeyboardButton("‹ " + turn._("Back"),
+                                  callback_data=cb.ChooseAttendanceDay(enrolment_id).encode())]]
     _edit(turn, turn._("Attendance on {date}:", date=day), InlineKeyboardMarkup(rows))
 
 
 def _choose_period(turn: Turn, enrolment_id: int) -> None:
     assert turn.person is not None
     follow_up.enrolment_for(turn.db, turn.person, enrolment_id)
-    rows = [[InlineKeyboardButton(turn._(label), callback_data=f"cl:s:{enrolment_id}:{code}")]
+    rows = [[InlineKeyboardButton(turn._(label),
+                                  callback_data=cb.SendStatement(enrolment_id, code).encode())]
             for code, label in PERIODS]
-    rows.append([InlineKeyboardButton("‹ " + turn._("Back"), callback_data=f"cl:d:{enrolment_id}")])
+    rows.append([_back(turn, enrolment_id)])
     _edit(turn, turn._("Attendance statement for which period?"), InlineKeyboardMarkup(rows))
 
 
@@ -187,25 +186,29 @@ def note_text(turn: Turn, state: ConversationState) -> None:
 
 
 # --- the alert's buttons --------------------------------------------------------------------
+ALERT_BUTTONS = (cb.AlertAction, cb.AlertSeen, cb.ExcuseExplained)
+
+
 @on(roles=STAFF)
 def alert_button(turn: Turn) -> None:
-    """``al:<item>:<e|p|c|n>`` on the alert, ``ak:<alert>`` seen, ``ax:<record>`` excuse."""
+    """An action on one aspirant of an alert, "seen" on the alert, or excusing an absence
+    the aspirant explained."""
     assert turn.query is not None and turn.person is not None
-    prefix, _, rest = (turn.query.data or "").partition(":")
-    if prefix == "ax" and rest.isdigit():
-        _excuse_explained(turn, int(rest))
+    pressed = turn.pressed(*ALERT_BUTTONS)
+    if isinstance(pressed, cb.ExcuseExplained):
+        _excuse_explained(turn, pressed.record)
         return
-    if prefix == "ak" and rest.isdigit():
-        alert = follow_up.alert_for(turn.db, turn.person, int(rest))
+    if isinstance(pressed, cb.AlertSeen):
+        alert = follow_up.alert_for(turn.db, turn.person, pressed.alert)
         follow_up.acknowledge(turn.db, turn.now, alert)
         turn.toast(turn._("Thank you."))
         _redraw_alert(turn, alert)
         return
-    item_id, _, action = rest.partition(":")
-    if prefix != "al" or not item_id.isdigit() or action not in ("e", "p", "c", "n"):
+    if not isinstance(pressed, cb.AlertAction):
         turn.stale()
         return
-    _, alert, enrolment = follow_up.alert_item(turn.db, turn.person, int(item_id))
+    action = pressed.action
+    _, alert, enrolment = follow_up.alert_item(turn.db, turn.person, pressed.item)
     if action == "n":
         follow_up.acknowledge(turn.db, turn.now, alert)
         message_id = turn.query.message.message_id if turn.query.message else 0
@@ -242,5 +245,6 @@ def _excuse_explained(turn: Turn, record_id: int) -> None:
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("caseload", caseload_command))
-    application.add_handler(CallbackQueryHandler(caseload_button, pattern=r"^cl:[a-zA-Z]:"))
-    application.add_handler(CallbackQueryHandler(alert_button, pattern=r"^(al|ak|ax):"))
+    application.add_handler(CallbackQueryHandler(caseload_button,
+                                                 pattern=cb.any_of(*CASELOAD_BUTTONS)))
+    application.add_handler(CallbackQueryHandler(alert_button, pattern=cb.any_of(*ALERT_BUTTONS)))

@@ -11,6 +11,7 @@ from bot.calendar import local_date
 from bot.errors import DomainError
 from bot.i18n import N_
 from bot.models import Role
+from bot.presentation import callbacks as cb
 from bot.services.attendance import follow_up
 from bot.services.people import demographics
 from bot.services.system import conversations
@@ -19,7 +20,7 @@ from handlers.menu import text_step_handler
 
 FLOW = "demographics"
 STAFF = frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN})
-_CODES = {"w": "woman", "m": "man", "o": "other", "n": None}
+_CODES: dict[str, str | None] = {"w": "woman", "m": "man", "o": "other", "n": None}
 YEAR_PROMPT = N_("Send the year of birth (e.g. 1990), or - to remove it.")
 
 
@@ -37,38 +38,39 @@ def _view(turn: Turn, enrolment_id: int) -> tuple[str, InlineKeyboardMarkup]:
         turn._("Used only for figures by gender and age band."),
     ])
     genders = [InlineKeyboardButton(("• " if gender == value else "") + turn._(label),
-                                    callback_data=f"dm:g:{enrolment_id}:{code}")
+                                    callback_data=cb.RecordGender(enrolment_id, code).encode())
                for code, value in _CODES.items()
                for label in [demographics.GENDER_NAMES.get(value or "", N_("not recorded"))]]
     rows = [genders[:2], genders[2:],
-            [InlineKeyboardButton(turn._("Year of birth"), callback_data=f"dm:y:{enrolment_id}")],
-            [InlineKeyboardButton("‹ " + turn._("Back"), callback_data=f"cl:d:{enrolment_id}")]]
+            [InlineKeyboardButton(turn._("Year of birth"),
+                                  callback_data=cb.AskBirthYear(enrolment_id).encode())],
+            [InlineKeyboardButton("‹ " + turn._("Back"),
+                                  callback_data=cb.CaseloadDetail(enrolment_id).encode())]]
     return text, InlineKeyboardMarkup(rows)
+
+
+BUTTONS = (cb.DemographicsView, cb.RecordGender, cb.AskBirthYear)
 
 
 @on(roles=STAFF)
 def demographics_button(turn: Turn) -> None:
-    assert turn.query is not None and turn.person is not None
-    parts = (turn.query.data or "").split(":")[1:]
-    if not parts or not all(p.isdigit() or p in _CODES for p in parts[1:]):
-        turn.stale()
-        return
-    match parts:
-        case ["v", number]:
+    assert turn.person is not None
+    match turn.pressed(*BUTTONS):
+        case cb.DemographicsView(enrolment):
             pass
-        case ["g", number, code]:
-            demographics.record_gender(turn.db, turn.now, turn.person, int(number), _CODES[code])
+        case cb.RecordGender(enrolment, code):
+            demographics.record_gender(turn.db, turn.now, turn.person, enrolment, _CODES[code])
             turn.toast(turn._("Saved."))
-        case ["y", number]:
-            follow_up.enrolment_for(turn.db, turn.person, int(number))  # may they?
+        case cb.AskBirthYear(enrolment):
+            follow_up.enrolment_for(turn.db, turn.person, enrolment)  # may they?
             conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "year",
-                                {"enrolment": int(number)})
+                                {"enrolment": enrolment})
             turn.say(turn._(YEAR_PROMPT))
             return
         case _:
             turn.stale()
             return
-    text, markup = _view(turn, int(number))
+    text, markup = _view(turn, enrolment)
     turn.edit_or_say(text, reply_markup=markup)
 
 
@@ -90,4 +92,5 @@ def year_text(turn: Turn, state: Any) -> None:
 
 
 def register(application: Application) -> None:
-    application.add_handler(CallbackQueryHandler(demographics_button, pattern=r"^dm:"))
+    application.add_handler(CallbackQueryHandler(demographics_button,
+                                                 pattern=cb.any_of(*BUTTONS)))

@@ -15,6 +15,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.errors import NotAllowed
 from bot.i18n import N_, Term
 from bot.models import InfoSession, JobCentre, Role
+from bot.presentation import callbacks as cb
 from bot.presentation.views import ROLE_NOUNS, session_button
 from bot.qr import qr_png
 from bot.services.centres import centres
@@ -45,7 +46,8 @@ def _allowed_centres(turn: Turn, role: Role) -> list[JobCentre]:
 def invite_command(turn: Turn) -> None:
     state = conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "role")
     if turn.has_role(Role.ADMIN):
-        buttons = [InlineKeyboardButton(turn._(_ROLE_LABELS[r]), callback_data=f"iv:r:{r.value}")
+        buttons = [InlineKeyboardButton(turn._(_ROLE_LABELS[r]),
+                                        callback_data=cb.InviteRole(r).encode())
                    for r in (Role.ASPIRANT, Role.COACH, Role.TEAM_LEAD, Role.ADMIN)]
         turn.say(turn._("Whom do you want to invite?"),
                        reply_markup=InlineKeyboardMarkup([buttons[:2], buttons[2:]]))
@@ -55,13 +57,12 @@ def invite_command(turn: Turn) -> None:
 
 @on(roles={Role.ADMIN})
 def choose_role(turn: Turn) -> None:
-    assert turn.query is not None
-    state = turn.conversation(FLOW, "role")
-    value = (turn.query.data or "").removeprefix("iv:r:")
-    if state is None or value not in {r.value for r in Role}:
+    pressed = turn.pressed(cb.InviteRole)
+    state = turn.conversation(FLOW, "role") if pressed else None
+    if pressed is None or state is None:
         turn.stale()
         return
-    _ask_centre(turn, state, Role(value))
+    _ask_centre(turn, state, pressed.role)
 
 
 def _ask_centre(turn: Turn, state, role: Role) -> None:  # type: ignore[no-untyped-def]
@@ -81,21 +82,21 @@ def _ask_centre(turn: Turn, state, role: Role) -> None:  # type: ignore[no-untyp
     if len(allowed) == 1:
         _after_centre(turn, state, role, allowed[0])
         return
-    buttons = [InlineKeyboardButton(c.name, callback_data=f"iv:c:{c.id}") for c in allowed]
+    buttons = [InlineKeyboardButton(c.name, callback_data=cb.InviteCentre(c.id).encode())
+               for c in allowed]
     turn.edit_or_say(turn._("Which job centre?"),
                            reply_markup=InlineKeyboardMarkup([[b] for b in buttons]))
 
 
 @on(roles=STAFF)
 def choose_centre(turn: Turn) -> None:
-    assert turn.query is not None
-    state = turn.conversation(FLOW, "centre")
-    value = (turn.query.data or "").removeprefix("iv:c:")
-    if state is None or not value.isdigit():
+    pressed = turn.pressed(cb.InviteCentre)
+    state = turn.conversation(FLOW, "centre") if pressed else None
+    if pressed is None or state is None:
         turn.stale()
         return
     role = Role(state.data["role"])
-    centre = next((c for c in _allowed_centres(turn, role) if c.id == int(value)), None)
+    centre = next((c for c in _allowed_centres(turn, role) if c.id == pressed.centre), None)
     if centre is None:
         raise NotAllowed(N_("Sorry, this is not available to you."))
     _after_centre(turn, state, role, centre)
@@ -107,9 +108,9 @@ def _after_centre(turn: Turn, state, role: Role, centre: JobCentre) -> None:  # 
         return
     conversations.advance(turn.db, turn.now, state, "session", centre=centre.id)
     sessions = info_sessions.upcoming_with_places(turn.db, turn.now, centre.id, limit=6)
-    buttons = [session_button(turn.t, s, f"iv:s:{s.id}") for s in sessions]
+    buttons = [session_button(turn.t, s, cb.InviteSession(s.id)) for s in sessions]
     buttons.append(InlineKeyboardButton(turn._("No session: the aspirant chooses"),
-                                        callback_data="iv:s:0"))
+                                        callback_data=cb.InviteSession(0).encode()))
     turn.edit_or_say(
         turn._("{centre}: which information session should the aspirant come to?",
                centre=centre.name),
@@ -119,13 +120,12 @@ def _after_centre(turn: Turn, state, role: Role, centre: JobCentre) -> None:  # 
 
 @on(roles=STAFF)
 def choose_session(turn: Turn) -> None:
-    assert turn.query is not None
-    state = turn.conversation(FLOW, "session")
-    value = (turn.query.data or "").removeprefix("iv:s:")
-    if state is None or not value.isdigit():
+    pressed = turn.pressed(cb.InviteSession)
+    state = turn.conversation(FLOW, "session") if pressed else None
+    if pressed is None or state is None:
         turn.stale()
         return
-    session_id = int(value) or None
+    session_id = pressed.session or None
     if session_id is not None:
         session = turn.db.get(InfoSession, session_id)
         if session is None or session.job_centre_id != state.data["centre"]:
@@ -135,17 +135,17 @@ def choose_session(turn: Turn) -> None:
     turn.edit_or_say(
         turn._("Does the aspirant have a daily attendance requirement?"),
         reply_markup=InlineKeyboardMarkup([[
-            InlineKeyboardButton(turn._("Yes"), callback_data="iv:a:1"),
-            InlineKeyboardButton(turn._("No"), callback_data="iv:a:0"),
+            InlineKeyboardButton(turn._("Yes"), callback_data=cb.InviteAttendance(True).encode()),
+            InlineKeyboardButton(turn._("No"), callback_data=cb.InviteAttendance(False).encode()),
         ]]),
     )
 
 
 @on(roles=STAFF)
 def choose_attendance(turn: Turn) -> None:
-    assert turn.query is not None
-    state = turn.conversation(FLOW, "attendance")
-    if state is None or turn.query.data not in ("iv:a:0", "iv:a:1"):
+    pressed = turn.pressed(cb.InviteAttendance)
+    state = turn.conversation(FLOW, "attendance") if pressed else None
+    if pressed is None or state is None:
         turn.stale()
         return
     centre = next((c for c in _allowed_centres(turn, Role.ASPIRANT)
@@ -153,7 +153,7 @@ def choose_attendance(turn: Turn) -> None:
     if centre is None:
         raise NotAllowed(N_("Sorry, this is not available to you."))
     _finish(turn, state, Role.ASPIRANT, centre,
-                  attendance_required=turn.query.data == "iv:a:1")
+                  attendance_required=pressed.required)
 
 
 def _finish(turn: Turn, state, role: Role, centre: JobCentre | None,  # type: ignore[no-untyped-def]
@@ -180,7 +180,8 @@ def _finish(turn: Turn, state, role: Role, centre: JobCentre | None,  # type: ig
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("invite", invite_command))
-    application.add_handler(CallbackQueryHandler(choose_role, pattern=r"^iv:r:"))
-    application.add_handler(CallbackQueryHandler(choose_centre, pattern=r"^iv:c:"))
-    application.add_handler(CallbackQueryHandler(choose_session, pattern=r"^iv:s:"))
-    application.add_handler(CallbackQueryHandler(choose_attendance, pattern=r"^iv:a:[01]$"))
+    application.add_handler(CallbackQueryHandler(choose_role, pattern=cb.InviteRole.matches))
+    application.add_handler(CallbackQueryHandler(choose_centre, pattern=cb.InviteCentre.matches))
+    application.add_handler(CallbackQueryHandler(choose_session, pattern=cb.InviteSession.matches))
+    application.add_handler(CallbackQueryHandler(choose_attendance,
+                                                 pattern=cb.InviteAttendance.matches))

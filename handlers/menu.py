@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.i18n import LANGUAGES
 from bot.models import Role
+from bot.presentation import callbacks as cb
 from bot.presentation.keyboards import (
     ASPIRANT_COMMANDS,
     STAFF_COMMANDS,
@@ -92,16 +93,17 @@ def help_command(turn: Turn) -> None:
 @on(roles=EVERYONE)
 def language_command(turn: Turn) -> None:
     turn.say(turn._("Choose your language:"),
-                   reply_markup=language_picker("lg:", preselected=turn.t.language))
+                   reply_markup=language_picker(cb.ChooseLanguage, preselected=turn.t.language))
 
 
 @on(roles=EVERYONE)
 def set_language(turn: Turn) -> None:
-    assert turn.query is not None and turn.person is not None
-    language = (turn.query.data or "").removeprefix("lg:")
-    if language not in LANGUAGES:
+    assert turn.person is not None
+    pressed = turn.pressed(cb.ChooseLanguage)
+    if pressed is None:
         turn.stale()
         return
+    language = pressed.language
     turn.person.language = language
     turn.use_language(language)
     audit.record(turn.db, turn.now, "person.language", actor=turn.person, subject=turn.person,
@@ -173,16 +175,19 @@ def stop_command(turn: Turn) -> None:
         turn._("Do you want to stop using the bot? Your personal data will be erased, your "
                "reminders will stop and your coach will be told. This cannot be undone."),
         reply_markup=InlineKeyboardMarkup([[
-            InlineKeyboardButton(turn._("Yes, stop and erase"), callback_data="stop:y"),
-            InlineKeyboardButton(turn._("No, continue"), callback_data="stop:n"),
+            InlineKeyboardButton(turn._("Yes, stop and erase"),
+                                 callback_data=cb.ConfirmStop("y").encode()),
+            InlineKeyboardButton(turn._("No, continue"),
+                                 callback_data=cb.ConfirmStop("n").encode()),
         ]]),
     )
 
 
 @on(roles=EVERYONE)
 def confirm_stop(turn: Turn) -> None:
-    assert turn.query is not None and turn.person is not None
-    if turn.query.data != "stop:y":
+    assert turn.person is not None
+    pressed = turn.pressed(cb.ConfirmStop)
+    if pressed is None or pressed.answer != "y":
         turn.edit_or_say(turn._("Good, nothing has changed."))
         return
     erasure.erase(turn.db, turn.now, turn.person, actor=turn.person, reason="stop")
@@ -217,15 +222,22 @@ def text_message(turn: Turn) -> None:
                    reply_markup=aspirant_menu(turn.t) if turn.has_role(Role.ASPIRANT) else None)
 
 
+@on()
+def unknown_button(turn: Turn) -> None:
+    """A button no handler takes: forged, or from a format no longer used."""
+    turn.stale()
+
+
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("language", language_command))
-    application.add_handler(CallbackQueryHandler(set_language, pattern=r"^lg:"))
+    application.add_handler(CallbackQueryHandler(set_language, pattern=cb.ChooseLanguage.matches))
     application.add_handler(CommandHandler("mydata", my_data_command))
     application.add_handler(CommandHandler("stop", stop_command))
-    application.add_handler(CallbackQueryHandler(confirm_stop, pattern=r"^stop:[yn]$"))
-    # Registered last: free text that no other handler took.
+    application.add_handler(CallbackQueryHandler(confirm_stop, pattern=cb.ConfirmStop.matches))
+    # Registered last: free text and buttons that no other handler took.
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text_message))
+    application.add_handler(CallbackQueryHandler(unknown_button))
 
 
 # Menu buttons for actions that are commands as well.

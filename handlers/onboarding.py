@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.errors import DomainError
 from bot.i18n import LANGUAGES, N_, Term, supported_language
 from bot.models import Invite, Role
+from bot.presentation import callbacks as cb
 from bot.presentation.keyboards import language_picker, one_column
 from bot.presentation.views import ROLE_NOUNS, session_button, session_summary
 from bot.services.people import invites, onboarding
@@ -76,7 +77,7 @@ def start(turn: Turn) -> None:
     )
     turn.say(
         turn._("Welcome! Please choose your language."),
-        reply_markup=language_picker("ob:l:", preselected=language),
+        reply_markup=language_picker(cb.OnboardingLanguage, preselected=language),
     )
 
 
@@ -98,18 +99,19 @@ def _accept_staff(turn: Turn, invite) -> None:  # type: ignore[no-untyped-def]
 
 @on()
 def choose_language(turn: Turn) -> None:
-    assert turn.query is not None
-    language = (turn.query.data or "").removeprefix("ob:l:")
-    state = turn.conversation(onboarding.FLOW, "language", "consent")
-    if state is None or language not in LANGUAGES:
+    pressed = turn.pressed(cb.OnboardingLanguage)
+    state = turn.conversation(onboarding.FLOW, "language", "consent") if pressed else None
+    if pressed is None or state is None:
         turn.stale()
         return
+    language = pressed.language
     conversations.advance(turn.db, turn.now, state, "consent", language=language)
     turn.use_language(language)
     turn.edit_or_say(turn._("Language: {language}", language=LANGUAGES[language]))
     turn.say(_consent_text(turn), reply_markup=InlineKeyboardMarkup([[
-        InlineKeyboardButton(turn._("I agree"), callback_data="ob:c:y"),
-        InlineKeyboardButton(turn._("No, thanks"), callback_data="ob:c:n"),
+        InlineKeyboardButton(turn._("I agree"), callback_data=cb.OnboardingConsent("y").encode()),
+        InlineKeyboardButton(turn._("No, thanks"),
+                             callback_data=cb.OnboardingConsent("n").encode()),
     ]]))
 
 
@@ -119,12 +121,12 @@ def _consent_text(turn: Turn) -> str:
 
 @on()
 def answer_consent(turn: Turn) -> None:
-    assert turn.query is not None
-    state = turn.conversation(onboarding.FLOW, "consent")
-    if state is None:
+    pressed = turn.pressed(cb.OnboardingConsent)
+    state = turn.conversation(onboarding.FLOW, "consent") if pressed else None
+    if pressed is None or state is None:
         turn.stale()
         return
-    if turn.query.data == "ob:c:n":
+    if pressed.answer == "n":
         conversations.finish(turn.db, state)
         turn.edit_or_say(turn._(
             "No problem. Nothing about you has been stored.\n\n"
@@ -164,8 +166,10 @@ def _offer_session(turn: Turn, session) -> None:  # type: ignore[no-untyped-def]
         turn._("You are invited to an information session at the job centre:\n\n{summary}",
                summary=session_summary(turn.t, session)),
         reply_markup=InlineKeyboardMarkup([
-            [InlineKeyboardButton(turn._("I'll come"), callback_data=f"ob:s:{session.id}")],
-            [InlineKeyboardButton(turn._("Choose another time"), callback_data="ob:s:other")],
+            [InlineKeyboardButton(turn._("I'll come"),
+                                  callback_data=cb.OnboardingSession(session.id).encode())],
+            [InlineKeyboardButton(turn._("Choose another time"),
+                                  callback_data=cb.OnboardingOtherTime().encode())],
         ]),
     )
     if session.latitude is not None and session.longitude is not None:
@@ -186,28 +190,26 @@ def _offer_choices(turn: Turn, centre_id: int, *, exclude: int | None = None) ->
         ))
         show_home(turn)
         return
-    buttons = [session_button(turn.t, s, f"ob:s:{s.id}") for s in sessions]
+    buttons = [session_button(turn.t, s, cb.OnboardingSession(s.id)) for s in sessions]
     turn.say(turn._("Choose a time for your information session:"),
                    reply_markup=one_column(buttons))
 
 
 @on(roles={Role.ASPIRANT})
 def choose_session(turn: Turn) -> None:
-    assert turn.query is not None and turn.person is not None
-    state = turn.conversation(onboarding.FLOW, "session")
-    if state is None:
+    assert turn.person is not None
+    pressed = turn.pressed(cb.OnboardingSession, cb.OnboardingOtherTime)
+    state = turn.conversation(onboarding.FLOW, "session") if pressed else None
+    if pressed is None or state is None:
         turn.stale()
         return
-    choice = (turn.query.data or "").removeprefix("ob:s:")
     centre_id = state.data["centre"]
-    if choice == "other":
+    if isinstance(pressed, cb.OnboardingOtherTime):
         turn.edit_or_say(turn._("Let's find another time."))
         _offer_choices(turn, centre_id, exclude=state.data.get("offered"))
         return
-    if not choice.isdigit():
-        turn.stale()
-        return
-    session = info_sessions.get(turn.db, int(choice))
+    assert isinstance(pressed, cb.OnboardingSession)
+    session = info_sessions.get(turn.db, pressed.session)
     if session is None or session.job_centre_id != centre_id:
         turn.stale()
         return
@@ -225,7 +227,10 @@ def choose_session(turn: Turn) -> None:
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("start", start))
-    application.add_handler(CallbackQueryHandler(choose_language, pattern=r"^ob:l:"))
-    application.add_handler(CallbackQueryHandler(answer_consent, pattern=r"^ob:c:[yn]$"))
-    application.add_handler(CallbackQueryHandler(choose_session, pattern=r"^ob:s:"))
+    application.add_handler(CallbackQueryHandler(choose_language,
+                                                 pattern=cb.OnboardingLanguage.matches))
+    application.add_handler(CallbackQueryHandler(answer_consent,
+                                                 pattern=cb.OnboardingConsent.matches))
+    application.add_handler(CallbackQueryHandler(
+        choose_session, pattern=cb.any_of(cb.OnboardingSession, cb.OnboardingOtherTime)))
 

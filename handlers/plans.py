@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import N_, Translator
 from bot.models import Booking, BookingStatus, Enrolment, MilestoneKind, PlanMilestone, Role
+from bot.presentation import callbacks as cb
 from bot.presentation.reminder_buttons import session_answers
 from bot.presentation.views import session_summary
 from bot.services.people import people
@@ -30,13 +31,8 @@ LABELS = {
 }
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text[:64], callback_data=data)
-
-
-def _id(turn: Turn) -> int | None:
-    raw = (turn.query.data or "").rsplit(":", 1)[-1] if turn.query else ""
-    return int(raw) if raw.isdigit() else None
+def _button(text: str, data: cb.Callback) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text[:64], callback_data=data.encode())
 
 
 def _today(turn: Turn, enrolment: Enrolment) -> date:
@@ -93,7 +89,8 @@ def _my_plan(turn: Turn) -> None:
 # --- coaches -------------------------------------------------------------------------------
 @on(roles=STAFF)
 def caseload_page(turn: Turn) -> None:
-    _caseload(turn, _id(turn) or 0)
+    pressed = turn.pressed(cb.PlanPage)
+    _caseload(turn, pressed.page if pressed else 0)
 
 
 def _caseload(turn: Turn, page: int) -> None:
@@ -113,12 +110,12 @@ def _caseload(turn: Turn, page: int) -> None:
             mark = "⚠️" if milestone.due_on < _today(turn, enrolment) else "⏳"
             label = (f"{mark} {name} · {turn._(LABELS[milestone.kind])} "
                      f"{turn.t.short_date(milestone.due_on)}")
-        buttons.append([_button(label, f"pl:a:{enrolment.id}")])
+        buttons.append([_button(label, cb.AspirantPlan(enrolment.id))])
     nav = []
     if page > 0:
-        nav.append(_button("◀", f"pl:l:{page - 1}"))
+        nav.append(_button("◀", cb.PlanPage(page - 1)))
     if page < pages - 1:
-        nav.append(_button("▶", f"pl:l:{page + 1}"))
+        nav.append(_button("▶", cb.PlanPage(page + 1)))
     if nav:
         buttons.append(nav)
     text = turn._("Plan milestones, most urgent first (page {page} of {pages}):",
@@ -129,10 +126,11 @@ def _caseload(turn: Turn, page: int) -> None:
 @on(roles=STAFF)
 def aspirant_plan(turn: Turn) -> None:
     assert turn.person is not None
-    enrolment_id = _id(turn)
-    if enrolment_id is None:
+    pressed = turn.pressed(cb.AspirantPlan)
+    if pressed is None:
+        turn.stale()
         return
-    enrolment = milestones.managed_enrolment(turn.db, turn.person, enrolment_id)
+    enrolment = milestones.managed_enrolment(turn.db, turn.person, pressed.enrolment)
     _aspirant_plan(turn, enrolment)
 
 
@@ -144,21 +142,22 @@ def _aspirant_plan(turn: Turn, enrolment: Enrolment, note: str | None = None) ->
     lines.append(t._("Plan of {name}:", name=enrolment.aspirant.display_name or "?"))
     lines += [milestone_line(t, m, today) for m in plan] or [t._("No plan milestones yet.")]
     buttons = [[_button("✓ " + t._("Mark done: {milestone}", milestone=t._(LABELS[m.kind])),
-                        f"pl:d:{m.id}")] for m in plan if m.done_at is None]
+                        cb.MarkMilestoneDone(m.id))] for m in plan if m.done_at is None]
     if not plan:
         due = milestones.first_plan_due(turn.db, enrolment.job_centre_id, today)
         buttons.append([_button(t._("Start the plan (first plan due {date})",
-                                    date=t.short_date(due)), f"pl:s:{enrolment.id}")])
-    buttons.append([_button("⬅ " + t._("Back"), "pl:l:0")])
+                                    date=t.short_date(due)), cb.StartPlan(enrolment.id))])
+    buttons.append([_button("⬅ " + t._("Back"), cb.PlanPage(0))])
     turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons))
 
 
 @on(roles=STAFF)
 def mark_done(turn: Turn) -> None:
-    milestone_id = _id(turn)
-    if milestone_id is None:
+    pressed = turn.pressed(cb.MarkMilestoneDone)
+    if pressed is None:
+        turn.stale()
         return
-    done = milestones.mark_done(turn.db, turn.now, milestone_id, actor=turn.person)
+    done = milestones.mark_done(turn.db, turn.now, pressed.milestone, actor=turn.person)
     enrolment = turn.db.get(Enrolment, done.milestone.enrolment_id)
     assert enrolment is not None
     t = turn.t
@@ -171,10 +170,11 @@ def mark_done(turn: Turn) -> None:
 
 @on(roles=STAFF)
 def start_plan(turn: Turn) -> None:
-    enrolment_id = _id(turn)
-    if enrolment_id is None:
+    pressed = turn.pressed(cb.StartPlan)
+    if pressed is None:
+        turn.stale()
         return
-    milestone = milestones.start_plan(turn.db, turn.now, enrolment_id, actor=turn.person)
+    milestone = milestones.start_plan(turn.db, turn.now, pressed.enrolment, actor=turn.person)
     enrolment = turn.db.get(Enrolment, milestone.enrolment_id)
     assert enrolment is not None
     _aspirant_plan(turn, enrolment, note=turn._("The plan has started."))
@@ -199,7 +199,7 @@ def my_schedule(turn: Turn) -> None:
     elif not _attended(turn, enrolment):
         lines.append(t._("You have no information session booked."))
         markup = InlineKeyboardMarkup([[_button("📅 " + t._("Book an information session"),
-                                                "rb:list")]])
+                                                cb.OtherSessionTimes())]])
     today = _today(turn, enrolment)
     open_steps = [m for m in milestones.plan_of(turn.db, enrolment.id) if m.done_at is None]
     if open_steps:
@@ -218,7 +218,7 @@ def _attended(turn: Turn, enrolment: Enrolment) -> bool:
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("plan", plan_command))
     application.add_handler(CommandHandler("schedule", my_schedule))
-    application.add_handler(CallbackQueryHandler(caseload_page, pattern=r"^pl:l:\d+$"))
-    application.add_handler(CallbackQueryHandler(aspirant_plan, pattern=r"^pl:a:\d+$"))
-    application.add_handler(CallbackQueryHandler(mark_done, pattern=r"^pl:d:\d+$"))
-    application.add_handler(CallbackQueryHandler(start_plan, pattern=r"^pl:s:\d+$"))
+    application.add_handler(CallbackQueryHandler(caseload_page, pattern=cb.PlanPage.matches))
+    application.add_handler(CallbackQueryHandler(aspirant_plan, pattern=cb.AspirantPlan.matches))
+    application.add_handler(CallbackQueryHandler(mark_done, pattern=cb.MarkMilestoneDone.matches))
+    application.add_handler(CallbackQueryHandler(start_plan, pattern=cb.StartPlan.matches))

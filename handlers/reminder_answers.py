@@ -14,6 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.errors import DomainError
 from bot.i18n import N_
 from bot.models import BookingStatus, InfoSession, Person, Role
+from bot.presentation import callbacks as cb
 from bot.presentation.reminder_buttons import session_answers
 from bot.presentation.views import session_button, session_summary
 from bot.services.messaging import outbox
@@ -24,21 +25,15 @@ from handlers.base import Turn, on
 ASPIRANT = frozenset({Role.ASPIRANT})
 
 
-def _booking_id(turn: Turn) -> int | None:
-    raw = (turn.query.data or "").rsplit(":", 1)[-1] if turn.query else ""
-    return int(raw) if raw.isdigit() else None
-
-
-
 @on(roles=ASPIRANT)
 def answer(turn: Turn) -> None:
-    assert turn.query is not None and turn.person is not None
-    action = (turn.query.data or "").split(":")[1]
-    booking_id = _booking_id(turn)
-    if booking_id is None:
+    assert turn.person is not None
+    pressed = turn.pressed(cb.SessionAnswer)
+    if pressed is None:
         turn.stale()
         return
-    booking = info_sessions.own_booking(turn.db, turn.person, booking_id)
+    action = pressed.answer
+    booking = info_sessions.own_booking(turn.db, turn.person, pressed.booking)
     session = booking.info_session
     if action == "y":
         info_sessions.confirm_booking(turn.db, turn.now, turn.person, booking.id)
@@ -96,7 +91,7 @@ def offer_times(turn: Turn, centre_id: int, *, exclude: int | None, intro: str,
     if not sessions:
         turn.say(turn._(none))
         return
-    buttons = [[session_button(turn.t, s, f"rb:{s.id}")] for s in sessions]
+    buttons = [[session_button(turn.t, s, cb.BookSession(s.id))] for s in sessions]
     turn.say(turn._(intro), reply_markup=InlineKeyboardMarkup(buttons))
 
 
@@ -117,10 +112,13 @@ def list_times(turn: Turn) -> None:
 
 @on(roles=ASPIRANT)
 def rebook(turn: Turn) -> None:
-    assert turn.person is not None and turn.query is not None
-    session_id = _booking_id(turn)
+    assert turn.person is not None
+    pressed = turn.pressed(cb.BookSession)
+    if pressed is None:
+        turn.stale()
+        return
     enrolment = people.active_enrolment(turn.db, turn.person)
-    session = info_sessions.get(turn.db, session_id) if session_id is not None else None
+    session = info_sessions.get(turn.db, pressed.session)
     if session is None or enrolment is None or session.job_centre_id != enrolment.job_centre_id:
         turn.stale()
         return
@@ -159,6 +157,7 @@ def _tell_coach(turn: Turn, coach_id: int | None, session: InfoSession) -> None:
 
 
 def register(application: Application) -> None:
-    application.add_handler(CallbackQueryHandler(answer, pattern=r"^rm:[yncm]:\d+$"))
-    application.add_handler(CallbackQueryHandler(list_times, pattern=r"^rb:list$"))
-    application.add_handler(CallbackQueryHandler(rebook, pattern=r"^rb:\d+$"))
+    application.add_handler(CallbackQueryHandler(answer, pattern=cb.SessionAnswer.matches))
+    application.add_handler(CallbackQueryHandler(list_times,
+                                                 pattern=cb.OtherSessionTimes.matches))
+    application.add_handler(CallbackQueryHandler(rebook, pattern=cb.BookSession.matches))

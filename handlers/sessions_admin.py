@@ -17,6 +17,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.errors import DomainError
 from bot.i18n import LANGUAGES, N_
 from bot.models import Booking, BookingStatus, Enrolment, InfoSession, JobCentre, Person, Role
+from bot.presentation import callbacks as cb
 from bot.presentation.keyboards import language_picker
 from bot.presentation.views import session_summary
 from bot.services.centres import centres
@@ -254,16 +255,17 @@ def capacity_button(turn: Turn) -> None:
 def _after_capacity(turn: Turn, state, capacity: int) -> None:  # type: ignore[no-untyped-def]
     conversations.advance(turn.db, turn.now, state, "new_language", capacity=capacity)
     turn.say(turn._("In which language is the session held?"),
-                   reply_markup=language_picker("sa:lg:"))
+                   reply_markup=language_picker(cb.SessionLanguage))
 
 
 @on(roles=ADMIN)
 def language_button(turn: Turn) -> None:
-    state = turn.conversation(FLOW, "new_language")
-    language = (turn.query.data or "").removeprefix("sa:lg:") if turn.query else ""
-    if state is None or language not in LANGUAGES:
+    pressed = turn.pressed(cb.SessionLanguage)
+    state = turn.conversation(FLOW, "new_language") if pressed else None
+    if pressed is None or state is None:
         turn.stale()
         return
+    language = pressed.language
     state = conversations.advance(turn.db, turn.now, state, "confirm_new", language=language)
     centre = turn.db.get(JobCentre, state.data["centre"])
     assert centre is not None
@@ -508,7 +510,8 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(new_at_centre, pattern=r"^sa:nc:\d+$"))
     application.add_handler(CallbackQueryHandler(place_is_address, pattern=r"^sa:pa$"))
     application.add_handler(CallbackQueryHandler(capacity_button, pattern=r"^sa:cp:\d+$"))
-    application.add_handler(CallbackQueryHandler(language_button, pattern=r"^sa:lg:"))
+    application.add_handler(CallbackQueryHandler(language_button,
+                                                 pattern=cb.SessionLanguage.matches))
     application.add_handler(CallbackQueryHandler(start_edit, pattern=r"^sa:[tpc]:\d+$"))
     application.add_handler(CallbackQueryHandler(start_cancel, pattern=r"^sa:x:\d+$"))
     application.add_handler(CallbackQueryHandler(confirm, pattern=r"^sa:ok$"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import FSI, N_, PDI, Translator
 from bot.models import AbsenceReason, AttendanceStatus, MilestoneKind, OutboxMessage
+from bot.presentation import callbacks as cb
+from bot.presentation.callbacks import Callback
 from bot.services.attendance import absences, coach_alerts
 from bot.services.attendance.caseload import Detail, Entry, Today
 from bot.services.attendance.statement import NOT_RECORDED, Statement
@@ -50,13 +53,14 @@ def reason_label(t: Translator, reason: AbsenceReason | str | None) -> str:
     return t._(absences.REASON_LABELS[AbsenceReason(reason)])
 
 
-def reason_keyboard(t: Translator, prefix: str, *, cancel: str | None = None
-                    ) -> InlineKeyboardMarkup:
-    buttons = [InlineKeyboardButton(reason_label(t, reason), callback_data=f"{prefix}{code}")
+def reason_keyboard(t: Translator, data: Callable[[str], Callback], *,
+                    cancel: Callback | None = None) -> InlineKeyboardMarkup:
+    """One button per absence reason; ``data(code)`` is what each button carries."""
+    buttons = [InlineKeyboardButton(reason_label(t, reason), callback_data=data(code).encode())
                for code, reason in absences.REASON_CODES.items()]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     if cancel is not None:
-        rows.append([InlineKeyboardButton(t._("Cancel"), callback_data=cancel)])
+        rows.append([InlineKeyboardButton(t._("Cancel"), callback_data=cancel.encode())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -99,11 +103,11 @@ def alert_keyboard(t: Translator, view: dict[str, Any], *, acknowledged: bool = 
         if item["action"] or len(rows) >= ALERT_BUTTON_ROWS:
             continue
         rows.append([InlineKeyboardButton(f"{number} {icon} {t._(label)}",
-                                          callback_data=f"al:{item['id']}:{code}")
+                                          callback_data=cb.AlertAction(item["id"], code).encode())
                      for code, icon, label in ALERT_ACTIONS])
     if rows and not acknowledged:
         rows.append([InlineKeyboardButton("👍 " + t._("Seen, I'll follow up"),
-                                          callback_data=f"ak:{view['alert']}")])
+                                          callback_data=cb.AlertSeen(view["alert"]).encode())])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -118,14 +122,16 @@ def _alert_buttons(message: OutboxMessage, t: Translator) -> list[list[InlineKey
 
 # --- the aspirant is asked why, the coach hears the answer ------------------------------
 def _why_buttons(message: OutboxMessage, t: Translator) -> list[list[InlineKeyboardButton]]:
-    markup = reason_keyboard(t, f"aw:{message.params['record']}:")
+    record = int(message.params["record"])
+    markup = reason_keyboard(t, lambda code: cb.WhyAbsent(record, code))
     return [list(row) for row in markup.inline_keyboard]
 
 
 def _explained_buttons(message: OutboxMessage, t: Translator
                        ) -> list[list[InlineKeyboardButton]]:
     return [[InlineKeyboardButton("✔️ " + t._("Excuse"),
-                                  callback_data=f"ax:{message.params['record']}")]]
+                                  callback_data=cb.ExcuseExplained(
+                                      int(message.params["record"])).encode())]]
 
 
 # --- the daily digest -------------------------------------------------------------------
@@ -223,15 +229,16 @@ def caseload_page(t: Translator, entries: list[Entry], number: int, pages: int, 
     for offset, entry in enumerate(entries):
         lines += ["", *entry_lines(t, first + offset + 1, entry)]
         buttons.append(InlineKeyboardButton(f"{first + offset + 1}. {entry.name}"[:40],
-                                            callback_data=f"cl:d:{entry.enrolment.id}"))
+                                            callback_data=cb.CaseloadDetail(
+                                                entry.enrolment.id).encode()))
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     navigation = []
     if number > 0:
         navigation.append(InlineKeyboardButton("‹ " + t._("Previous"),
-                                               callback_data=f"cl:p:{number - 1}"))
+                                               callback_data=cb.CaseloadPage(number - 1).encode()))
     if number + 1 < pages:
         navigation.append(InlineKeyboardButton(t._("Next") + " ›",
-                                               callback_data=f"cl:p:{number + 1}"))
+                                               callback_data=cb.CaseloadPage(number + 1).encode()))
     if navigation:
         rows.append(navigation)
     return "\n".join(lines), InlineKeyboardMarkup(rows)
@@ -274,28 +281,37 @@ def detail_keyboard(t: Translator, detail: Detail, *, demographics: bool = False
     enrolment = entry.enrolment.id
     rows = []
     if entry.day.is_attendance_day:
-        stamp = f"{entry.day.day:%Y%m%d}"
-        rows.append([
-            InlineKeyboardButton("✅ " + t._("Present"), callback_data=f"cl:m:{enrolment}:{stamp}:p"),
-            InlineKeyboardButton("✔️ " + t._("Excuse"), callback_data=f"cl:m:{enrolment}:{stamp}:e"),
-            InlineKeyboardButton("❌ " + t._("Unexcused"),
-                                 callback_data=f"cl:m:{enrolment}:{stamp}:u"),
-        ])
-    rows.append([InlineKeyboardButton("📅 " + t._("Another day"), callback_data=f"cl:k:{enrolment}"),
-                 InlineKeyboardButton("📝 " + t._("Add a note"), callback_data=f"cl:n:{enrolment}")])
+        rows.append(mark_buttons(t, enrolment, entry.day.day))
+    rows.append([InlineKeyboardButton("📅 " + t._("Another day"),
+                                      callback_data=cb.ChooseAttendanceDay(enrolment).encode()),
+                 InlineKeyboardButton("📝 " + t._("Add a note"),
+                                      callback_data=cb.WriteNote(enrolment).encode())])
     rows.append([InlineKeyboardButton("📄 " + t._("Attendance statement"),
-                                      callback_data=f"cl:S:{enrolment}")])
+                                      callback_data=cb.ChooseStatementPeriod(enrolment).encode())])
     required = entry.enrolment.attendance_required
     rows.append([InlineKeyboardButton(
         t._("Daily check-in: switch off") if required else t._("Daily check-in: switch on"),
-        callback_data=f"cl:r:{enrolment}:{0 if required else 1}")])
+        callback_data=cb.SetRequirement(enrolment, not required).encode())])
     if demographics:
         rows.append([InlineKeyboardButton(t._("Gender and age"),
-                                          callback_data=f"dm:v:{enrolment}")])
+                                          callback_data=cb.DemographicsView(enrolment).encode())])
     rows.append([InlineKeyboardButton(t._("End the enrolment"),
-                                      callback_data=f"ex:v:{enrolment}")])
-    rows.append([InlineKeyboardButton("‹ " + t._("All my aspirants"), callback_data="cl:p:0")])
+                                      callback_data=cb.ExitView(enrolment).encode())])
+    rows.append([InlineKeyboardButton("‹ " + t._("All my aspirants"),
+                                      callback_data=cb.CaseloadPage(0).encode())])
     return InlineKeyboardMarkup(rows)
+
+
+def mark_buttons(t: Translator, enrolment: int, day: date) -> list[InlineKeyboardButton]:
+    """Present, excused or unexcused on ``day``, recorded by hand."""
+    return [
+        InlineKeyboardButton("✅ " + t._("Present"),
+                             callback_data=cb.MarkAttendance(enrolment, day, "p").encode()),
+        InlineKeyboardButton("✔️ " + t._("Excuse"),
+                             callback_data=cb.MarkAttendance(enrolment, day, "e").encode()),
+        InlineKeyboardButton("❌ " + t._("Unexcused"),
+                             callback_data=cb.MarkAttendance(enrolment, day, "u").encode()),
+    ]
 
 
 # --- the statement ----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from telegram import (
     BotCommand,
@@ -13,6 +13,7 @@ from telegram import (
 )
 
 from bot.i18n import LANGUAGES, N_, Translator
+from bot.presentation.callbacks import Callback
 
 # The aspirant's menu: (action, emoji, label). The emoji stays outside the translation.
 ASPIRANT_MENU: tuple[tuple[str, str, str], ...] = (
@@ -76,11 +77,13 @@ def commands(t: Translator, entries: Sequence[tuple[str, str]]) -> list[BotComma
     return [BotCommand(name, t._(description)[:256]) for name, description in entries]
 
 
-def language_picker(prefix: str, preselected: str | None = None) -> InlineKeyboardMarkup:
+def language_picker(data: Callable[[str], Callback], preselected: str | None = None
+                    ) -> InlineKeyboardMarkup:
+    """One button per language, each in its own name; ``data(code)`` is what it carries."""
     buttons = []
     for code, name in LANGUAGES.items():
         text = f"✓ {name}" if code == preselected else name
-        buttons.append(InlineKeyboardButton(text, callback_data=f"{prefix}{code}"))
+        buttons.append(InlineKeyboardButton(text, callback_data=data(code).encode()))
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 

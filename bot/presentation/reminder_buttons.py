@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton
 
 from bot.i18n import N_, Translator
 from bot.models import OutboxMessage
+from bot.presentation.callbacks import BookSession, MarkMilestoneDone, SessionAnswer
 from bot.services.sessions.info_sessions import BOOKING_OFFER, SESSION_CANCELLED, SESSION_CHANGED
 
 Rows = list[list[InlineKeyboardButton]]
@@ -26,10 +27,14 @@ MARK_DONE = N_("Mark as done")
 
 def session_answers(t: Translator, booking_id: int) -> Rows:
     return [
-        [InlineKeyboardButton("✅ " + t._(COMING), callback_data=f"rm:y:{booking_id}"),
-         InlineKeyboardButton("❌ " + t._(NOT_COMING), callback_data=f"rm:n:{booking_id}")],
-        [InlineKeyboardButton("📅 " + t._(ADD_TO_CALENDAR), callback_data=f"rm:c:{booking_id}"),
-         InlineKeyboardButton("📍 " + t._(SHOW_PLACE), callback_data=f"rm:m:{booking_id}")],
+        [InlineKeyboardButton("✅ " + t._(COMING),
+                              callback_data=SessionAnswer("y", booking_id).encode()),
+         InlineKeyboardButton("❌ " + t._(NOT_COMING),
+                              callback_data=SessionAnswer("n", booking_id).encode())],
+        [InlineKeyboardButton("📅 " + t._(ADD_TO_CALENDAR),
+                              callback_data=SessionAnswer("c", booking_id).encode()),
+         InlineKeyboardButton("📍 " + t._(SHOW_PLACE),
+                              callback_data=SessionAnswer("m", booking_id).encode())],
     ]
 
 
@@ -41,7 +46,7 @@ def offer_rows(t: Translator, offers: Any) -> Rows:
         except (TypeError, ValueError, IndexError):
             continue
         label = f"{t.short_date(starts)} {t.time(starts)}"
-        rows.append([InlineKeyboardButton(label, callback_data=f"rb:{session_id}")])
+        rows.append([InlineKeyboardButton(label, callback_data=BookSession(session_id).encode())])
     return rows
 
 
@@ -54,7 +59,8 @@ def _milestone_reminder(message: OutboxMessage, t: Translator) -> Rows:
     milestone_id = message.params.get("milestone_id")
     if not milestone_id:
         return []
-    return [[InlineKeyboardButton("✓ " + t._(MARK_DONE), callback_data=f"pl:d:{milestone_id}")]]
+    return [[InlineKeyboardButton("✓ " + t._(MARK_DONE),
+                                  callback_data=MarkMilestoneDone(int(milestone_id)).encode())]]
 
 
 
@@ -64,7 +70,7 @@ def _session_changed(message: OutboxMessage, t: Translator) -> Rows:
     booking_id = message.params.get("booking_id")
     if booking_id:
         rows.append([InlineKeyboardButton("📅 " + t._(ADD_TO_CALENDAR),
-                                          callback_data=f"rm:c:{booking_id}")])
+                                          callback_data=SessionAnswer("c", int(booking_id)).encode())])
     return rows
 
 

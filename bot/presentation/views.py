@@ -6,6 +6,7 @@ from telegram import InlineKeyboardButton
 
 from bot.i18n import N_, Text, Translator
 from bot.models import AbsenceReason, BookingStatus, InfoSession, MilestoneKind, Role
+from bot.presentation.callbacks import Callback
 
 # Role names as they read inside a sentence.
 ROLE_NOUNS = {
@@ -45,10 +46,10 @@ def session_summary(t: Translator, session: InfoSession) -> Text:
     ))
 
 
-def session_button(t: Translator, session: InfoSession, data: str) -> InlineKeyboardButton:
+def session_button(t: Translator, session: InfoSession, data: Callback) -> InlineKeyboardButton:
     t = t.in_zone(session.job_centre.timezone)
     label = f"{t.short_date(session.starts_at)} {t.time(session.starts_at)}"
-    return InlineKeyboardButton(label, callback_data=data)
+    return InlineKeyboardButton(label, callback_data=data.encode())
 
 
 def split_message(text: str, limit: int = 4096) -> list[str]:
