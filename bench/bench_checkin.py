@@ -1,14 +1,25 @@
 """Benchmark: aspirants checking in through the full handler stack, beside a bare echo bot.
 
-Each check-in is a scanned QR link (``/start ci_<centre>_<code>``) processed by the
-real Application (``Application.process_update``, as tests/harness.py does): the
-update is parsed, the person resolved, the code verified, the attendance recorded
-in the database and the answer sent to the in-process emulated Bot API. The
-baseline is a bare python-telegram-bot application whose one handler echoes the
-text, measured in the same run through the same emulator request object. The
-ratio of the two rates is the cost of everything the bot does per check-in.
+Each check-in is a scanned QR link (``/start ci_<centre>_<code>``) handed to the real
+Application the way polling or the webhook hands updates over (its update processor:
+different people side by side, one person's updates in order): the update is parsed,
+the person resolved, the code verified, the attendance recorded in the database and
+the answer sent to the emulated Bot API. ``--concurrency`` updates are in flight at
+once (1 000 aspirants arriving in the morning), and the emulated Bot API answers each
+call after ``--api-latency-ms`` (the real one takes 40–150 ms).
 
-    .venv/bin/python bench/bench_checkin.py [--count 1000] [--database-url URL]
+The baseline, measured in the same run with the same latency and concurrency, is a
+bare python-telegram-bot application whose one handler echoes the text. Printed: the
+rate and latency percentiles of both, their ratio, and with ``--api-latency-ms`` above
+0 also the stack's rate at 0 ms latency, to show how much of the latency concurrency
+hides.
+
+    .venv/bin/python bench/bench_checkin.py                       # 1 000, 0 ms and 50 ms
+    .venv/bin/python bench/bench_checkin.py --api-latency-ms 100 --concurrency 200
+    .venv/bin/python bench/bench_checkin.py --database-url postgresql+psycopg://...
+
+A fresh database is used for each run (a temporary SQLite file unless a URL is
+given; a PostgreSQL database named by the URL is emptied first).
 """
 
 from __future__ import annotations
@@ -23,8 +34,13 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 from datetime import time as clock_time
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import text
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
@@ -33,7 +49,7 @@ from bot.calendar import at_local
 from bot.clock import ManualClock
 from bot.db import make_engine, make_session_factory, unit_of_work, upgrade
 from bot.emulator import BotApiEmulator, EmulatorRequest
-from bot.models import Role
+from bot.models import Base, Role
 from bot.runtime import Runtime
 from bot.services.attendance import checkin_codes
 from bot.services.attendance import policy as attendance_policy
@@ -41,8 +57,21 @@ from bot.services.centres import centres
 from bot.services.people import invites, onboarding, people
 from bot.settings import Settings
 
-WARM_UP = 20
+WARM_UP = 50
 FIRST_USER_ID = 500_000
+
+
+class SlowApi(EmulatorRequest):
+    """The emulated Bot API answering after a fixed delay, as the real one does."""
+
+    def __init__(self, emulator: BotApiEmulator, latency: float) -> None:
+        super().__init__(emulator)
+        self.latency = latency
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        return await super().do_request(*args, **kwargs)
 
 
 def _now() -> datetime:
@@ -50,10 +79,25 @@ def _now() -> datetime:
     return at_local(date(2026, 3, 2), clock_time(8, 45), ZoneInfo("Europe/Stockholm"))
 
 
+def fresh_database(url: str | None, workdir: str) -> str:
+    if url is None:
+        url = f"sqlite:///{workdir}/bench.sqlite3"
+        upgrade(url)
+        return url
+    upgrade(url)
+    engine = make_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
 def seed(url: str, count: int, clock: ManualClock) -> tuple[int, str, list[int]]:
     """A job centre, a coach and ``count`` aspirants with a daily requirement."""
     now = clock.now()
-    with unit_of_work(make_session_factory(make_engine(url))) as db:
+    engine = make_engine(url)
+    with unit_of_work(make_session_factory(engine)) as db:
         centre = centres.create(db, now, name="Jobbtorg Bench", address="Benchgatan 1",
                                 latitude=59.40, longitude=17.94)
         coach = people.create_person(db, now, telegram_user_id=FIRST_USER_ID - 1,
@@ -72,19 +116,27 @@ def seed(url: str, count: int, clock: ManualClock) -> tuple[int, str, list[int]]
             user_ids.append(uid)
         policy = attendance_policy.policy_for(db, now, centre.id)
         code = checkin_codes.current_code(policy, now)
-        return centre.id, code, user_ids
+        result = centre.id, code, user_ids
+    engine.dispose()
+    return result
 
 
 async def measure(label: str, texts: list[tuple[int, str]], app: Application,
-                  emulator: BotApiEmulator, check: Callable[[int], bool]
+                  emulator: BotApiEmulator, concurrency: int, check: Callable[[int], bool]
                   ) -> dict[str, float]:
-    latencies = []
+    """Hand the updates to the application's update processor, ``concurrency`` at a time."""
+    latencies: list[float] = []
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(user_id: int, message: str) -> None:
+        async with slots:
+            update = Update.de_json(emulator.user_sends_text(user_id, message), app.bot)
+            begin = time.perf_counter()
+            await app.update_processor.process_update(update, app.process_update(update))
+            latencies.append(time.perf_counter() - begin)
+
     started = time.perf_counter()
-    for user_id, text in texts:
-        update = Update.de_json(emulator.user_sends_text(user_id, text), app.bot)
-        begin = time.perf_counter()
-        await app.process_update(update)
-        latencies.append(time.perf_counter() - begin)
+    await asyncio.gather(*(one(user_id, message) for user_id, message in texts))
     elapsed = time.perf_counter() - started
     failed = sum(1 for user_id, _ in texts if not check(user_id))
     if failed:
@@ -98,12 +150,13 @@ async def measure(label: str, texts: list[tuple[int, str]], app: Application,
     }
 
 
-def echo_application(token: str, request: EmulatorRequest) -> Application:
+def echo_application(token: str, request: EmulatorRequest, concurrency: int) -> Application:
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
         await update.effective_message.reply_text(update.effective_message.text or "")
 
-    app = ApplicationBuilder().token(token).request(request).get_updates_request(request).build()
+    app = (ApplicationBuilder().token(token).request(request).get_updates_request(request)
+           .concurrent_updates(concurrency).build())
     app.add_handler(MessageHandler(filters.TEXT, echo))
     return app
 
@@ -113,30 +166,37 @@ def last_text(emulator: BotApiEmulator, user_id: int) -> str:
     return (messages[-1].get("text") or "") if messages else ""
 
 
-async def run(count: int, database_url: str | None) -> None:
+def report(label: str, result: dict[str, float]) -> str:
+    return (f"{label}: {result['count']:.0f} in {result['count'] / result['rate']:.2f} s = "
+            f"{result['rate']:.0f}/s, p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms")
+
+
+async def run(count: int, database_url: str | None, latencies_ms: list[float],
+              concurrency: int) -> None:
     workdir = tempfile.TemporaryDirectory(prefix="jobbot-bench-")
-    url = database_url or f"sqlite:///{workdir.name}/bench.sqlite3"
-    upgrade(url)
+    url = fresh_database(database_url, workdir.name)
     clock = ManualClock(_now())
-    print(f"seeding {count + WARM_UP} aspirants ({url.split(':')[0]}) ...", file=sys.stderr)
-    centre_id, code, user_ids = seed(url, count + WARM_UP, clock)
+    rounds = len(latencies_ms)
+    print(f"seeding {(count + WARM_UP) * rounds} aspirants ({url.split(':')[0]}) ...",
+          file=sys.stderr)
+    centre_id, code, user_ids = seed(url, (count + WARM_UP) * rounds, clock)
 
     emulator = BotApiEmulator()
-    request = EmulatorRequest(emulator)
+    request = SlowApi(emulator, 0)
     settings = Settings(_env_file=None, database_url=url,  # type: ignore[call-arg]
                         telegram_token=emulator.token)
-    runtime = Runtime(settings=settings, clock=clock,
-                      sessions=make_session_factory(make_engine(url)))
+    engine = make_engine(url)
+    runtime = Runtime(settings=settings, clock=clock, sessions=make_session_factory(engine))
     bot_app = build_application(settings, runtime=runtime, request=request, rate_limit=False,
                                 start_scheduler=False)
-    echo_app = echo_application(emulator.token, request)
+    echo_app = echo_application(emulator.token, request, concurrency)
     for n, uid in enumerate(user_ids):
         emulator.add_user(f"Aspirant {n}", "sv", user_id=uid)
-    echo_users = [emulator.add_user(f"Echo {n}", "en")["id"] for n in range(count + WARM_UP)]
+    echo_users = [emulator.add_user(f"Echo {n}", "en")["id"]
+                  for n in range((count + WARM_UP) * rounds)]
     await bot_app.initialize()
     await _post_init(bot_app)
     await echo_app.initialize()
-
     link = f"/start {checkin_codes.start_param(centre_id, code)}"
 
     def checked_in(uid: int) -> bool:
@@ -145,38 +205,51 @@ async def run(count: int, database_url: str | None) -> None:
     def echoed(uid: int) -> bool:
         return last_text(emulator, uid) == f"hello {uid}"
 
-    async def both(first: int, last: int, store: bool) -> dict[str, dict[str, float]] | None:
-        checks = [(uid, link) for uid in user_ids[first:last]]
-        echoes = [(uid, f"hello {uid}") for uid in echo_users[first:last]]
-        echo_result = await measure("echo", echoes, echo_app, emulator, echoed)
-        checkin_result = await measure("check-in", checks, bot_app, emulator, checked_in)
-        return {"echo": echo_result, "checkin": checkin_result} if store else None
-
-    await both(0, WARM_UP, store=False)
-    results = await both(WARM_UP, WARM_UP + count, store=True)
-    assert results is not None
+    results = {}
+    for round_number, latency_ms in enumerate(latencies_ms):
+        request.latency = latency_ms / 1000
+        first = round_number * (count + WARM_UP)
+        batches = ((first, first + WARM_UP, False), (first + WARM_UP, first + WARM_UP + count,
+                                                     True))
+        for start, end, keep in batches:
+            checks = [(uid, link) for uid in user_ids[start:end]]
+            echoes = [(uid, f"hello {uid}") for uid in echo_users[start:end]]
+            echo = await measure("echo", echoes, echo_app, emulator, concurrency, echoed)
+            full = await measure("check-in", checks, bot_app, emulator, concurrency, checked_in)
+            if keep:
+                results[latency_ms] = (echo, full)
     await bot_app.shutdown()
     await echo_app.shutdown()
+    runtime.database.shutdown()
+    engine.dispose()
     workdir.cleanup()
 
-    echo, checkin = results["echo"], results["checkin"]
-    print(f"check-ins through the full stack: {checkin['count']:.0f} in "
-          f"{checkin['count'] / checkin['rate']:.2f} s = {checkin['rate']:.0f}/s, "
-          f"p50 {checkin['p50']:.2f} ms, p99 {checkin['p99']:.2f} ms")
-    print(f"bare python-telegram-bot echo:    {echo['count']:.0f} in "
-          f"{echo['count'] / echo['rate']:.2f} s = {echo['rate']:.0f}/s, "
-          f"p50 {echo['p50']:.2f} ms, p99 {echo['p99']:.2f} ms")
-    print(f"ratio (echo rate / check-in rate): {echo['rate'] / checkin['rate']:.1f}x; "
-          f"p99 ratio: {checkin['p99'] / echo['p99']:.1f}x")
+    print(f"{count} aspirants, {concurrency} updates in flight, "
+          f"{url.split(':')[0].split('+')[0]}")
+    base_rate = results[latencies_ms[0]][1]["rate"]
+    for latency_ms, (echo, full) in results.items():
+        print(f"\nBot API latency {latency_ms:.0f} ms")
+        print("  " + report("check-ins, full stack", full))
+        print("  " + report("bare echo handler   ", echo))
+        print(f"  full stack / echo throughput: {full['rate'] / echo['rate']:.2f}x")
+        if latency_ms != latencies_ms[0]:
+            print(f"  full stack at {latency_ms:.0f} ms / at {latencies_ms[0]:.0f} ms: "
+                  f"{full['rate'] / base_rate:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000, help="aspirants checking in")
+    parser.add_argument("--api-latency-ms", type=float, action="append",
+                        help="the Bot API's answer time; repeat for several rounds "
+                             "(default: 0 and 50)")
+    parser.add_argument("--concurrency", type=int, default=100,
+                        help="updates in flight at once (default 100)")
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(run(args.count, args.database_url))
+    latencies = args.api_latency_ms or [0.0, 50.0]
+    asyncio.run(run(args.count, args.database_url, latencies, args.concurrency))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from bot.presentation import attendance_views as views
 from bot.presentation import callbacks as cb
 from bot.presentation.keyboards import aspirant_menu, menu_action
 from bot.services.attendance import absences, checkin, checkin_codes
+from bot.services.people.identity import ActiveEnrolment
 from bot.services.system import conversations
 from handlers import menu
 from handlers.base import Turn, invoke, on
@@ -48,8 +49,8 @@ def _proven(turn: Turn, state: ConversationState | None) -> list[str]:
 @menu.menu_action_handler("checkin")
 @on(roles=ASPIRANT)
 def checkin_command(turn: Turn) -> None:
-    assert turn.person is not None
-    found = checkin.opening(turn.db, turn.now, turn.person)
+    assert turn.person_id is not None
+    found = checkin.opening(turn.db, turn.now, turn.person_id, enrolment=_enrolment(turn))
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, CHECKIN_FLOW, "code")
     rule = found.location_rule
     if rule == LocationRule.OFF:
@@ -69,7 +70,7 @@ def checkin_command(turn: Turn) -> None:
 def checkin_link(turn: Turn) -> None:
     """``/start ci_<centre>_<code>``: the QR code at the venue, scanned."""
     param = checkin_codes.parse_start_param(turn.args[0] if turn.args else "")
-    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
+    state = turn.conversation(CHECKIN_FLOW)
     if param is None:
         turn.say(turn._("This check-in link is not valid. Please scan the code shown at "
                               "the job centre again."))
@@ -92,16 +93,17 @@ def shared_location(turn: Turn) -> None:
     location = turn.message.location if turn.message is not None else None
     if location is None:
         return
-    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
-    _attempt(turn, state, location=(location.latitude, location.longitude))
+    _attempt(turn, turn.conversation(CHECKIN_FLOW),
+             location=(location.latitude, location.longitude))
 
 
 def _attempt(turn: Turn, state: ConversationState | None, *, code: str | None = None,
                    location: tuple[float, float] | None = None,
                    centre_id: int | None = None) -> None:
-    assert turn.person is not None
+    assert turn.person_id is not None
     try:
-        result = checkin.check_in(turn.db, turn.now, turn.person, job_centre_id=centre_id,
+        result = checkin.check_in(turn.db, turn.now, turn.person_id,
+                                  enrolment=_enrolment(turn), job_centre_id=centre_id,
                                   code=code, location=location,
                                   proven_before=_proven(turn, state))
     except checkin.BadCode as bad:
@@ -126,6 +128,11 @@ def _attempt(turn: Turn, state: ConversationState | None, *, code: str | None = 
     turn.say(_welcome(turn, result), reply_markup=aspirant_menu(turn.t))
 
 
+def _enrolment(turn: Turn) -> ActiveEnrolment | None:
+    """The current enrolment as read with the person (None: read it again)."""
+    return turn.identity.enrolment if turn.identity is not None else None
+
+
 def _end_checkin(turn: Turn, state: ConversationState | None) -> None:
     if state is not None and state.flow == CHECKIN_FLOW:
         conversations.finish(turn.db, state)
@@ -133,8 +140,8 @@ def _end_checkin(turn: Turn, state: ConversationState | None) -> None:
 
 def _bad_code(turn: Turn, text: str) -> None:
     """Count the wrong code even though nothing else is kept, then say what was wrong."""
-    assert turn.person is not None
-    checkin.count_bad_code(turn.db, turn.now, turn.person)
+    assert turn.person_id is not None
+    checkin.count_bad_code(turn.db, turn.now, turn.person_id)
     turn.db.commit()
     turn.say(text)
 

@@ -15,7 +15,6 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -30,7 +29,8 @@ from bot.models import ConversationState, Person, Role
 from bot.presentation import callbacks
 from bot.runtime import Runtime
 from bot.services.messaging import outbox
-from bot.services.people import people, reachability
+from bot.services.people import identity, people, reachability
+from bot.services.people.identity import Identity
 from bot.services.system import conversations
 from bot.transport import replies as reply
 from bot.transport.deliver import deliver
@@ -46,18 +46,42 @@ def runtime_of(context: Context) -> Runtime:
     return context.application.bot_data["runtime"]
 
 
-@dataclass
 class Turn:
     """One update being decided: what it says is recorded in ``replies``."""
 
-    update: Update
-    runtime: Runtime
-    db: Session
-    now: datetime
-    person: Person | None
-    t: Translator
-    replies: reply.Replies
-    args: list[str] = field(default_factory=list)
+    def __init__(self, update: Update, runtime: Runtime, db: Session, now: datetime,
+                 identity: Identity | None, t: Translator, replies: reply.Replies,
+                 args: list[str]) -> None:
+        self.update = update
+        self.runtime = runtime
+        self.db = db
+        self.now = now
+        # Who sent the update, read in one statement; the full Person on demand.
+        self.identity = identity
+        self.t = t
+        self.replies = replies
+        self.args = args
+        self._person: Person | None = None
+
+    @property
+    def person(self) -> Person | None:
+        if self._person is None and self.identity is not None:
+            self._person = self.db.get(Person, self.identity.person_id)
+        return self._person
+
+    @person.setter
+    def person(self, person: Person | None) -> None:
+        """Someone became known during this update (e.g. they just enrolled)."""
+        self._person = person
+        self.identity = None
+        if person is not None:
+            self.replies.person_id = person.id
+
+    @property
+    def person_id(self) -> int | None:
+        if self.identity is not None:
+            return self.identity.person_id
+        return self._person.id if self._person is not None else None
 
     @property
     def user_id(self) -> int:
@@ -140,6 +164,8 @@ class Turn:
     # --- state ---------------------------------------------------------------------------
     def conversation(self, flow: str, *steps: str) -> ConversationState | None:
         """This chat's conversation if it is in ``flow`` (at one of ``steps``, if given)."""
+        if not self._may_have_conversation(flow):
+            return None
         state = conversations.current(self.db, self.now, self.user_id, self.chat_id)
         if state is None or state.flow != flow or (steps and state.step not in steps):
             return None
@@ -155,8 +181,18 @@ class Turn:
         data = self.query.data if self.query is not None else None
         return callbacks.parse(data, *kinds)  # type: ignore[return-value]
 
+    def _may_have_conversation(self, flow: str) -> bool:
+        """False when the identity read shows no step of ``flow`` and nothing in this
+        update has changed conversations since (saves a statement on most updates)."""
+        if self.identity is None or conversations.changed_in(self.db):
+            return True
+        step = self.identity.conversation
+        return step is not None and (step.flow == flow or step.expires_at <= self.now)
+
     def has_role(self, *roles: Role) -> bool:
-        return self.person is not None and self.person.has_role(*roles)
+        if self._person is not None or self.identity is None:
+            return self._person is not None and self._person.has_role(*roles)
+        return self.identity.has_role(*roles)
 
 
 Handler = Callable[[Turn], None]
@@ -221,12 +257,14 @@ def _turn(update: Update, runtime: Runtime, db: Session, args: list[str]) -> Tur
     user = update.effective_user
     chat = update.effective_chat
     assert user is not None and chat is not None
-    person = people.by_telegram_id(db, user.id)
-    if person is not None and person.erased_at is not None:
-        person = None
-    if person is not None:
+    who = identity.identify(db, user.id, chat.id)
+    if who is not None and who.erased:
+        who = None
+    if who is not None and who.unreachable:
+        person = db.get(Person, who.person_id)
+        assert person is not None
         reachability.reachable_again(db, now, person)
-    language = person.language if person is not None else None
+    language = who.language if who is not None else None
     if language is None:
         state = conversations.current(db, now, user.id, chat.id)
         if state is not None:
@@ -236,12 +274,12 @@ def _turn(update: Update, runtime: Runtime, db: Session, args: list[str]) -> Tur
     t = translator(language, runtime.settings.timezone)
     query = update.callback_query
     replies = reply.Replies(chat.id, callback_query_id=query.id if query is not None else None,
-                            person_id=person.id if person is not None else None)
-    return Turn(update, runtime, db, now, person, t, replies, args)
+                            person_id=who.person_id if who is not None else None)
+    return Turn(update, runtime, db, now, who, t, replies, args)
 
 
 def _refuse(turn: Turn) -> None:
-    if turn.person is None:
+    if turn.identity is None and turn.person is None:
         text = turn._(
             "I don't know you yet. Please open the invite link you got from your coach."
         )

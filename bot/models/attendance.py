@@ -48,6 +48,10 @@ class AttendancePolicy(Base):
     code_step_seconds: Mapped[int] = mapped_column(Integer, default=60)
     # Key of the rotating check-in codes; never shown, replaced to invalidate every code.
     code_secret: Mapped[str] = mapped_column(String(64))
+    # Grows with every change to this policy, the centre's closed days, zone or place:
+    # caches of what a check-in reads about the centre compare it (services/attendance/
+    # centre_facts.py).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

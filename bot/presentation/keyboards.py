@@ -55,7 +55,18 @@ def menu_label(t: Translator, emoji: str, label: str) -> str:
     return f"{emoji} {t._(label)}"
 
 
+# Keyboards are immutable: one per language serves every reply.
+_MENUS: dict[str, ReplyKeyboardMarkup] = {}
+
+
 def aspirant_menu(t: Translator) -> ReplyKeyboardMarkup:
+    menu = _MENUS.get(t.language)
+    if menu is None:
+        menu = _MENUS[t.language] = _aspirant_menu(t)
+    return menu
+
+
+def _aspirant_menu(t: Translator) -> ReplyKeyboardMarkup:
     labels = [menu_label(t, emoji, label) for _, emoji, label in ASPIRANT_MENU]
     rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
     return ReplyKeyboardMarkup(

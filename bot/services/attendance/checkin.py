@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from bot.errors import DomainError
@@ -26,14 +26,15 @@ from bot.models import (
     CheckInMethod,
     Enrolment,
     InfoSession,
-    JobCentre,
     LocationRule,
     Person,
+    Throttle,
 )
-from bot.services.attendance import checkin_codes
-from bot.services.attendance import policy as attendance_policy
+from bot.services.attendance import centre_facts, checkin_codes
+from bot.services.attendance.centre_facts import CentreFacts
 from bot.services.attendance.checkin_codes import CodeCheck
 from bot.services.attendance.policy import Day
+from bot.services.people.identity import ActiveEnrolment
 from bot.services.plans import milestones
 from bot.services.system import audit, throttle
 
@@ -69,25 +70,36 @@ class NeedsProof(DomainError):
         self.proven = proven
 
 
+@dataclass(frozen=True)
+class RecordState:
+    """Today's attendance record of the enrolment, as read (id None: there is none)."""
+
+    id: int | None = None
+    status: AttendanceStatus | None = None
+    recorded_at: datetime | None = None
+
+
 @dataclass
 class Opening:
     """What a check-in now would count for."""
 
-    enrolment: Enrolment
-    centre: JobCentre
-    policy: AttendancePolicy
+    enrolment: ActiveEnrolment
+    facts: CentreFacts
     day: Day
+    record: RecordState
+    bad_codes: int = 0
     daily: bool = False
     late: bool = False
     booking: Booking | None = None
     session: InfoSession | None = None
-    record: AttendanceRecord | None = None
 
     @property
     def location_rule(self) -> LocationRule:
-        if self.centre.latitude is None or self.centre.longitude is None:
-            return LocationRule.OFF
-        return self.policy.location_rule
+        return self.facts.location_rule
+
+    @property
+    def policy(self) -> AttendancePolicy:
+        return self.facts.policy
 
 
 @dataclass
@@ -96,9 +108,37 @@ class CheckIn:
     late: bool
     session: InfoSession | None
     method: CheckInMethod
-    centre: JobCentre
+    centre_name: str
     closes_at: datetime
     proven: set[str] = field(default_factory=set)
+
+
+_enrolment = Enrolment.__table__.c
+_policy = AttendancePolicy.__table__.c
+_record = AttendanceRecord.__table__.c
+_throttle = Throttle.__table__.c
+_booking = Booking.__table__.c
+_session = InfoSession.__table__.c
+
+_CURRENT = (
+    select(_enrolment.id, _enrolment.job_centre_id, _enrolment.coach_id,
+           _enrolment.attendance_required, _policy.version)
+    .select_from(Enrolment.__table__)
+    .outerjoin(AttendancePolicy.__table__, _policy.job_centre_id == _enrolment.job_centre_id)
+    .where(_enrolment.aspirant_id == bindparam("aspirant"), _enrolment.left_at.is_(None))
+    .order_by(_enrolment.enrolled_at.desc(), _enrolment.id.desc())
+    .limit(1)
+)
+
+
+def current_enrolment(db: Session, aspirant_id: int) -> ActiveEnrolment:
+    """The aspirant's current enrolment, or refuse."""
+    row = db.connection().execute(_CURRENT, {"aspirant": aspirant_id}).first()
+    if row is None:
+        raise DomainError(N_("You are not enrolled at a job centre, so there is nothing to "
+                             "check in to. Please talk to your coach."))
+    return ActiveEnrolment(row.id, row.job_centre_id, row.coach_id,
+                           bool(row.attendance_required), row.version)
 
 
 def enrolment_of(db: Session, aspirant: Person) -> Enrolment:
@@ -113,24 +153,66 @@ def enrolment_of(db: Session, aspirant: Person) -> Enrolment:
     return enrolment
 
 
-def opening(db: Session, now: datetime, aspirant: Person, *,
-            enrolment: Enrolment | None = None) -> Opening:
+def _scalar(query):  # type: ignore[no-untyped-def]
+    # No LIMIT: each query finds at most one row (unique keys, or an aggregate).
+    return query.scalar_subquery()
+
+
+# Everything else a check-in reads, in one statement: today's record, the wrong codes
+# counted in the current window, and a booking on a session that is on now.
+_STATE = select(
+    _scalar(select(_record.id).where(_record.enrolment_id == bindparam("enrolment"),
+                                     _record.day == bindparam("day"))).label("record_id"),
+    _scalar(select(_record.status).where(_record.enrolment_id == bindparam("enrolment"),
+                                         _record.day == bindparam("day"))).label("status"),
+    _scalar(select(_record.recorded_at).where(_record.enrolment_id == bindparam("enrolment"),
+                                              _record.day == bindparam("day"))
+            ).label("recorded_at"),
+    _scalar(select(_throttle.count).where(_throttle.key == bindparam("throttle_key"),
+                                          _throttle.window_started_at > bindparam("since"))
+            ).label("bad_codes"),
+    _scalar(select(func.min(_booking.id))
+            .join(InfoSession.__table__, _session.id == _booking.info_session_id)
+            .where(_booking.aspirant_id == bindparam("aspirant"),
+                   _booking.status.in_((BookingStatus.BOOKED.value,
+                                        BookingStatus.ATTENDED.value)),
+                   _session.job_centre_id == bindparam("centre"),
+                   _session.cancelled_at.is_(None),
+                   _session.starts_at <= bindparam("early"),
+                   _session.ends_at >= bindparam("now"))).label("booking_id"),
+)
+
+
+def opening(db: Session, now: datetime, aspirant: Person | int, *,
+            enrolment: ActiveEnrolment | None = None) -> Opening:
     """What the aspirant can check in to right now; refuses with the reason if nothing."""
-    enrolment = enrolment or enrolment_of(db, aspirant)
-    centre = enrolment.job_centre
-    policy, day = attendance_policy.today_at(db, centre, now)
-    found = Opening(enrolment=enrolment, centre=centre, policy=policy, day=day)
-    found.booking, found.session = _session_now(db, now, aspirant, centre)
+    aspirant_id = aspirant if isinstance(aspirant, int) else aspirant.id
+    enrolment = enrolment or current_enrolment(db, aspirant_id)
+    facts = centre_facts.facts(db, now, enrolment.job_centre_id, enrolment.policy_version)
+    day = facts.today(now)
+    row = db.connection().execute(_STATE, {
+        "enrolment": enrolment.id, "day": day.day, "aspirant": aspirant_id,
+        "throttle_key": _throttle_key(aspirant_id), "since": now - BAD_CODE_WINDOW,
+        "centre": enrolment.job_centre_id, "early": now + SESSION_EARLY, "now": now,
+    }).one()
+    record = RecordState()
+    if row.record_id is not None:
+        record = RecordState(row.record_id, AttendanceStatus(row.status), row.recorded_at)
+    found = Opening(enrolment=enrolment, facts=facts, day=day, record=record,
+                    bad_codes=row.bad_codes or 0)
+    if row.booking_id is not None:
+        found.booking = db.get(Booking, row.booking_id)
+        found.session = found.booking.info_session if found.booking is not None else None
     session_done = found.booking is not None and found.booking.status == BookingStatus.ATTENDED
     if found.booking is not None and session_done:
         found.booking = None
     phase = day.phase(now)
-    record = found.record = _record(db, enrolment.id, day)
+    present = record.status == AttendanceStatus.PRESENT
     if enrolment.attendance_required and phase in ("open", "grace"):
-        if record is not None and record.status == AttendanceStatus.PRESENT:
+        if present:
             if found.booking is None:
                 raise DomainError(N_("You have already checked in today, at {time}."),
-                                  time=_local_time(record.recorded_at, day))
+                                  time=_local_time(record.recorded_at, day))  # type: ignore[arg-type]
         else:
             found.daily = True
             found.late = phase == "grace"
@@ -146,9 +228,9 @@ def opening(db: Session, now: datetime, aspirant: Person, *,
     if phase == "before":
         raise DomainError(N_("Check-in opens at {time} today. Please come back then."),
                           time=day.opens.astimezone(day.zone).time())
-    if record is not None and record.status == AttendanceStatus.PRESENT:
+    if present:
         raise DomainError(N_("You have already checked in today, at {time}."),
-                          time=_local_time(record.recorded_at, day))
+                          time=_local_time(record.recorded_at, day))  # type: ignore[arg-type]
     raise DomainError(N_("Check-in closed at {time} today. If you are at the job centre, "
                          "please talk to the staff there."),
                       time=day.cutoff.astimezone(day.zone).time())
@@ -157,8 +239,9 @@ def opening(db: Session, now: datetime, aspirant: Person, *,
 def check_in(
     db: Session,
     now: datetime,
-    aspirant: Person,
+    aspirant: Person | int,
     *,
+    enrolment: ActiveEnrolment | None = None,
     job_centre_id: int | None = None,
     code: str | None = None,
     location: tuple[float, float] | None = None,
@@ -166,18 +249,23 @@ def check_in(
 ) -> CheckIn:
     """Check the aspirant in with a code and/or a location; refuses with a clear reason.
 
+    ``enrolment`` is the current enrolment if the caller has read it already;
     ``job_centre_id`` is the centre named in a scanned link; ``proven_before`` the proofs
     accepted earlier in the same check-in (see PROOF_VALID_FOR, kept by the caller).
+    The common case reads two statements (the enrolment with its centre's policy
+    version, and the day's state) and writes one.
     """
-    enrolment = enrolment_of(db, aspirant)
+    aspirant_id = aspirant if isinstance(aspirant, int) else aspirant.id
+    enrolment = enrolment or current_enrolment(db, aspirant_id)
     if job_centre_id is not None and job_centre_id != enrolment.job_centre_id:
+        facts = centre_facts.facts(db, now, enrolment.job_centre_id, enrolment.policy_version)
         raise DomainError(
             N_("This check-in code belongs to another job centre. You can only check in at "
-               "your own job centre, {centre}."), centre=enrolment.job_centre.name)
-    if too_many_bad_codes(db, now, aspirant):
+               "your own job centre, {centre}."), centre=facts.name)
+    found = opening(db, now, aspirant_id, enrolment=enrolment)
+    if found.bad_codes >= BAD_CODE_LIMIT:
         raise DomainError(N_("Too many wrong codes in a short time. Please wait 10 minutes, "
                              "or ask the staff at the job centre."))
-    found = opening(db, now, aspirant, enrolment=enrolment)
     proven = set(proven_before)
     if code is not None:
         _check_code(db, now, found, code)
@@ -200,9 +288,9 @@ def check_in(
     if found.daily:
         _record_present(db, now, found, method)
     if found.booking is not None:
-        _session_attended(db, now, found)
+        _session_attended(db, now, found, aspirant_id)
     return CheckIn(daily=found.daily, late=found.late, session=found.session, method=method,
-                   centre=found.centre, closes_at=found.day.closes, proven=proven)
+                   centre_name=found.facts.name, closes_at=found.day.closes, proven=proven)
 
 
 def _local_time(moment: datetime, day: Day) -> time:
@@ -210,16 +298,16 @@ def _local_time(moment: datetime, day: Day) -> time:
 
 
 # --- wrong codes ------------------------------------------------------------------------
-def _throttle_key(aspirant: Person) -> str:
-    return f"checkin:{aspirant.id}"
+def _throttle_key(aspirant: Person | int) -> str:
+    return f"checkin:{aspirant if isinstance(aspirant, int) else aspirant.id}"
 
 
-def too_many_bad_codes(db: Session, now: datetime, aspirant: Person) -> bool:
+def too_many_bad_codes(db: Session, now: datetime, aspirant: Person | int) -> bool:
     return throttle.too_many(db, now, _throttle_key(aspirant), limit=BAD_CODE_LIMIT,
                              window=BAD_CODE_WINDOW)
 
 
-def count_bad_code(db: Session, now: datetime, aspirant: Person) -> int:
+def count_bad_code(db: Session, now: datetime, aspirant: Person | int) -> int:
     """Count a wrong or stale code; the caller commits it even though the check-in failed."""
     return throttle.count_attempt(db, now, _throttle_key(aspirant), window=BAD_CODE_WINDOW)
 
@@ -235,11 +323,11 @@ def _check_code(db: Session, now: datetime, found: Opening, code: str) -> None:
     if result == CodeCheck.STALE:
         raise BadCode(N_("This code has expired. Codes change every minute: please use the "
                          "code shown now."), stale=True)
-    other = _centre_with_code(db, now, digits, exclude=found.centre.id)
+    other = _centre_with_code(db, now, digits, exclude=found.facts.centre_id)
     if other is not None:
         raise BadCode(N_("This code belongs to another job centre. You can only check in at "
                          "your own job centre, {centre}."), stale=False,
-                      centre=found.centre.name)
+                      centre=found.facts.name)
     raise BadCode(N_("This code is not right. Please check the code shown at the job centre "
                      "and try again."), stale=False)
 
@@ -271,7 +359,7 @@ def _check_location(found: Opening, location: tuple[float, float]) -> None:
     lat, lon = location
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise DomainError(N_("That location could not be read. Please try again."))
-    centre = (found.centre.latitude, found.centre.longitude)
+    centre = (found.facts.latitude, found.facts.longitude)
     distance = distance_m(centre, location)  # type: ignore[arg-type]
     if distance > found.policy.radius_m:
         raise DomainError(
@@ -280,52 +368,34 @@ def _check_location(found: Opening, location: tuple[float, float]) -> None:
 
 
 # --- recording --------------------------------------------------------------------------
-def _record(db: Session, enrolment_id: int, day: Day) -> AttendanceRecord | None:
-    return db.scalar(select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment_id,
-                                                    AttendanceRecord.day == day.day))
+_PRESENT = {"status": AttendanceStatus.PRESENT.value, "method": bindparam("method"),
+            "recorded_at": bindparam("now"), "recorded_by_id": None}
+_MARK_PRESENT = update(AttendanceRecord.__table__).where(_record.id == bindparam("record")
+                                                         ).values(**_PRESENT)
+_INSERT_PRESENT = insert(AttendanceRecord.__table__).values(
+    enrolment_id=bindparam("enrolment"), day=bindparam("day"), **_PRESENT)
 
 
 def _record_present(db: Session, now: datetime, found: Opening,
-                    method: CheckInMethod) -> AttendanceRecord:
-    record = found.record
-    if record is None:
-        record = AttendanceRecord(enrolment_id=found.enrolment.id, day=found.day.day)
-        db.add(record)
-    # Someone who reported an absence but came anyway is present.
-    record.status = AttendanceStatus.PRESENT
-    record.method = method
-    record.recorded_at = now
-    record.recorded_by_id = None
-    db.flush()
-    return record
+                    method: CheckInMethod) -> None:
+    """One write: the day's record becomes "present" (someone who reported an absence
+    but came anyway is present)."""
+    connection = db.connection()
+    if found.record.id is not None:
+        connection.execute(_MARK_PRESENT, {"record": found.record.id, "method": method.value,
+                                           "now": now})
+    else:
+        connection.execute(_INSERT_PRESENT, {"enrolment": found.enrolment.id,
+                                             "day": found.day.day, "method": method.value,
+                                             "now": now})
 
 
-def _session_now(db: Session, now: datetime, aspirant: Person, centre: JobCentre
-                 ) -> tuple[Booking | None, InfoSession | None]:
-    """The aspirant's booking on an information session at the centre that is on now."""
-    row = db.execute(
-        select(Booking, InfoSession)
-        .join(InfoSession, InfoSession.id == Booking.info_session_id)
-        .where(
-            Booking.aspirant_id == aspirant.id,
-            Booking.status.in_((BookingStatus.BOOKED, BookingStatus.ATTENDED)),
-            InfoSession.job_centre_id == centre.id,
-            InfoSession.cancelled_at.is_(None),
-            InfoSession.starts_at <= now + SESSION_EARLY,
-            InfoSession.ends_at >= now,
-        )
-        .order_by(InfoSession.starts_at)
-        .limit(1)
-    ).first()
-    return (row[0], row[1]) if row is not None else (None, None)
-
-
-def _session_attended(db: Session, now: datetime, found: Opening) -> None:
+def _session_attended(db: Session, now: datetime, found: Opening, aspirant_id: int) -> None:
     assert found.booking is not None and found.session is not None
     found.booking.status = BookingStatus.ATTENDED
     found.booking.updated_at = now
     db.flush()
-    audit.record(db, now, "booking.attended", actor=found.enrolment.aspirant,
+    audit.record(db, now, "booking.attended", actor=db.get(Person, aspirant_id),
                  subject=found.booking, method="check_in")
     # The first job plan is due five working days after the information session.
     milestones.on_info_session_attended(db, now, found.enrolment.id, found.day.day)

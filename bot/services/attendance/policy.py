@@ -178,6 +178,7 @@ def update(db: Session, now: datetime, centre: JobCentre, *, actor: Person | Non
     if changes.get("rotate_secret"):
         policy.code_secret = new_secret()
     policy.updated_at = now
+    policy.version += 1
     db.flush()
     changed = sorted(k for k in changes if k != "rotate_secret")
     audit.record(db, now, "attendance.policy", actor=actor, subject=policy, changed=changed,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot.errors import DomainError
 from bot.i18n import N_
 from bot.models import JobCentre, Person
+from bot.services.centres import versions
 from bot.services.system import audit
 
 
@@ -79,6 +80,7 @@ def rename(db: Session, now: datetime, centre: JobCentre, name: str, *,
     if other is not None and other.id != centre.id:
         raise DomainError(N_("There is already a job centre called {name}."), name=name)
     old, centre.name = centre.name, name
+    versions.centre_changed(db, centre.id)
     audit.record(db, now, "centre.rename", actor=actor, subject=centre, old=old, new=name)
 
 
@@ -95,6 +97,7 @@ def set_location(db: Session, now: datetime, centre: JobCentre, latitude: float 
                  longitude: float | None, *, actor: Person | None) -> None:
     check_coordinates(latitude, longitude)
     centre.latitude, centre.longitude = latitude, longitude
+    versions.centre_changed(db, centre.id)
     audit.record(db, now, "centre.location", actor=actor, subject=centre)
 
 
@@ -105,6 +108,7 @@ def set_timezone(db: Session, now: datetime, centre: JobCentre, zone: str, *,
     except (ZoneInfoNotFoundError, ValueError):
         raise DomainError(N_("Unknown time zone: {zone}"), zone=zone) from None
     centre.timezone = zone.strip()
+    versions.centre_changed(db, centre.id)
     audit.record(db, now, "centre.timezone", actor=actor, subject=centre, zone=centre.timezone)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.errors import DomainError
 from bot.i18n import N_
 from bot.models import ClosedDay, JobCentre, Person
+from bot.services.centres import versions
 from bot.services.system import audit
 
 
@@ -31,6 +32,7 @@ def add(db: Session, now: datetime, centre: JobCentre, day: date, note: str = ""
     closed = ClosedDay(job_centre_id=centre.id, day=day, note=note.strip())
     db.add(closed)
     db.flush()
+    versions.centre_changed(db, centre.id)
     audit.record(db, now, "closed_day.add", actor=actor, subject=closed, day=day.isoformat())
     return closed
 
@@ -40,6 +42,7 @@ def remove(db: Session, now: datetime, closed: ClosedDay, *, actor: Person | Non
                  day=closed.day.isoformat())
     db.delete(closed)
     db.flush()
+    versions.centre_changed(db, closed.job_centre_id)
 
 
 def upcoming(db: Session, centre_id: int, today: date) -> list[ClosedDay]:

@@ -14,6 +14,15 @@ from bot.models import ConversationState
 IDLE_LIMIT = timedelta(days=2)
 
 
+def changed_in(db: Session) -> bool:
+    """Whether this unit of work began, advanced or finished a conversation."""
+    return bool(db.info.get("conversation_changed"))
+
+
+def _changed(db: Session) -> None:
+    db.info["conversation_changed"] = True
+
+
 def current(db: Session, now: datetime, user_id: int, chat_id: int) -> ConversationState | None:
     state = db.scalar(
         select(ConversationState).where(
@@ -24,6 +33,7 @@ def current(db: Session, now: datetime, user_id: int, chat_id: int) -> Conversat
     if state is not None and state.expires_at <= now:
         db.delete(state)
         db.flush()
+        _changed(db)
         return None
     return state
 
@@ -47,6 +57,7 @@ def begin(
     state.data = dict(data or {})
     _touch(state, now)
     db.flush()
+    _changed(db)
     return state
 
 
@@ -65,9 +76,11 @@ def finish(db: Session, state: ConversationState | None) -> None:
     if state is not None:
         db.delete(state)
         db.flush()
+        _changed(db)
 
 
 def forget_user(db: Session, user_id: int) -> None:
+    _changed(db)
     db.execute(delete(ConversationState).where(ConversationState.telegram_user_id == user_id))
 
 
