@@ -20,6 +20,7 @@ from bot.calendar import local_date
 from bot.errors import DomainError, NotAllowed
 from bot.i18n import N_, Translator
 from bot.models import ClosedDay, Person, Role, RoleGrant
+from bot.presentation import callbacks as cb
 from bot.presentation.views import ROLE_NOUNS
 from bot.services.centres import centres, closed_days, org_settings
 from bot.services.people import people
@@ -32,13 +33,13 @@ from handlers.menu import text_step_handler
 FLOW = "admin"
 ADMIN = frozenset({Role.ADMIN})
 
-# Sections other modules add to the main menu: (label msgid, callback data).
-_SECTIONS: list[tuple[str, str]] = []
+# Sections other modules add to the main menu: (label msgid, the section's button).
+_SECTIONS: list[tuple[str, cb.Callback]] = []
 
 
-def admin_section(label: str, callback_data: str) -> None:
-    if (label, callback_data) not in _SECTIONS:
-        _SECTIONS.append((label, callback_data))
+def admin_section(label: str, opens: cb.Callback) -> None:
+    if (label, opens) not in _SECTIONS:
+        _SECTIONS.append((label, opens))
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Field:
     parse: Callable[[Session, str], Any]
     preview: Callable[[Translator, Any], str]
     apply: Callable[[Session, Any, Person, int | None, Any], None]
-    back: str  # callback data of the view to return to (formatted with the target id)
+    back: Callable[[int], cb.Callback]  # the view to return to, given the target id
 
 
 def _text(t: Translator, value: Any) -> str:
@@ -77,7 +78,7 @@ FIELDS: dict[str, Field] = {
         lambda db, text: text.strip(),
         _text,
         lambda db, now, actor, target, value: _new_centre(db, now, actor, value),
-        "ad:cl",
+        lambda target: cb.AdminCentres(),
     ),
     "cname": Field(
         N_("Send the new name."),
@@ -85,7 +86,7 @@ FIELDS: dict[str, Field] = {
         _text,
         lambda db, now, actor, target, value: centres.rename(
             db, now, admin_access.centre(db, target), value, actor=actor),
-        "ad:c:{id}",
+        cb.AdminCentre,
     ),
     "caddr": Field(
         N_("Send the new address (street, postcode and area)."),
@@ -93,7 +94,7 @@ FIELDS: dict[str, Field] = {
         _text,
         lambda db, now, actor, target, value: centres.set_address(
             db, now, admin_access.centre(db, target), value, actor=actor),
-        "ad:c:{id}",
+        cb.AdminCentre,
     ),
     "cloc": Field(
         N_("Send the location as latitude, longitude (e.g. 59.4032, 17.9448), or - for none."),
@@ -101,7 +102,7 @@ FIELDS: dict[str, Field] = {
         _location_preview,
         lambda db, now, actor, target, value: centres.set_location(
             db, now, admin_access.centre(db, target), value[0], value[1], actor=actor),
-        "ad:c:{id}",
+        cb.AdminCentre,
     ),
     "ctz": Field(
         N_("Send the time zone, e.g. Europe/Stockholm."),
@@ -109,7 +110,7 @@ FIELDS: dict[str, Field] = {
         _text,
         lambda db, now, actor, target, value: centres.set_timezone(
             db, now, admin_access.centre(db, target), value, actor=actor),
-        "ad:c:{id}",
+        cb.AdminCentre,
     ),
     "cdadd": Field(
         N_("Send the closed day as YYYY-MM-DD, optionally followed by a note."),
@@ -118,7 +119,7 @@ FIELDS: dict[str, Field] = {
         lambda db, now, actor, target, value: closed_days.add(
             db, now, admin_access.centre(db, target), closed_days.parse_day(value["day"]), value["note"],
             actor=actor),
-        "ad:cd:{id}",
+        cb.AdminClosedDays,
     ),
     "ret": Field(
         N_("Send the number of days personal data is kept after an aspirant has left "
@@ -127,19 +128,15 @@ FIELDS: dict[str, Field] = {
         _text,
         lambda db, now, actor, target, value: org_settings.set_value(
             db, now, org_settings.RETENTION_DAYS, value, actor=actor),
-        "ad:set",
+        lambda target: cb.AdminSettings(),
     ),
 }
 
 
-# --- access -------------------------------------------------------------------------------
-def _number(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
-
-
 # --- views ----------------------------------------------------------------------------------
-def _button(t: Translator, label: str, data: str, **params: Any) -> InlineKeyboardButton:
-    return InlineKeyboardButton(t._(label, **params), callback_data=data)
+def _button(t: Translator, label: str, data: cb.Callback, **params: Any
+            ) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t._(label, **params), callback_data=data.encode())
 
 
 def _show(turn: Turn, text: str, rows: list[list[InlineKeyboardButton]]) -> None:
@@ -155,9 +152,9 @@ def admin_command(turn: Turn) -> None:
 
 
 def _main_rows(t: Translator) -> list[list[InlineKeyboardButton]]:
-    rows = [[_button(t, N_("Job centres"), "ad:cl")],
-            [_button(t, N_("Settings"), "ad:set")]]
-    rows += [[_button(t, label, data)] for label, data in _SECTIONS]
+    rows = [[_button(t, N_("Job centres"), cb.AdminCentres())],
+            [_button(t, N_("Settings"), cb.AdminSettings())]]
+    rows += [[_button(t, label, opens)] for label, opens in _SECTIONS]
     return rows
 
 
@@ -171,10 +168,10 @@ def _centres(turn: Turn) -> None:
     listed = admin_access.changeable_centres(turn.db, turn.person)
     rows = [[InlineKeyboardButton(
         c.name if c.disabled_at is None else f"{c.name} ({turn._('disabled')})",
-        callback_data=f"ad:c:{c.id}")] for c in listed]
+        callback_data=cb.AdminCentre(c.id).encode())] for c in listed]
     if allowed is None:
-        rows.append([_button(turn.t, N_("Add a job centre"), "ad:e:cnew:0")])
-    rows.append([_button(turn.t, N_("Back"), "ad")])
+        rows.append([_button(turn.t, N_("Add a job centre"), cb.AdminEdit("cnew", 0))])
+    rows.append([_button(turn.t, N_("Back"), cb.AdminMenu())])
     _show(turn, turn._("Job centres:"), rows)
 
 
@@ -192,15 +189,15 @@ def _centre_view(turn: Turn, centre_id: int) -> None:
     if centre.disabled_at is not None:
         lines.append(t._("Disabled since {date}", date=t.date(centre.disabled_at)))
     rows = [
-        [_button(t, N_("Name"), f"ad:e:cname:{centre.id}"),
-         _button(t, N_("Address"), f"ad:e:caddr:{centre.id}")],
-        [_button(t, N_("Location"), f"ad:e:cloc:{centre.id}"),
-         _button(t, N_("Time zone"), f"ad:e:ctz:{centre.id}")],
-        [_button(t, N_("Staff"), f"ad:st:{centre.id}"),
-         _button(t, N_("Closed days"), f"ad:cd:{centre.id}")],
+        [_button(t, N_("Name"), cb.AdminEdit("cname", centre.id)),
+         _button(t, N_("Address"), cb.AdminEdit("caddr", centre.id))],
+        [_button(t, N_("Location"), cb.AdminEdit("cloc", centre.id)),
+         _button(t, N_("Time zone"), cb.AdminEdit("ctz", centre.id))],
+        [_button(t, N_("Staff"), cb.AdminStaff(centre.id)),
+         _button(t, N_("Closed days"), cb.AdminClosedDays(centre.id))],
         [_button(t, N_("Enable") if centre.disabled_at else N_("Disable"),
-                 f"ad:t:cdis:{centre.id}")],
-        [_button(t, N_("Back"), "ad:cl")],
+                 cb.AdminToggle("cdis", centre.id))],
+        [_button(t, N_("Back"), cb.AdminCentres())],
     ]
     _show(turn, "\n".join(lines), rows)
 
@@ -213,9 +210,10 @@ def _closed_days_view(turn: Turn, centre_id: int) -> None:
     lines = [turn._("{centre}: closed days", centre=centre.name)]
     lines += [f"• {turn.t.date(d.day)} {d.note}".rstrip() for d in days] or [turn._("None.")]
     rows = [[InlineKeyboardButton(f"✖ {turn.t.short_date(d.day)}",
-                                  callback_data=f"ad:t:cdrm:{d.id}")] for d in days[:20]]
-    rows.append([_button(turn.t, N_("Add a closed day"), f"ad:e:cdadd:{centre.id}")])
-    rows.append([_button(turn.t, N_("Back"), f"ad:c:{centre.id}")])
+                                  callback_data=cb.AdminToggle("cdrm", d.id).encode())]
+            for d in days[:20]]
+    rows.append([_button(turn.t, N_("Add a closed day"), cb.AdminEdit("cdadd", centre.id))])
+    rows.append([_button(turn.t, N_("Back"), cb.AdminCentre(centre.id))])
     _show(turn, "\n".join(lines), rows)
 
 
@@ -230,8 +228,8 @@ def _staff_view(turn: Turn, centre_id: int) -> None:
     lines.append(turn._("To add someone, send /invite."))
     rows = [[InlineKeyboardButton(
         f"✖ {p.display_name or '?'} ({turn._(ROLE_NOUNS[g.role])})",
-        callback_data=f"ad:t:rv:{g.id}")] for p, g in staff[:20]]
-    rows.append([_button(turn.t, N_("Back"), f"ad:c:{centre.id}")])
+        callback_data=cb.AdminToggle("rv", g.id).encode())] for p, g in staff[:20]]
+    rows.append([_button(turn.t, N_("Back"), cb.AdminCentre(centre.id))])
     _show(turn, "\n".join(lines), rows)
 
 
@@ -245,32 +243,34 @@ def _settings_view(turn: Turn) -> None:
         t._("Gender and age band for figures: {answer}",
             answer=t._("on") if values[org_settings.RECORD_GENDER_AND_AGE] else t._("off")),
     ]
-    rows = [[_button(t, N_("Retention period"), "ad:e:ret:0")],
-            [_button(t, N_("Gender and age band"), "ad:t:gender:0")],
-            [_button(t, N_("Back"), "ad")]]
+    rows = [[_button(t, N_("Retention period"), cb.AdminEdit("ret", 0))],
+            [_button(t, N_("Gender and age band"), cb.AdminToggle("gender", 0))],
+            [_button(t, N_("Back"), cb.AdminMenu())]]
     _show(turn, "\n".join(lines), rows)
 
 
 # --- navigation -------------------------------------------------------------------------
+NAVIGATION = (cb.AdminMenu, cb.AdminCentres, cb.AdminSettings, cb.AdminCentre,
+              cb.AdminClosedDays, cb.AdminStaff)
+
+
 @on(roles=ADMIN)
 def navigate(turn: Turn) -> None:
-    assert turn.query is not None
-    parts = (turn.query.data or "").split(":")
-    match parts:
-        case ["ad"]:
+    match turn.pressed(*NAVIGATION):
+        case cb.AdminMenu():
             _main(turn)
-        case ["ad", "cl"]:
+        case cb.AdminCentres():
             _centres(turn)
-        case ["ad", "set"]:
+        case cb.AdminSettings():
             if admin_access.admin_centres(turn.person) is not None:
                 raise NotAllowed(N_("Sorry, this is not available to you."))
             _settings_view(turn)
-        case ["ad", "c", number] if _number(number) is not None:
-            _centre_view(turn, int(number))
-        case ["ad", "cd", number] if _number(number) is not None:
-            _closed_days_view(turn, int(number))
-        case ["ad", "st", number] if _number(number) is not None:
-            _staff_view(turn, int(number))
+        case cb.AdminCentre(centre):
+            _centre_view(turn, centre)
+        case cb.AdminClosedDays(centre):
+            _closed_days_view(turn, centre)
+        case cb.AdminStaff(centre):
+            _staff_view(turn, centre)
         case _:
             turn.stale()
 
@@ -278,17 +278,16 @@ def navigate(turn: Turn) -> None:
 # --- changing a value -------------------------------------------------------------------
 @on(roles=ADMIN)
 def start_edit(turn: Turn) -> None:
-    assert turn.query is not None
-    parts = (turn.query.data or "").split(":")
-    if len(parts) != 4 or parts[2] not in FIELDS or _number(parts[3]) is None:
+    pressed = turn.pressed(cb.AdminEdit)
+    if pressed is None or pressed.field not in FIELDS:
         turn.stale()
         return
-    key, target = parts[2], int(parts[3]) or None
+    key, target = pressed.field, pressed.target or None
     _check_target(turn, key, target)
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "input",
                         {"field": key, "target": target})
     turn.edit_or_say(turn._(FIELDS[key].prompt), reply_markup=InlineKeyboardMarkup(
-        [[_button(turn.t, N_("Cancel"), "ad:no")]]))
+        [[_button(turn.t, N_("Cancel"), cb.AdminCancel())]]))
 
 
 def _check_target(turn: Turn, key: str, target: int | None) -> None:
@@ -317,19 +316,18 @@ def receive_value(turn: Turn, state: Any) -> None:
 
 
 def _confirm_markup(t: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[_button(t, N_("Save"), "ad:ok"),
-                                  _button(t, N_("Cancel"), "ad:no")]])
+    return InlineKeyboardMarkup([[_button(t, N_("Save"), cb.AdminSave()),
+                                  _button(t, N_("Cancel"), cb.AdminCancel())]])
 
 
 @on(roles=ADMIN)
 def start_toggle(turn: Turn) -> None:
     """Changes without typing (disable a centre, remove a role…) still ask to confirm."""
-    assert turn.query is not None
-    parts = (turn.query.data or "").split(":")
-    if len(parts) != 4 or _number(parts[3]) is None:
+    pressed = turn.pressed(cb.AdminToggle)
+    if pressed is None:
         turn.stale()
         return
-    action, target = parts[2], int(parts[3])
+    action, target = pressed.action, pressed.target
     question = _toggle_question(turn, action, target)
     if question is None:
         turn.stale()
@@ -372,13 +370,14 @@ def _toggle_question(turn: Turn, action: str, target: int) -> str | None:
 
 @on(roles=ADMIN)
 def confirm(turn: Turn) -> None:
-    assert turn.query is not None and turn.person is not None
+    assert turn.person is not None
+    pressed = turn.pressed(cb.AdminSave, cb.AdminCancel)
     state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
-    if state is None or state.flow != FLOW:
+    if pressed is None or state is None or state.flow != FLOW:
         turn.stale()
         return
     conversations.finish(turn.db, state)
-    if turn.query.data == "ad:no":
+    if isinstance(pressed, cb.AdminCancel):
         turn.edit_or_say(turn._("Cancelled. Nothing has changed."),
                                reply_markup=InlineKeyboardMarkup(_main_rows(turn.t)))
         return
@@ -400,22 +399,23 @@ def confirm(turn: Turn) -> None:
                                 {"field": key, "target": target})
             turn.edit_or_say(
                 turn._(problem.message, **problem.params) + "\n\n" + turn._(FIELDS[key].prompt),
-                reply_markup=InlineKeyboardMarkup([[_button(turn.t, N_("Cancel"), "ad:no")]]))
+                reply_markup=InlineKeyboardMarkup([[_button(turn.t, N_("Cancel"),
+                                                            cb.AdminCancel())]]))
             return
-        back = FIELDS[key].back.format(id=target or 0)
+        back = FIELDS[key].back(target or 0)
     turn.db.flush()
     turn.edit_or_say(turn._("Saved."), reply_markup=InlineKeyboardMarkup(
         [[_button(turn.t, N_("Back"), back)]]))
 
 
-def _apply_toggle(turn: Turn, action: str, target: int) -> str:
+def _apply_toggle(turn: Turn, action: str, target: int) -> cb.Callback:
     assert turn.person is not None
     if action == "cdis":
         centre = admin_access.centre(turn.db, target)
         admin_access.require(turn.person, centre.id)
         centres.set_disabled(turn.db, turn.now, centre, centre.disabled_at is None,
                              actor=turn.person)
-        return f"ad:c:{centre.id}"
+        return cb.AdminCentre(centre.id)
     if action == "cdrm":
         closed = turn.db.get(ClosedDay, target)
         if closed is None:
@@ -423,7 +423,7 @@ def _apply_toggle(turn: Turn, action: str, target: int) -> str:
         admin_access.require(turn.person, closed.job_centre_id)
         centre_id = closed.job_centre_id
         closed_days.remove(turn.db, turn.now, closed, actor=turn.person)
-        return f"ad:cd:{centre_id}"
+        return cb.AdminClosedDays(centre_id)
     if action == "rv":
         grant = turn.db.get(RoleGrant, target)
         if grant is None:
@@ -432,20 +432,21 @@ def _apply_toggle(turn: Turn, action: str, target: int) -> str:
         centre_id = grant.job_centre_id
         people.revoke_role(turn.db, turn.now, grant.person, grant.role, centre_id,
                            actor=turn.person)
-        return f"ad:st:{centre_id}"
+        return cb.AdminStaff(centre_id)
     if action == "gender":
         if admin_access.admin_centres(turn.person) is not None:
             raise NotAllowed(N_("Sorry, this is not available to you."))
         current = org_settings.get(turn.db, org_settings.RECORD_GENDER_AND_AGE)
         org_settings.set_value(turn.db, turn.now, org_settings.RECORD_GENDER_AND_AGE,
                                not current, actor=turn.person)
-        return "ad:set"
+        return cb.AdminSettings()
     raise DomainError(STALE_BUTTON)
 
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("admin", admin_command))
-    application.add_handler(CallbackQueryHandler(start_edit, pattern=r"^ad:e:"))
-    application.add_handler(CallbackQueryHandler(start_toggle, pattern=r"^ad:t:"))
-    application.add_handler(CallbackQueryHandler(confirm, pattern=r"^ad:(ok|no)$"))
-    application.add_handler(CallbackQueryHandler(navigate, pattern=r"^ad(:|$)"))
+    application.add_handler(CallbackQueryHandler(start_edit, pattern=cb.AdminEdit.matches))
+    application.add_handler(CallbackQueryHandler(start_toggle, pattern=cb.AdminToggle.matches))
+    application.add_handler(CallbackQueryHandler(confirm, pattern=cb.any_of(cb.AdminSave,
+                                                                           cb.AdminCancel)))
+    application.add_handler(CallbackQueryHandler(navigate, pattern=cb.any_of(*NAVIGATION)))

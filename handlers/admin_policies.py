@@ -21,6 +21,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.errors import DomainError
 from bot.i18n import N_, Translator
 from bot.models import LocationRule, Person, Role
+from bot.presentation import callbacks as cb
 from bot.services.attendance import policy as attendance_policy
 from bot.services.reminders import settings as reminder_settings
 from bot.services.system import conversations
@@ -57,7 +58,8 @@ def _clock_range(text: str, example: str) -> tuple[time, time]:
 
 def _whole(text: str, low: int, high: int) -> int:
     cleaned = text.strip()
-    if not cleaned.isdigit() or not low <= int(cleaned) <= high:
+    # isdecimal, not isdigit: int() reads any script's decimal digits, but not "²".
+    if not cleaned.isdecimal() or not low <= int(cleaned) <= high:
         raise DomainError(N_("Send a whole number from {low} to {high}."), low=low, high=high)
     return int(cleaned)
 
@@ -186,8 +188,8 @@ def _time_or_none(value: str | None) -> time | None:
     return None if value is None else time.fromisoformat(value)
 
 
-POLICY_VIEW = "ap:c:{id}"
-QUIET_VIEW = "ap:q:{id}"
+POLICY_VIEW = cb.PolicyView
+QUIET_VIEW = cb.QuietView
 Field = admin.Field
 
 FIELDS: dict[str, admin.Field] = {
@@ -267,14 +269,15 @@ admin.FIELDS.update(FIELDS)
 
 
 # --- views -----------------------------------------------------------------------------------
-def _button(t: Translator, label: str, data: str, **params: Any) -> InlineKeyboardButton:
-    return InlineKeyboardButton(t._(label, **params), callback_data=data)
+def _button(t: Translator, label: str, data: cb.Callback, **params: Any
+            ) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t._(label, **params), callback_data=data.encode())
 
 
-def _centre_list(turn: Turn, view: str, title: str) -> None:
-    rows = [[InlineKeyboardButton(c.name, callback_data=f"ap:{view}:{c.id}")]
+def _centre_list(turn: Turn, view: type[cb.PolicyView | cb.QuietView], title: str) -> None:
+    rows = [[InlineKeyboardButton(c.name, callback_data=view(c.id).encode())]
             for c in changeable_centres(turn.db, turn.person)]
-    rows.append([_button(turn.t, N_("Back"), "ad")])
+    rows.append([_button(turn.t, N_("Back"), cb.AdminMenu())])
     turn.edit_or_say(turn._(title), reply_markup=InlineKeyboardMarkup(rows))
 
 
@@ -302,20 +305,22 @@ def _policy_view(turn: Turn, centre_id: int) -> None:
         t._("The check-in code changes {every}", every=t.ngettext(
             "every {count} second", "every {count} seconds", policy.code_step_seconds)),
     ]
-    edit = f"ad:e:{{}}:{place.id}"
+    def edit(field: str) -> cb.AdminEdit:
+        return cb.AdminEdit(field, place.id)
+
     rows = [
-        [_button(t, N_("Days"), edit.format("apday")),
-         _button(t, N_("Check-in window"), edit.format("apwin"))],
-        [_button(t, N_("Grace period"), edit.format("apgr")),
-         _button(t, N_("Alert sent again"), edit.format("aprs"))],
-        [_button(t, N_("Absences in a row"), edit.format("apstk")),
-         _button(t, N_("Absences within days"), edit.format("apwl"))],
-        [_button(t, N_("Digest time"), edit.format("apdg")),
-         _button(t, N_("Code rotation"), edit.format("apcs"))],
-        [_button(t, N_("Radius"), edit.format("aprad"))],
-        [_button(t, label, f"ap:s:aploc:{place.id}:{rule.value[:3]}")
+        [_button(t, N_("Days"), edit("apday")),
+         _button(t, N_("Check-in window"), edit("apwin"))],
+        [_button(t, N_("Grace period"), edit("apgr")),
+         _button(t, N_("Alert sent again"), edit("aprs"))],
+        [_button(t, N_("Absences in a row"), edit("apstk")),
+         _button(t, N_("Absences within days"), edit("apwl"))],
+        [_button(t, N_("Digest time"), edit("apdg")),
+         _button(t, N_("Code rotation"), edit("apcs"))],
+        [_button(t, N_("Radius"), edit("aprad"))],
+        [_button(t, label, cb.PolicyChoice("aploc", place.id, rule.value[:3]))
          for rule, label in LOCATION_BUTTONS.items() if rule != policy.location_rule],
-        [_button(t, N_("Back"), "ap:l")],
+        [_button(t, N_("Back"), cb.PolicyCentres())],
     ]
     turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
 
@@ -335,29 +340,32 @@ def _quiet_view(turn: Turn, centre_id: int) -> None:
             unit=_counting(t, settings.deadline_calendar_days)),
     ]
     rows = [
-        [_button(t, N_("Quiet hours"), f"ad:e:qhrs:{place.id}")],
+        [_button(t, N_("Quiet hours"), cb.AdminEdit("qhrs", place.id))],
         [_button(t, N_("Weekends: not quiet") if quiet.weekends else N_("Weekends: quiet"),
-                 f"ap:s:qwk:{place.id}:{0 if quiet.weekends else 1}")],
+                 cb.PolicyChoice("qwk", place.id, "0" if quiet.weekends else "1"))],
         [_button(t, N_("Count working days") if settings.deadline_calendar_days
                  else N_("Count calendar days"),
-                 f"ap:s:qdl:{place.id}:{'w' if settings.deadline_calendar_days else 'c'}")],
-        [_button(t, N_("Back"), "ap:ql")],
+                 cb.PolicyChoice("qdl", place.id,
+                                 "w" if settings.deadline_calendar_days else "c"))],
+        [_button(t, N_("Back"), cb.QuietCentres())],
     ]
     turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
 
 
+NAVIGATION = (cb.PolicyCentres, cb.QuietCentres, cb.PolicyView, cb.QuietView)
+
+
 @on(roles=ADMIN)
 def navigate(turn: Turn) -> None:
-    assert turn.query is not None
-    match (turn.query.data or "").split(":"):
-        case ["ap", "l"]:
-            _centre_list(turn, "c", N_("Attendance policy of which job centre?"))
-        case ["ap", "ql"]:
-            _centre_list(turn, "q", N_("Quiet hours and deadlines of which job centre?"))
-        case ["ap", "c", number] if number.isdigit():
-            _policy_view(turn, int(number))
-        case ["ap", "q", number] if number.isdigit():
-            _quiet_view(turn, int(number))
+    match turn.pressed(*NAVIGATION):
+        case cb.PolicyCentres():
+            _centre_list(turn, cb.PolicyView, N_("Attendance policy of which job centre?"))
+        case cb.QuietCentres():
+            _centre_list(turn, cb.QuietView, N_("Quiet hours and deadlines of which job centre?"))
+        case cb.PolicyView(centre_id):
+            _policy_view(turn, centre_id)
+        case cb.QuietView(centre_id):
+            _quiet_view(turn, centre_id)
         case _:
             turn.stale()
 
@@ -365,17 +373,15 @@ def navigate(turn: Turn) -> None:
 @on(roles=ADMIN)
 def choose(turn: Turn) -> None:
     """A value picked with a button: the same preview and Save as a typed value."""
-    assert turn.query is not None
-    parts = (turn.query.data or "").split(":")
-    if (len(parts) != 5 or parts[2] not in CHOICES or not parts[3].isdigit()
-            or parts[4] not in CHOICES[parts[2]]):
+    pressed = turn.pressed(cb.PolicyChoice)
+    if pressed is None or pressed.choice not in CHOICES.get(pressed.field, {}):
         turn.stale()
         return
-    key, centre_id = parts[2], int(parts[3])
+    key, centre_id = pressed.field, pressed.centre
     require(turn.person, centre_id)
     place = centre(turn.db, centre_id)
     field = admin.FIELDS[key]
-    value = field.parse(turn.db, CHOICES[key][parts[4]])
+    value = field.parse(turn.db, CHOICES[key][pressed.choice])
     if key == "aploc" and value != LocationRule.OFF.value and place.latitude is None:
         raise DomainError(N_("The job centre has no coordinates, so locations cannot be "
                              "checked."))
@@ -383,14 +389,14 @@ def choose(turn: Turn) -> None:
                         {"field": key, "target": centre_id, "value": value})
     turn.edit_or_say(
         turn._("New value: {value}\nSave this change?", value=field.preview(turn.t, value)),
-        reply_markup=InlineKeyboardMarkup([[_button(turn.t, N_("Save"), "ad:ok"),
-                                            _button(turn.t, N_("Cancel"), "ad:no")]]))
+        reply_markup=InlineKeyboardMarkup([[_button(turn.t, N_("Save"), cb.AdminSave()),
+                                            _button(turn.t, N_("Cancel"), cb.AdminCancel())]]))
 
 
-admin.admin_section(N_("Attendance policies"), "ap:l")
-admin.admin_section(N_("Quiet hours and deadlines"), "ap:ql")
+admin.admin_section(N_("Attendance policies"), cb.PolicyCentres())
+admin.admin_section(N_("Quiet hours and deadlines"), cb.QuietCentres())
 
 
 def register(application: Application) -> None:
-    application.add_handler(CallbackQueryHandler(choose, pattern=r"^ap:s:"))
-    application.add_handler(CallbackQueryHandler(navigate, pattern=r"^ap:"))
+    application.add_handler(CallbackQueryHandler(choose, pattern=cb.PolicyChoice.matches))
+    application.add_handler(CallbackQueryHandler(navigate, pattern=cb.any_of(*NAVIGATION)))

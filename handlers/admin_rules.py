@@ -22,6 +22,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.errors import DomainError
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.models import Audience, ConversationState, EventKind, ReminderRule, Role
+from bot.presentation import callbacks as cb
 from bot.presentation.render import render
 from bot.presentation.views import ROLE_NOUNS, split_message
 from bot.services.reminders import preview as rule_preview
@@ -199,8 +200,8 @@ def preview_lines(turn: Turn, spec: RuleSpec, centre_id: int | None) -> list[str
 
 
 # --- showing ---------------------------------------------------------------------------------
-def _button(t: Translator, label: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(t._(label), callback_data=data)
+def _button(t: Translator, label: str, data: cb.Callback) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t._(label), callback_data=data.encode())
 
 
 def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
@@ -225,10 +226,10 @@ def _may_read(turn: Turn, centre_id: int | None) -> None:
 
 
 def _scopes(turn: Turn) -> None:
-    rows = [[_button(turn.t, N_("General rules"), "ar:s:0")]]
-    rows += [[InlineKeyboardButton(c.name, callback_data=f"ar:s:{c.id}")]
+    rows = [[_button(turn.t, N_("General rules"), cb.RuleScope(0))]]
+    rows += [[InlineKeyboardButton(c.name, callback_data=cb.RuleScope(c.id).encode())]
              for c in changeable_centres(turn.db, turn.person)]
-    rows.append([_button(turn.t, N_("Back"), "ad")])
+    rows.append([_button(turn.t, N_("Back"), cb.AdminMenu())])
     turn.edit_or_say(
         turn._("Reminder rules. General rules apply at every job centre that has no enabled "
                "rules of its own for the event."), reply_markup=_markup(rows))
@@ -249,11 +250,11 @@ def _scope_view(turn: Turn, centre_id: int | None) -> None:
                          else t._("• {event}: the general rules", event=t._(EVENT_NAMES[kind])))
     if not rules and centre_id is None:
         lines.append(t._("None."))
-    rows = [[InlineKeyboardButton(_rule_label(t, r), callback_data=f"ar:r:{r.id}")]
+    rows = [[InlineKeyboardButton(_rule_label(t, r), callback_data=cb.RuleView(r.id).encode())]
             for r in rules[:60]]
     if may_change(turn.person, centre_id):
-        rows.append([_button(t, N_("New rule"), f"ar:n:{centre_id or 0}")])
-    rows.append([_button(t, N_("Back"), "ar:l")])
+        rows.append([_button(t, N_("New rule"), cb.NewRule(centre_id or 0))])
+    rows.append([_button(t, N_("Back"), cb.RuleScopes())])
     turn.edit_or_say("\n".join(lines), reply_markup=_markup(rows))
 
 
@@ -272,17 +273,17 @@ def _rule_view(turn: Turn, rule_id: int) -> None:
         lines.append(t._("Switched off."))
     rows = []
     if may_change(turn.person, rule.job_centre_id):
-        first = [_button(t, N_("Timing"), f"ar:e:o:{rule.id}")]
+        first = [_button(t, N_("Timing"), cb.EditRule("o", rule.id))]
         if rule.event_kind != EventKind.CHECK_IN:  # check-in reminders go to aspirants only
-            first.append(_button(t, N_("Audience"), f"ar:e:a:{rule.id}"))
+            first.append(_button(t, N_("Audience"), cb.EditRule("a", rule.id)))
         rows += [first,
-                 [_button(t, N_("Texts"), f"ar:e:t:{rule.id}"),
-                  _button(t, N_("Preview"), f"ar:p:{rule.id}")],
+                 [_button(t, N_("Texts"), cb.EditRule("t", rule.id)),
+                  _button(t, N_("Preview"), cb.RulePreview(rule.id))],
                  [_button(t, N_("Switch off") if rule.enabled else N_("Switch on"),
-                          f"ar:x:{rule.id}")]]
+                          cb.SwitchRule(rule.id))]]
     else:
-        rows.append([_button(t, N_("Preview"), f"ar:p:{rule.id}")])
-    rows.append([_button(t, N_("Back"), f"ar:s:{rule.job_centre_id or 0}")])
+        rows.append([_button(t, N_("Preview"), cb.RulePreview(rule.id))])
+    rows.append([_button(t, N_("Back"), cb.RuleScope(rule.job_centre_id or 0))])
     turn.edit_or_say("\n".join(lines), reply_markup=_markup(rows))
 
 
@@ -291,21 +292,23 @@ def _rule_preview(turn: Turn, rule_id: int) -> None:
     _may_read(turn, rule.job_centre_id)
     lines = preview_lines(turn, reminder_rules.spec_of(rule), rule.job_centre_id)
     _show_long(turn, "\n".join(lines),
-                     _markup([[_button(turn.t, N_("Back"), f"ar:r:{rule.id}")]]))
+                     _markup([[_button(turn.t, N_("Back"), cb.RuleView(rule.id))]]))
+
+
+NAVIGATION = (cb.RuleScopes, cb.RuleScope, cb.RuleView, cb.RulePreview)
 
 
 @on(roles=ADMIN)
 def navigate(turn: Turn) -> None:
-    assert turn.query is not None
-    match (turn.query.data or "").split(":"):
-        case ["ar", "l"]:
+    match turn.pressed(*NAVIGATION):
+        case cb.RuleScopes():
             _scopes(turn)
-        case ["ar", "s", number] if number.isdigit():
-            _scope_view(turn, int(number) or None)
-        case ["ar", "r", number] if number.isdigit():
-            _rule_view(turn, int(number))
-        case ["ar", "p", number] if number.isdigit():
-            _rule_preview(turn, int(number))
+        case cb.RuleScope(centre_id):
+            _scope_view(turn, centre_id or None)
+        case cb.RuleView(rule_id):
+            _rule_view(turn, rule_id)
+        case cb.RulePreview(rule_id):
+            _rule_preview(turn, rule_id)
         case _:
             turn.stale()
 
@@ -323,11 +326,12 @@ def _check_access(turn: Turn, data: dict[str, Any]) -> None:
 
 
 def _cancel_row(t: Translator) -> list[InlineKeyboardButton]:
-    return [_button(t, N_("Cancel"), "ar:no")]
+    return [_button(t, N_("Cancel"), cb.RuleCancel())]
 
 
 def _ask_kind(turn: Turn, centre_id: int | None) -> None:
-    rows = [[InlineKeyboardButton(_capital(turn._(name)), callback_data=f"ar:k:{kind.value}")]
+    rows = [[InlineKeyboardButton(_capital(turn._(name)),
+                                  callback_data=cb.RuleEvent(kind).encode())]
             for kind, name in EVENT_NAMES.items()]
     rows.append(_cancel_row(turn.t))
     turn.edit_or_say(turn._("New reminder rule ({scope}). For which event?",
@@ -349,7 +353,7 @@ def _audiences(kind: EventKind) -> list[Audience]:
 
 def _ask_audience(turn: Turn, data: dict[str, Any]) -> None:
     rows = [[InlineKeyboardButton(_capital(turn._(AUDIENCE_NAMES[a])),
-                                  callback_data=f"ar:a:{a.value}")]
+                                  callback_data=cb.RuleAudience(a).encode())]
             for a in _audiences(EventKind(data["kind"]))]
     rows.append(_cancel_row(turn.t))
     turn.edit_or_say(turn._("Who gets this reminder?"), reply_markup=_markup(rows))
@@ -366,10 +370,10 @@ def _show_texts(turn: Turn, data: dict[str, Any]) -> None:
                      "is one, else the built-in text in that language.", fallback=default))
     lines.append(t._("Choose a language to write or change its text, or go on to the preview."))
     buttons = [InlineKeyboardButton(("✓ " if code in own else "") + name,
-                                    callback_data=f"ar:g:{code}")
+                                    callback_data=cb.RuleTextLanguage(code).encode())
                for code, name in LANGUAGES.items()]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([_button(t, N_("Preview and save"), "ar:d")])
+    rows.append([_button(t, N_("Preview and save"), cb.RuleTextsDone())])
     rows.append(_cancel_row(t))
     turn.edit_or_say("\n".join(lines), reply_markup=_markup(rows))
 
@@ -386,7 +390,7 @@ def _text_prompt(turn: Turn, data: dict[str, Any]) -> str:
 
 
 def _text_markup(t: Translator) -> InlineKeyboardMarkup:
-    return _markup([[_button(t, N_("Back"), "ar:ft"), _button(t, N_("Cancel"), "ar:no")]])
+    return _markup([[_button(t, N_("Back"), cb.RuleFixTexts()), *_cancel_row(t)]])
 
 
 def _confirm(turn: Turn, state: ConversationState) -> None:
@@ -398,22 +402,24 @@ def _confirm(turn: Turn, state: ConversationState) -> None:
              *preview_lines(turn, spec, data.get("scope")), "",
              turn._("Save this rule?")]
     t = turn.t
-    fix = [_button(t, N_("Timing"), "ar:fo")]
+    fix = [_button(t, N_("Timing"), cb.RuleFixTiming())]
     if spec.event_kind != EventKind.CHECK_IN:
-        fix.append(_button(t, N_("Audience"), "ar:fa"))
-    fix.append(_button(t, N_("Texts"), "ar:ft"))
-    _show_long(turn, "\n".join(lines), _markup(
-        [[_button(t, N_("Save"), "ar:ok"), _button(t, N_("Cancel"), "ar:no")], fix]))
+        fix.append(_button(t, N_("Audience"), cb.RuleFixAudience()))
+    fix.append(_button(t, N_("Texts"), cb.RuleFixTexts()))
+    _show_long(turn, "\n".join(lines), _markup([_save_row(t), fix]))
+
+
+def _save_row(t: Translator) -> list[InlineKeyboardButton]:
+    return [_button(t, N_("Save"), cb.RuleSave()), *_cancel_row(t)]
 
 
 @on(roles=ADMIN)
 def start_new(turn: Turn) -> None:
-    assert turn.query is not None
-    number = (turn.query.data or "").rsplit(":", 1)[-1]
-    if not number.isdigit():
+    pressed = turn.pressed(cb.NewRule)
+    if pressed is None:
         turn.stale()
         return
-    centre_id = int(number) or None
+    centre_id = pressed.centre or None
     require(turn.person, centre_id)
     _scope_name(turn, centre_id)  # refuses a centre that no longer exists
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "kind",
@@ -424,14 +430,13 @@ def start_new(turn: Turn) -> None:
 
 @on(roles=ADMIN)
 def start_edit(turn: Turn) -> None:
-    assert turn.query is not None
-    parts = (turn.query.data or "").split(":")
-    if len(parts) != 4 or parts[2] not in ("o", "a", "t") or not parts[3].isdigit():
+    pressed = turn.pressed(cb.EditRule)
+    if pressed is None:
         turn.stale()
         return
-    rule = reminder_rules.get(turn.db, int(parts[3]))
+    rule = reminder_rules.get(turn.db, pressed.rule)
     require(turn.person, rule.job_centre_id)
-    step = {"o": "offset", "a": "audience", "t": "texts"}[parts[2]]
+    step = {"o": "offset", "a": "audience", "t": "texts"}[pressed.part]
     state = conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, step,
                                 _draft_of(rule))
     _show_step(turn, state)
@@ -448,12 +453,11 @@ def _show_step(turn: Turn, state: ConversationState) -> None:
 
 @on(roles=ADMIN)
 def start_switch(turn: Turn) -> None:
-    assert turn.query is not None
-    number = (turn.query.data or "").rsplit(":", 1)[-1]
-    if not number.isdigit():
+    pressed = turn.pressed(cb.SwitchRule)
+    if pressed is None:
         turn.stale()
         return
-    rule = reminder_rules.get(turn.db, int(number))
+    rule = reminder_rules.get(turn.db, pressed.rule)
     require(turn.person, rule.job_centre_id)
     enable = not rule.enabled
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, "confirm",
@@ -461,44 +465,48 @@ def start_switch(turn: Turn) -> None:
                          "enable": enable})
     question = (turn._("Switch this rule on again? Its reminders are planned again.") if enable
                 else turn._("Switch this rule off? Reminders planned from it are cancelled."))
-    turn.edit_or_say(question, reply_markup=_markup(
-        [[_button(turn.t, N_("Save"), "ar:ok"), _button(turn.t, N_("Cancel"), "ar:no")]]))
+    turn.edit_or_say(question, reply_markup=_markup([_save_row(turn.t)]))
+
+
+DRAFT_STEPS = (cb.RuleEvent, cb.RuleAudience, cb.RuleTextLanguage, cb.RuleTextsDone,
+               cb.RuleFixTiming, cb.RuleFixAudience, cb.RuleFixTexts)
 
 
 @on(roles=ADMIN)
 def step(turn: Turn) -> None:
     """A press inside a draft: event, audience, language, going back to a step, preview."""
-    assert turn.query is not None
-    state = turn.conversation(FLOW)
+    pressed = turn.pressed(*DRAFT_STEPS)
+    state = turn.conversation(FLOW) if pressed is not None else None
     if state is None or state.data.get("mode") not in ("new", "edit"):
         turn.stale()
         return
     data = state.data
     _check_access(turn, data)
     ready = bool(data.get("ready"))
-    match (turn.query.data or "").split(":"):
-        case ["ar", "k", value] if state.step == "kind" and value in set(EventKind):
-            conversations.advance(turn.db, turn.now, state, "offset", kind=value)
+    match pressed:
+        case cb.RuleEvent(kind) if state.step == "kind":
+            conversations.advance(turn.db, turn.now, state, "offset", kind=kind.value)
             _ask_timing(turn)
-        case ["ar", "a", value] if state.step == "audience" and value in set(Audience):
-            draft = {**data, "audience": value}
+        case cb.RuleAudience(audience) if state.step == "audience":
+            draft = {**data, "audience": audience.value}
             reminder_rules.validate(_spec(draft))
             conversations.advance(turn.db, turn.now, state, "confirm" if ready else "texts",
-                                  audience=value, changed=_with_change(data, "audience"))
+                                  audience=audience.value,
+                                  changed=_with_change(data, "audience"))
             (_confirm(turn, state) if ready else _show_texts(turn, state.data))
-        case ["ar", "g", language] if state.step in ("texts", "text") and language in LANGUAGES:
+        case cb.RuleTextLanguage(language) if state.step in ("texts", "text"):
             conversations.advance(turn.db, turn.now, state, "text", lang=language)
             turn.edit_or_say(_text_prompt(turn, state.data),
                                    reply_markup=_text_markup(turn.t))
-        case ["ar", "d"] if state.step == "texts":
+        case cb.RuleTextsDone() if state.step == "texts":
             _confirm(turn, state)
-        case ["ar", "fo"] if ready:
+        case cb.RuleFixTiming() if ready:
             conversations.advance(turn.db, turn.now, state, "offset")
             _ask_timing(turn)
-        case ["ar", "fa"] if ready and data.get("kind") != EventKind.CHECK_IN.value:
+        case cb.RuleFixAudience() if ready and data.get("kind") != EventKind.CHECK_IN.value:
             conversations.advance(turn.db, turn.now, state, "audience")
             _ask_audience(turn, state.data)
-        case ["ar", "ft"] if ready or state.step == "text":
+        case cb.RuleFixTexts() if ready or state.step == "text":
             conversations.advance(turn.db, turn.now, state, "texts")
             _show_texts(turn, state.data)
         case _:
@@ -543,15 +551,17 @@ def receive_text(turn: Turn, state: ConversationState) -> None:
 # --- saving -------------------------------------------------------------------------------------
 @on(roles=ADMIN)
 def save(turn: Turn) -> None:
-    assert turn.query is not None and turn.person is not None
-    state = turn.conversation(FLOW)
+    assert turn.person is not None
+    pressed = turn.pressed(cb.RuleSave, cb.RuleCancel)
+    state = turn.conversation(FLOW) if pressed is not None else None
     if state is None:
         turn.stale()
         return
     data = state.data
-    if turn.query.data == "ar:no":
+    if isinstance(pressed, cb.RuleCancel):
         conversations.finish(turn.db, state)
-        back = f"ar:r:{data['rule']}" if data.get("rule") else f"ar:s:{data.get('scope') or 0}"
+        back = (cb.RuleView(int(data["rule"])) if data.get("rule")
+                else cb.RuleScope(data.get("scope") or 0))
         turn.edit_or_say(turn._("Cancelled. Nothing has changed."),
                                reply_markup=_markup([[_button(turn.t, N_("Back"), back)]]))
         return
@@ -562,7 +572,7 @@ def save(turn: Turn) -> None:
     if data["mode"] == "edit" and not _changes(data):
         conversations.finish(turn.db, state)
         turn.edit_or_say(turn._("Nothing has changed."), reply_markup=_markup(
-            [[_button(turn.t, N_("Back"), f"ar:r:{data['rule']}")]]))
+            [[_button(turn.t, N_("Back"), cb.RuleView(int(data["rule"])))]]))
         return
     try:
         with turn.db.begin_nested():
@@ -576,7 +586,7 @@ def save(turn: Turn) -> None:
         return
     conversations.finish(turn.db, state)
     turn.edit_or_say(turn._("Saved."), reply_markup=_markup(
-        [[_button(turn.t, N_("Back"), f"ar:r:{rule.id}")]]))
+        [[_button(turn.t, N_("Back"), cb.RuleView(rule.id))]]))
 
 
 def _apply(turn: Turn, data: dict[str, Any]) -> ReminderRule:
@@ -595,20 +605,21 @@ def _apply(turn: Turn, data: dict[str, Any]) -> ReminderRule:
 
 def _after_refusal_rows(t: Translator, data: dict[str, Any]) -> list[list[InlineKeyboardButton]]:
     if data["mode"] == "switch":
-        return [[_button(t, N_("Back"), f"ar:r:{data['rule']}")]]
-    fix = [_button(t, N_("Timing"), "ar:fo")]
+        return [[_button(t, N_("Back"), cb.RuleView(int(data["rule"])))]]
+    fix = [_button(t, N_("Timing"), cb.RuleFixTiming())]
     if data.get("kind") != EventKind.CHECK_IN.value:
-        fix.append(_button(t, N_("Audience"), "ar:fa"))
+        fix.append(_button(t, N_("Audience"), cb.RuleFixAudience()))
     return [fix, _cancel_row(t)]
 
 
-admin.admin_section(N_("Reminder rules"), "ar:l")
+admin.admin_section(N_("Reminder rules"), cb.RuleScopes())
 
 
 def register(application: Application) -> None:
-    application.add_handler(CallbackQueryHandler(start_new, pattern=r"^ar:n:\d+$"))
-    application.add_handler(CallbackQueryHandler(start_edit, pattern=r"^ar:e:"))
-    application.add_handler(CallbackQueryHandler(start_switch, pattern=r"^ar:x:\d+$"))
-    application.add_handler(CallbackQueryHandler(save, pattern=r"^ar:(ok|no)$"))
-    application.add_handler(CallbackQueryHandler(step, pattern=r"^ar:(k|a|g):|^ar:(d|fo|fa|ft)$"))
-    application.add_handler(CallbackQueryHandler(navigate, pattern=r"^ar:"))
+    application.add_handler(CallbackQueryHandler(start_new, pattern=cb.NewRule.matches))
+    application.add_handler(CallbackQueryHandler(start_edit, pattern=cb.EditRule.matches))
+    application.add_handler(CallbackQueryHandler(start_switch, pattern=cb.SwitchRule.matches))
+    application.add_handler(CallbackQueryHandler(save, pattern=cb.any_of(cb.RuleSave,
+                                                                        cb.RuleCancel)))
+    application.add_handler(CallbackQueryHandler(step, pattern=cb.any_of(*DRAFT_STEPS)))
+    application.add_handler(CallbackQueryHandler(navigate, pattern=cb.any_of(*NAVIGATION)))

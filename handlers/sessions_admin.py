@@ -38,12 +38,12 @@ _STATUS_MARK = {BookingStatus.ATTENDED: "✅", BookingStatus.NO_SHOW: "❌",
                 BookingStatus.BOOKED: "•"}
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
+def _button(text: str, data: cb.Callback) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data.encode())
 
 
 def _cancel_row(turn: Turn) -> list[InlineKeyboardButton]:
-    return [_button(turn._("Cancel"), "sa:no")]
+    return [_button(turn._("Cancel"), cb.SessionAbort())]
 
 
 def _is_admin_of(person: Person, centre_id: int) -> bool:
@@ -54,12 +54,6 @@ def _is_admin_of(person: Person, centre_id: int) -> bool:
 def _zone(session: InfoSession | JobCentre) -> ZoneInfo:
     centre = session if isinstance(session, JobCentre) else session.job_centre
     return ZoneInfo(centre.timezone)
-
-
-def _id(turn: Turn) -> int | None:
-    raw = (turn.query.data or "").rsplit(":", 1)[-1] if turn.query else ""
-    return int(raw) if raw.isdigit() else None
-
 
 
 # --- the list and one session ---------------------------------------------------------------
@@ -83,9 +77,9 @@ def _show_list(turn: Turn) -> None:
                 f"{booked}/{session.capacity}"
         if session.cancelled_at is not None:
             label = f"🚫 {label}"
-        rows.append([_button(label, f"sa:v:{session.id}")])
+        rows.append([_button(label, cb.SessionView(session.id))])
     if turn.has_role(Role.ADMIN):
-        rows.append([_button("➕ " + turn._("New information session"), "sa:new")])
+        rows.append([_button("➕ " + turn._("New information session"), cb.NewSession())])
     text = (turn._("Information sessions (booked/places):") if sessions
             else turn._("There are no information sessions in the coming weeks."))
     turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup(rows) if rows else None)
@@ -102,7 +96,8 @@ def _visible_session(turn: Turn, session_id: int | None) -> InfoSession | None:
 
 @on(roles=STAFF)
 def view_session(turn: Turn) -> None:
-    session = _visible_session(turn, _id(turn))
+    pressed = turn.pressed(cb.SessionView)
+    session = _visible_session(turn, pressed.session if pressed else None)
     if session is None:
         turn.stale()
         return
@@ -125,14 +120,15 @@ def _show_session(turn: Turn, session: InfoSession, note: str | None = None) -> 
     upcoming = session.cancelled_at is None and session.starts_at > turn.now
     if upcoming and _is_admin_of(turn.person, session.job_centre_id):
         rows += [
-            [_button("🕒 " + t._("Change time"), f"sa:t:{session.id}"),
-             _button("📍 " + t._("Change place"), f"sa:p:{session.id}")],
-            [_button("👥 " + t._("Change places"), f"sa:c:{session.id}"),
-             _button("🚫 " + t._("Cancel session"), f"sa:x:{session.id}")],
+            [_button("🕒 " + t._("Change time"), cb.ChangeSessionTime(session.id)),
+             _button("📍 " + t._("Change place"), cb.ChangeSessionPlace(session.id))],
+            [_button("👥 " + t._("Change places"), cb.ChangeSessionPlaces(session.id)),
+             _button("🚫 " + t._("Cancel session"), cb.CancelSession(session.id))],
         ]
     if session.cancelled_at is None and session.starts_at <= turn.now:
-        rows.append([_button("✅ " + t._("Record attendance"), f"sa:a:{session.id}")])
-    rows.append([_button("⬅ " + t._("Back"), "sa:l")])
+        rows.append([_button("✅ " + t._("Record attendance"),
+                             cb.SessionAttendance(session.id))])
+    rows.append([_button("⬅ " + t._("Back"), cb.SessionList())])
     turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
 
 
@@ -152,15 +148,15 @@ def new_session(turn: Turn) -> None:
     if len(choices) == 1:
         _ask_when(turn, choices[0])
         return
-    rows = [[_button(c.name, f"sa:nc:{c.id}")] for c in choices[:20]]
+    rows = [[_button(c.name, cb.NewSessionAt(c.id))] for c in choices[:20]]
     turn.edit_or_say(turn._("At which job centre?"),
                            reply_markup=InlineKeyboardMarkup([*rows, _cancel_row(turn)]))
 
 
 @on(roles=ADMIN)
 def new_at_centre(turn: Turn) -> None:
-    centre_id = _id(turn)
-    centre = next((c for c in _admin_centres(turn) if c.id == centre_id), None)
+    pressed = turn.pressed(cb.NewSessionAt)
+    centre = next((c for c in _admin_centres(turn) if pressed and c.id == pressed.centre), None)
     if centre is None:
         turn.stale()
         return
@@ -204,7 +200,7 @@ def _new_when(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
                           minutes=int(duration.total_seconds() // 60))
     rows = []
     if centre.address:
-        rows.append([_button(turn._("Use the job centre's address"), "sa:pa")])
+        rows.append([_button(turn._("Use the job centre's address"), cb.PlaceIsAddress())])
     turn.say(turn._("Where is it? Send the address or the room."),
                    reply_markup=InlineKeyboardMarkup([*rows, _cancel_row(turn)]))
 
@@ -222,7 +218,7 @@ def _clean_place(text: str) -> str:
 
 def _after_place(turn: Turn, state, place: str | None) -> None:  # type: ignore[no-untyped-def]
     conversations.advance(turn.db, turn.now, state, "new_capacity", place=place)
-    buttons = [_button(str(n), f"sa:cp:{n}") for n in CAPACITY_CHOICES]
+    buttons = [_button(str(n), cb.SessionPlaces(n)) for n in CAPACITY_CHOICES]
     turn.say(turn._("How many places? Send a number or choose one."),
                    reply_markup=InlineKeyboardMarkup([buttons, _cancel_row(turn)]))
 
@@ -243,11 +239,12 @@ def _new_capacity(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
 
 @on(roles=ADMIN)
 def capacity_button(turn: Turn) -> None:
+    pressed = turn.pressed(cb.SessionPlaces)
     state = turn.conversation(FLOW, "new_capacity")
-    capacity = _id(turn)
-    if state is None or capacity not in CAPACITY_CHOICES:
+    if pressed is None or state is None or pressed.places not in CAPACITY_CHOICES:
         turn.stale()
         return
+    capacity = pressed.places
     turn.edit_or_say(turn._("Places: {count}", count=capacity))
     _after_capacity(turn, state, capacity)
 
@@ -280,7 +277,7 @@ def language_button(turn: Turn) -> None:
         t._("Places: {count}", count=state.data["capacity"]),
     ])
     turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup([
-        [_button(t._("Create"), "sa:ok"), _button(t._("Cancel"), "sa:no")]]))
+        [_button(t._("Create"), cb.SessionConfirm()), *_cancel_row(turn)]]))
 
 
 # --- changing a session ---------------------------------------------------------------------
@@ -293,22 +290,22 @@ def _managed_session(turn: Turn, session_id: int | None) -> InfoSession | None:
     return session
 
 
-_EDIT_PROMPTS = {
-    "t": ("edit_when", N_("Send the new date and time, for example: {example}")),
-    "p": ("edit_place", N_("Send the new place (address or room).")),
-    "c": ("edit_capacity", N_("Send the new number of places.")),
+_EDIT_PROMPTS: dict[type[cb.Callback], tuple[str, str]] = {
+    cb.ChangeSessionTime: ("edit_when", N_("Send the new date and time, for example: {example}")),
+    cb.ChangeSessionPlace: ("edit_place", N_("Send the new place (address or room).")),
+    cb.ChangeSessionPlaces: ("edit_capacity", N_("Send the new number of places.")),
 }
+EDITS = (cb.ChangeSessionTime, cb.ChangeSessionPlace, cb.ChangeSessionPlaces)
 
 
 @on(roles=ADMIN)
 def start_edit(turn: Turn) -> None:
-    assert turn.query is not None
-    what = (turn.query.data or "").split(":")[1]
-    session = _managed_session(turn, _id(turn))
-    if session is None or what not in _EDIT_PROMPTS:
+    pressed = turn.pressed(*EDITS)
+    session = _managed_session(turn, pressed.session if pressed else None)
+    if pressed is None or session is None:
         turn.stale()
         return
-    step, prompt = _EDIT_PROMPTS[what]
+    step, prompt = _EDIT_PROMPTS[type(pressed)]
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, FLOW, step,
                         {"session": session.id})
     turn.edit_or_say(turn._(prompt, example=info_sessions.WHEN_EXAMPLE),
@@ -350,7 +347,7 @@ def _confirm_edit(turn: Turn, state, session: InfoSession, changes: dict,  # typ
         "{count} booked aspirant will be told and offered other times.",
         "{count} booked aspirants will be told and offered other times.", booked)
     turn.say(f"{question}\n\n{told}", reply_markup=InlineKeyboardMarkup([
-        [_button(turn._("Save"), "sa:ok"), _button(turn._("Cancel"), "sa:no")]]))
+        [_button(turn._("Save"), cb.SessionConfirm()), *_cancel_row(turn)]]))
 
 
 def _edit_capacity(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
@@ -363,7 +360,8 @@ def _edit_capacity(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
 
 @on(roles=ADMIN)
 def start_cancel(turn: Turn) -> None:
-    session = _managed_session(turn, _id(turn))
+    pressed = turn.pressed(cb.CancelSession)
+    session = _managed_session(turn, pressed.session if pressed else None)
     if session is None:
         turn.stale()
         return
@@ -376,7 +374,8 @@ def start_cancel(turn: Turn) -> None:
     question = t._("Cancel the information session on {date} at {time}?",
                    date=t.date(session.starts_at), time=t.time(session.starts_at))
     turn.edit_or_say(f"{question}\n\n{told}", reply_markup=InlineKeyboardMarkup([
-        [_button(t._("Yes, cancel the session"), "sa:ok"), _button(t._("No"), "sa:no")]]))
+        [_button(t._("Yes, cancel the session"), cb.SessionConfirm()),
+         _button(t._("No"), cb.SessionAbort())]]))
 
 
 # --- yes / no -----------------------------------------------------------------------------
@@ -437,7 +436,8 @@ def _recordable(turn: Turn, session: InfoSession) -> list[Booking]:
 
 @on(roles=STAFF)
 def attendance(turn: Turn) -> None:
-    session = _visible_session(turn, _id(turn))
+    pressed = turn.pressed(cb.SessionAttendance)
+    session = _visible_session(turn, pressed.session if pressed else None)
     if session is None or session.cancelled_at is not None or session.starts_at > turn.now:
         turn.stale()
         return
@@ -454,22 +454,21 @@ def _show_attendance(turn: Turn, session: InfoSession) -> None:
         aspirant = turn.db.get(Person, booking.aspirant_id)
         name = (aspirant.display_name if aspirant else None) or "?"
         lines.append(f"{_STATUS_MARK.get(booking.status, '•')} {name}")
-        rows.append([_button(f"✅ {name}"[:60], f"sa:y:{booking.id}"),
-                     _button(f"❌ {name}"[:60], f"sa:n:{booking.id}")])
+        rows.append([_button(f"✅ {name}"[:60], cb.BookingCame(booking.id)),
+                     _button(f"❌ {name}"[:60], cb.BookingNoShow(booking.id))])
     if not bookings:
         lines.append(t._("No one you follow was booked on this session."))
     else:
         lines += ["", t._("✅ came · ❌ did not come")]
-    rows.append([_button("⬅ " + t._("Back"), f"sa:v:{session.id}")])
+    rows.append([_button("⬅ " + t._("Back"), cb.SessionView(session.id))])
     turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
 
 
 @on(roles=STAFF)
 def record(turn: Turn) -> None:
-    assert turn.query is not None
-    came = (turn.query.data or "").split(":")[1] == "y"
-    booking_id = _id(turn)
-    booking = turn.db.get(Booking, booking_id) if booking_id is not None else None
+    pressed = turn.pressed(cb.BookingCame, cb.BookingNoShow)
+    came = isinstance(pressed, cb.BookingCame)
+    booking = turn.db.get(Booking, pressed.booking) if pressed is not None else None
     if booking is None or booking.id not in {b.id for b in _recordable(turn,
                                                                       booking.info_session)}:
         turn.stale()
@@ -499,22 +498,26 @@ def _not_expected(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
 for _step in ("new_language", "confirm_new", "confirm_edit", "confirm_cancel"):
     _TEXT_STEPS[_step] = _not_expected
 
-admin_section(N_("Information sessions"), "sa:l")
+admin_section(N_("Information sessions"), cb.SessionList())
 
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("sessions", sessions_command))
-    application.add_handler(CallbackQueryHandler(show_list, pattern=r"^sa:l$"))
-    application.add_handler(CallbackQueryHandler(view_session, pattern=r"^sa:v:\d+$"))
-    application.add_handler(CallbackQueryHandler(new_session, pattern=r"^sa:new$"))
-    application.add_handler(CallbackQueryHandler(new_at_centre, pattern=r"^sa:nc:\d+$"))
-    application.add_handler(CallbackQueryHandler(place_is_address, pattern=r"^sa:pa$"))
-    application.add_handler(CallbackQueryHandler(capacity_button, pattern=r"^sa:cp:\d+$"))
+    application.add_handler(CallbackQueryHandler(show_list, pattern=cb.SessionList.matches))
+    application.add_handler(CallbackQueryHandler(view_session, pattern=cb.SessionView.matches))
+    application.add_handler(CallbackQueryHandler(new_session, pattern=cb.NewSession.matches))
+    application.add_handler(CallbackQueryHandler(new_at_centre, pattern=cb.NewSessionAt.matches))
+    application.add_handler(CallbackQueryHandler(place_is_address,
+                                                 pattern=cb.PlaceIsAddress.matches))
+    application.add_handler(CallbackQueryHandler(capacity_button,
+                                                 pattern=cb.SessionPlaces.matches))
     application.add_handler(CallbackQueryHandler(language_button,
                                                  pattern=cb.SessionLanguage.matches))
-    application.add_handler(CallbackQueryHandler(start_edit, pattern=r"^sa:[tpc]:\d+$"))
-    application.add_handler(CallbackQueryHandler(start_cancel, pattern=r"^sa:x:\d+$"))
-    application.add_handler(CallbackQueryHandler(confirm, pattern=r"^sa:ok$"))
-    application.add_handler(CallbackQueryHandler(abort, pattern=r"^sa:no$"))
-    application.add_handler(CallbackQueryHandler(attendance, pattern=r"^sa:a:\d+$"))
-    application.add_handler(CallbackQueryHandler(record, pattern=r"^sa:[yn]:\d+$"))
+    application.add_handler(CallbackQueryHandler(start_edit, pattern=cb.any_of(*EDITS)))
+    application.add_handler(CallbackQueryHandler(start_cancel, pattern=cb.CancelSession.matches))
+    application.add_handler(CallbackQueryHandler(confirm, pattern=cb.SessionConfirm.matches))
+    application.add_handler(CallbackQueryHandler(abort, pattern=cb.SessionAbort.matches))
+    application.add_handler(CallbackQueryHandler(attendance,
+                                                 pattern=cb.SessionAttendance.matches))
+    application.add_handler(CallbackQueryHandler(record, pattern=cb.any_of(cb.BookingCame,
+                                                                          cb.BookingNoShow)))

@@ -136,6 +136,9 @@ async def harness(sqlite_url: str, clock: ManualClock) -> AsyncIterator[BotHarne
     # Telegram would have refused these: too long, too many buttons, bad callback data...
     refused = [(c.method, c.status) for c in harness.emulator.calls if c.status == 400]
     assert refused == [], f"the Bot API refused calls: {refused}"
+    # Every button is built by the typed callback module, so its handlers can read it.
+    untyped = harness.untyped_buttons()
+    assert untyped == [], f"buttons with data no callback kind decodes: {untyped}"
     # Decide, commit, then talk: no Telegram call while a unit of work was open.
     assert harness.request.calls_in_transaction == []
     engine.dispose()

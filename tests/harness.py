@@ -6,7 +6,8 @@ answered by ``BotApiEmulator`` through ``EmulatorRequest``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,7 +18,8 @@ from telegram.ext import Application
 from bot.app import _post_init, build_application
 from bot.clock import ManualClock
 from bot.db import in_unit_of_work, unit_of_work
-from bot.emulator import BotApiEmulator, EmulatorRequest
+from bot.emulator import ApiCall, BotApiEmulator, EmulatorRequest
+from bot.presentation import callbacks
 from bot.runtime import Runtime
 from scheduler.dispatcher import Dispatcher, DispatchReport
 
@@ -172,6 +174,27 @@ class BotHarness:
     @property
     def bot_username(self) -> str:
         return self.emulator.bot_user["username"]
+
+    def untyped_buttons(self) -> list[tuple[str, str]]:
+        return untyped_buttons(self.emulator.calls)
+
+
+def untyped_buttons(calls: Iterable[ApiCall]) -> list[tuple[str, str]]:
+    """Inline buttons sent in these Bot API calls whose data no typed callback kind decodes,
+    as (method, data): empty when every button builder goes through that module."""
+    found = []
+    for call in calls:
+        markup = call.params.get("reply_markup")
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        if not isinstance(markup, dict):
+            continue
+        for row in markup.get("inline_keyboard") or []:
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and callbacks.parse(data) is None:
+                    found.append((call.method, data))
+    return found
 
 
 async def start_harness(runtime: Runtime, clock: ManualClock) -> tuple[BotHarness, Application]:

@@ -192,3 +192,34 @@ async def test_only_admins_get_in(harness):
     assert coach_phone.last_text == "Sorry, this is not available to you."
     await coach_phone.press_data(coach_phone.bot_messages[-1]["message_id"], "ad:e:cnew:0")
     assert harness.emulator.callback_answers[-1]["text"] == "Sorry, this is not available to you."
+
+
+FORGED = (
+    "ad:c:99999999999999999999", "ad:c:²", "ad:cd:2147483648", "ad:st:007", "ad:e:nosuch:1",
+    "ad:e:cname:²", "ad:t:drop:1", "ad:t:rv:99999999999999999999", "ad:ok:1",
+    "ap:c:٣", "ap:s:aploc:1:xyz", "ap:s:nosuch:1:1", "ap:s:qwk:99999999999999999999:1",
+    "ar:r:99999999999999999999", "ar:s:²", "ar:e:z:1", "ar:k:birthday", "ar:g:de",
+    "sa:v:2147483648", "sa:y:²", "sa:cp:٣", "sa:lg:de",
+)
+
+
+async def test_forged_admin_buttons_get_the_stale_answer_and_change_nothing(harness, caplog):
+    """Huge ids, digits of other scripts, unknown fields and choices: the stale-button
+    answer, no traceback in the log, no reply, nothing written."""
+    with harness.db() as db:
+        factories.centre(db, harness.clock.now())
+    phone = await _admin(harness)
+    await phone.send("/admin")
+    menu = phone.bot_messages[-1]
+    audited = len(_audit(harness, "centre.rename"))
+    for data in FORGED:
+        replies = await phone.press_data(menu["message_id"], data)
+        assert harness.emulator.callback_answers[-1]["text"] == (
+            "This button is no longer active."), data
+        assert replies == [], data
+    assert phone.bot_messages[-1] == menu
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+    assert len(_audit(harness, "centre.rename")) == audited
+    # The real buttons still work.
+    await phone.press("Job centres")
+    assert phone.last_text == "Job centres:"

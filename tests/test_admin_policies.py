@@ -238,3 +238,17 @@ async def test_non_admins_are_refused(harness):
             "Sorry, this is not available to you.")
     with harness.db() as db:
         assert reminder_settings.for_centre(db, centre_id) == reminder_settings.DEFAULTS
+
+
+async def test_numbers_in_other_scripts_are_read_and_superscripts_refused(harness, caplog):
+    """An admin may type with an Arabic keyboard; "²" passes isdigit() but is no number."""
+    phone, centre_id = _setup(harness)
+    await _open_policy(phone, harness, centre_id)
+    assert await _change(phone, "Grace period", "²") == (
+        "Send a whole number from 0 to 240.\n\n" + "Send the grace period in minutes (0–240): "
+        "check-ins are still taken this long after the window closes.")
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+    await phone.send("٢٠")  # Arabic-Indic 20
+    assert _last(phone) == "New value: 20 minutes\nSave this change?"
+    await phone.press("Save")
+    assert _policy(harness, centre_id).grace_minutes == 20

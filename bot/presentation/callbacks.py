@@ -30,7 +30,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from bot.i18n import LANGUAGES
-from bot.models import Role
+from bot.models import Audience, EventKind, Role
 
 # Telegram refuses callback data over 64 bytes.
 MAX_BYTES = 64
@@ -459,8 +459,279 @@ class InviteAttendance(Callback, tag="iv:a"):
 
 
 # --- admin sections --------------------------------------------------------------------------
+# /admin (handlers/admin.py): job centres, staff, closed days, settings.
+@dataclass(frozen=True)
+class AdminMenu(Callback, tag="ad"):
+    """The /admin main menu."""
+
+
+@dataclass(frozen=True)
+class AdminCentres(Callback, tag="ad:cl"):
+    """The list of job centres."""
+
+
+@dataclass(frozen=True)
+class AdminSettings(Callback, tag="ad:set"):
+    """Settings that apply to every job centre (retention, gender and age band)."""
+
+
+@dataclass(frozen=True)
+class AdminCentre(Callback, tag="ad:c"):
+    centre: int
+
+
+@dataclass(frozen=True)
+class AdminClosedDays(Callback, tag="ad:cd"):
+    centre: int
+
+
+@dataclass(frozen=True)
+class AdminStaff(Callback, tag="ad:st"):
+    centre: int
+
+
+@dataclass(frozen=True)
+class AdminEdit(Callback, tag="ad:e"):
+    """Change a value by sending it: ``field`` is a key of /admin's table of fields (an
+    unknown key is a stale button); ``target`` the job centre, 0 for none."""
+
+    field: Token
+    target: int
+
+
+@dataclass(frozen=True)
+class AdminToggle(Callback, tag="ad:t"):
+    """A change made without typing, confirmed first: disable or enable a job centre
+    (cdis, target: the centre), remove a closed day (cdrm, target: the day), remove a
+    staff role (rv, target: the role grant), gender and age band on or off (gender, 0)."""
+
+    action: Literal["cdis", "cdrm", "rv", "gender"]
+    target: int
+
+
+@dataclass(frozen=True)
+class AdminSave(Callback, tag="ad:ok"):
+    pass
+
+
+@dataclass(frozen=True)
+class AdminCancel(Callback, tag="ad:no"):
+    pass
+
+
+# /admin → attendance policies, quiet hours and deadlines (handlers/admin_policies.py).
+@dataclass(frozen=True)
+class PolicyCentres(Callback, tag="ap:l"):
+    """Choose the job centre whose attendance policy to see."""
+
+
+@dataclass(frozen=True)
+class QuietCentres(Callback, tag="ap:ql"):
+    """Choose the job centre whose quiet hours and deadline counting to see."""
+
+
+@dataclass(frozen=True)
+class PolicyView(Callback, tag="ap:c"):
+    centre: int
+
+
+@dataclass(frozen=True)
+class QuietView(Callback, tag="ap:q"):
+    centre: int
+
+
+@dataclass(frozen=True)
+class PolicyChoice(Callback, tag="ap:s"):
+    """A value picked with a button: ``field`` and ``choice`` are looked up in the
+    policies' table of choices (unknown: a stale button)."""
+
+    field: Token
+    centre: int
+    choice: Token
+
+
+# /admin → reminder rules (handlers/admin_rules.py). A centre of 0 means the general rules.
+@dataclass(frozen=True)
+class RuleScopes(Callback, tag="ar:l"):
+    """General rules, or the rules of which job centre?"""
+
+
+@dataclass(frozen=True)
+class RuleScope(Callback, tag="ar:s"):
+    """The rules of a job centre (0: the general rules)."""
+
+    centre: int
+
+
+@dataclass(frozen=True)
+class RuleView(Callback, tag="ar:r"):
+    rule: int
+
+
+@dataclass(frozen=True)
+class RulePreview(Callback, tag="ar:p"):
+    """The rule's message in every language."""
+
+    rule: int
+
+
+@dataclass(frozen=True)
+class NewRule(Callback, tag="ar:n"):
+    """Start a new rule for a job centre (0: a general rule)."""
+
+    centre: int
+
+
+@dataclass(frozen=True)
+class EditRule(Callback, tag="ar:e"):
+    """Change a rule's timing (o), audience (a) or texts (t)."""
+
+    part: Literal["o", "a", "t"]
+    rule: int
+
+
+@dataclass(frozen=True)
+class SwitchRule(Callback, tag="ar:x"):
+    """Switch a rule off, or on again."""
+
+    rule: int
+
+
+@dataclass(frozen=True)
+class RuleSave(Callback, tag="ar:ok"):
+    pass
+
+
+@dataclass(frozen=True)
+class RuleCancel(Callback, tag="ar:no"):
+    pass
+
+
+@dataclass(frozen=True)
+class RuleEvent(Callback, tag="ar:k"):
+    """A new rule's event."""
+
+    kind: EventKind
+
+
+@dataclass(frozen=True)
+class RuleAudience(Callback, tag="ar:a"):
+    audience: Audience
+
+
+@dataclass(frozen=True)
+class RuleTextLanguage(Callback, tag="ar:g"):
+    """Write or change the rule's text in this language."""
+
+    language: Language
+
+
+@dataclass(frozen=True)
+class RuleTextsDone(Callback, tag="ar:d"):
+    """The texts are done: preview the rule and offer Save."""
+
+
+@dataclass(frozen=True)
+class RuleFixTiming(Callback, tag="ar:fo"):
+    """From the preview, back to the timing."""
+
+
+@dataclass(frozen=True)
+class RuleFixAudience(Callback, tag="ar:fa"):
+    """From the preview, back to the audience."""
+
+
+@dataclass(frozen=True)
+class RuleFixTexts(Callback, tag="ar:ft"):
+    """From the preview (or a text prompt), back to the texts."""
+
+
+# /sessions: information sessions (handlers/sessions_admin.py).
+@dataclass(frozen=True)
+class SessionList(Callback, tag="sa:l"):
+    pass
+
+
+@dataclass(frozen=True)
+class SessionView(Callback, tag="sa:v"):
+    session: int
+
+
+@dataclass(frozen=True)
+class NewSession(Callback, tag="sa:new"):
+    pass
+
+
+@dataclass(frozen=True)
+class NewSessionAt(Callback, tag="sa:nc"):
+    """A new session at this job centre."""
+
+    centre: int
+
+
+@dataclass(frozen=True)
+class PlaceIsAddress(Callback, tag="sa:pa"):
+    """The new session is held at the job centre's address."""
+
+
+@dataclass(frozen=True)
+class SessionPlaces(Callback, tag="sa:cp"):
+    """The number of places of a new session, chosen with a button."""
+
+    places: int
+
+
 @dataclass(frozen=True)
 class SessionLanguage(Callback, tag="sa:lg"):
     """The language a new information session is held in."""
 
     language: Language
+
+
+@dataclass(frozen=True)
+class ChangeSessionTime(Callback, tag="sa:t"):
+    session: int
+
+
+@dataclass(frozen=True)
+class ChangeSessionPlace(Callback, tag="sa:p"):
+    session: int
+
+
+@dataclass(frozen=True)
+class ChangeSessionPlaces(Callback, tag="sa:c"):
+    """Change the number of places."""
+
+    session: int
+
+
+@dataclass(frozen=True)
+class CancelSession(Callback, tag="sa:x"):
+    session: int
+
+
+@dataclass(frozen=True)
+class SessionConfirm(Callback, tag="sa:ok"):
+    """Yes: create, change or cancel the session as shown."""
+
+
+@dataclass(frozen=True)
+class SessionAbort(Callback, tag="sa:no"):
+    pass
+
+
+@dataclass(frozen=True)
+class SessionAttendance(Callback, tag="sa:a"):
+    """Record who came to this session."""
+
+    session: int
+
+
+@dataclass(frozen=True)
+class BookingCame(Callback, tag="sa:y"):
+    booking: int
+
+
+@dataclass(frozen=True)
+class BookingNoShow(Callback, tag="sa:n"):
+    booking: int
