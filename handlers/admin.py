@@ -19,7 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.calendar import local_date
 from bot.errors import DomainError, NotAllowed
 from bot.i18n import N_, Translator
-from bot.models import ClosedDay, Person, Role, RoleGrant
+from bot.models import Person, Role
 from bot.presentation import callbacks as cb
 from bot.presentation.views import ROLE_NOUNS
 from bot.services.centres import centres, closed_days, org_settings
@@ -346,13 +346,13 @@ def _toggle_question(turn: Turn, action: str, target: int) -> str | None:
                           centre=centre.name)
         return turn._("Enable {centre} again?", centre=centre.name)
     if action == "cdrm":
-        closed = turn.db.get(ClosedDay, target)
+        closed = closed_days.get(turn.db, target)
         if closed is None:
             return None
         admin_access.require(turn.person, closed.job_centre_id)
         return turn._("Remove the closed day {date}?", date=turn.t.date(closed.day))
     if action == "rv":
-        grant = turn.db.get(RoleGrant, target)
+        grant = people.grant(turn.db, target)
         if grant is None or grant.role == Role.ASPIRANT:
             return None
         admin_access.require(turn.person, grant.job_centre_id)
@@ -417,7 +417,7 @@ def _apply_toggle(turn: Turn, action: str, target: int) -> cb.Callback:
                              actor=turn.person)
         return cb.AdminCentre(centre.id)
     if action == "cdrm":
-        closed = turn.db.get(ClosedDay, target)
+        closed = closed_days.get(turn.db, target)
         if closed is None:
             raise DomainError(N_("That closed day has already been removed."))
         admin_access.require(turn.person, closed.job_centre_id)
@@ -425,7 +425,7 @@ def _apply_toggle(turn: Turn, action: str, target: int) -> cb.Callback:
         closed_days.remove(turn.db, turn.now, closed, actor=turn.person)
         return cb.AdminClosedDays(centre_id)
     if action == "rv":
-        grant = turn.db.get(RoleGrant, target)
+        grant = people.grant(turn.db, target)
         if grant is None:
             raise DomainError(N_("That role has already been removed."))
         admin_access.require(turn.person, grant.job_centre_id)

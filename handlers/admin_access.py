@@ -6,12 +6,12 @@ conversation state only name ids, and a role may have been removed in between.
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import DomainError, NotAllowed
 from bot.i18n import N_
 from bot.models import JobCentre, Person, Role
+from bot.services.centres import centres
 from bot.services.people import people
 
 REFUSED = N_("Sorry, this is not available to you.")
@@ -45,5 +45,5 @@ def centre(db: Session, centre_id: int | None) -> JobCentre:
 
 def changeable_centres(db: Session, person: Person | None) -> list[JobCentre]:
     allowed = admin_centres(person)
-    return [c for c in db.scalars(select(JobCentre).order_by(JobCentre.name))
+    return [c for c in centres.every(db)
             if allowed is None or c.id in allowed]

@@ -66,7 +66,7 @@ class Turn:
     @property
     def person(self) -> Person | None:
         if self._person is None and self.identity is not None:
-            self._person = self.db.get(Person, self.identity.person_id)
+            self._person = people.get(self.db, self.identity.person_id)
         return self._person
 
     @person.setter
@@ -171,6 +171,12 @@ class Turn:
             return None
         return state
 
+    def current_conversation(self) -> ConversationState | None:
+        """This chat's conversation, whatever its flow."""
+        if not self._may_have_conversation(None):
+            return None
+        return conversations.current(self.db, self.now, self.user_id, self.chat_id)
+
     def stale(self) -> None:
         """The pressed button belongs to a step that is over (or was never this user's)."""
         self.toast(self._(STALE_BUTTON), alert=True)
@@ -181,13 +187,14 @@ class Turn:
         data = self.query.data if self.query is not None else None
         return callbacks.parse(data, *kinds)  # type: ignore[return-value]
 
-    def _may_have_conversation(self, flow: str) -> bool:
-        """False when the identity read shows no step of ``flow`` and nothing in this
+    def _may_have_conversation(self, flow: str | None) -> bool:
+        """False when the identity read shows no step (of ``flow``) and nothing in this
         update has changed conversations since (saves a statement on most updates)."""
         if self.identity is None or conversations.changed_in(self.db):
             return True
         step = self.identity.conversation
-        return step is not None and (step.flow == flow or step.expires_at <= self.now)
+        return step is not None and (flow is None or step.flow == flow
+                                     or step.expires_at <= self.now)
 
     def has_role(self, *roles: Role) -> bool:
         if self._person is not None or self.identity is None:

@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.calendar import local_date
 from bot.i18n import N_
-from bot.models import AttendanceRecord, AttendanceStatus, ConversationState, Role
+from bot.models import AttendanceStatus, ConversationState, Role
 from bot.presentation import attendance_views as views
 from bot.presentation import callbacks as cb
 from bot.services.attendance import caseload, coach_alerts, follow_up
@@ -232,7 +232,7 @@ def _redraw_alert(turn: Turn, alert) -> None:  # type: ignore[no-untyped-def]
 
 def _excuse_explained(turn: Turn, record_id: int) -> None:
     assert turn.person is not None and turn.query is not None
-    record = turn.db.get(AttendanceRecord, record_id)
+    record = follow_up.record(turn.db, record_id)
     if record is None:
         turn.stale()
         return

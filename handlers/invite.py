@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.errors import NotAllowed
 from bot.i18n import N_, Term
-from bot.models import InfoSession, JobCentre, Role
+from bot.models import JobCentre, Role
 from bot.presentation import callbacks as cb
 from bot.presentation.views import ROLE_NOUNS, session_button
 from bot.qr import qr_png
@@ -127,7 +127,7 @@ def choose_session(turn: Turn) -> None:
         return
     session_id = pressed.session or None
     if session_id is not None:
-        session = turn.db.get(InfoSession, session_id)
+        session = info_sessions.get(turn.db, session_id)
         if session is None or session.job_centre_id != state.data["centre"]:
             turn.stale()
             return
@@ -161,7 +161,7 @@ def _finish(turn: Turn, state, role: Role, centre: JobCentre | None,  # type: ig
     assert turn.person is not None
     session = None
     if role == Role.ASPIRANT and state.data.get("session"):
-        session = turn.db.get(InfoSession, state.data["session"])
+        session = info_sessions.get(turn.db, state.data["session"])
     coach = turn.person if role == Role.ASPIRANT and turn.has_role(Role.COACH) else None
     invite = invites.create(
         turn.db, turn.now, role=role, created_by=turn.person, job_centre=centre, coach=coach,

@@ -30,7 +30,7 @@ from bot.presentation.views import (
     split_message,
 )
 from bot.services.people import demographics, erasure, my_data
-from bot.services.system import audit, conversations
+from bot.services.system import audit
 from handlers.base import Turn, invoke, on
 
 EVERYONE = frozenset(Role)
@@ -60,9 +60,9 @@ def text_step_handler(flow: str):  # type: ignore[no-untyped-def]
 
 def show_home(turn: Turn) -> None:
     """The menu for the person's role, in their language, keyboard and commands alike."""
-    if turn.person is None:
+    if turn.person_id is None:
         return
-    is_aspirant = turn.person.has_role(Role.ASPIRANT)
+    is_aspirant = turn.has_role(Role.ASPIRANT)
     entries = ASPIRANT_COMMANDS if is_aspirant else STAFF_COMMANDS
     turn.set_commands(commands(turn.t, entries))
     if is_aspirant:
@@ -204,11 +204,11 @@ def confirm_stop(turn: Turn) -> None:
 @on()
 def text_message(turn: Turn) -> None:
     """Free text: a step of a conversation that expects it, a menu button, or a hint."""
-    state = conversations.current(turn.db, turn.now, turn.user_id, turn.chat_id)
+    state = turn.current_conversation()
     if state is not None and state.flow in _TEXT_STEPS:
         _TEXT_STEPS[state.flow](turn, state)
         return
-    if turn.person is None:
+    if turn.person_id is None:
         turn.say(turn._(
             "I don't know you yet. Please open the invite link you got from your coach."
         ))

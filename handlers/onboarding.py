@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.errors import DomainError
 from bot.i18n import LANGUAGES, N_, Term, supported_language
-from bot.models import Invite, Role
+from bot.models import Role
 from bot.presentation import callbacks as cb
 from bot.presentation.keyboards import language_picker, one_column
 from bot.presentation.views import ROLE_NOUNS, session_button, session_summary
@@ -157,7 +157,7 @@ def answer_consent(turn: Turn) -> None:
 
 
 def invites_session_id(turn: Turn, invite_id: int) -> int | None:
-    invite = turn.db.get(Invite, invite_id)
+    invite = invites.get(turn.db, invite_id)
     return invite.info_session_id if invite is not None else None
 
 

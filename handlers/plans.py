@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import N_, Translator
-from bot.models import Booking, BookingStatus, Enrolment, MilestoneKind, PlanMilestone, Role
+from bot.models import Enrolment, MilestoneKind, PlanMilestone, Role
 from bot.presentation import callbacks as cb
 from bot.presentation.reminder_buttons import session_answers
 from bot.presentation.views import session_summary
@@ -158,7 +157,7 @@ def mark_done(turn: Turn) -> None:
         turn.stale()
         return
     done = milestones.mark_done(turn.db, turn.now, pressed.milestone, actor=turn.person)
-    enrolment = turn.db.get(Enrolment, done.milestone.enrolment_id)
+    enrolment = people.enrolment(turn.db, done.milestone.enrolment_id)
     assert enrolment is not None
     t = turn.t
     note = t._("Done: {milestone}. Next: {next}, due on {date}.",
@@ -175,7 +174,7 @@ def start_plan(turn: Turn) -> None:
         turn.stale()
         return
     milestone = milestones.start_plan(turn.db, turn.now, pressed.enrolment, actor=turn.person)
-    enrolment = turn.db.get(Enrolment, milestone.enrolment_id)
+    enrolment = people.enrolment(turn.db, milestone.enrolment_id)
     assert enrolment is not None
     _aspirant_plan(turn, enrolment, note=turn._("The plan has started."))
 
@@ -210,9 +209,7 @@ def my_schedule(turn: Turn) -> None:
 
 
 def _attended(turn: Turn, enrolment: Enrolment) -> bool:
-    return turn.db.scalar(select(Booking.id).where(
-        Booking.aspirant_id == enrolment.aspirant_id,
-        Booking.status == BookingStatus.ATTENDED).limit(1)) is not None
+    return info_sessions.has_attended(turn.db, enrolment.aspirant_id)
 
 
 def register(application: Application) -> None:

@@ -13,7 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from bot.errors import DomainError
 from bot.i18n import N_
-from bot.models import BookingStatus, InfoSession, Person, Role
+from bot.models import BookingStatus, InfoSession, Role
 from bot.presentation import callbacks as cb
 from bot.presentation.reminder_buttons import session_answers
 from bot.presentation.views import session_button, session_summary
@@ -143,8 +143,8 @@ def rebook(turn: Turn) -> None:
 
 
 def _tell_coach(turn: Turn, coach_id: int | None, session: InfoSession) -> None:
-    coach = turn.db.get(Person, coach_id) if coach_id is not None else None
-    if coach is None or coach.erased_at is not None or turn.person is None:
+    coach = people.get(turn.db, coach_id)
+    if coach is None or turn.person is None:
         return
     start = session.starts_at.astimezone(info_sessions.zone_of(session))
     outbox.enqueue(

@@ -10,16 +10,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.errors import DomainError
 from bot.i18n import LANGUAGES, N_
-from bot.models import Booking, BookingStatus, Enrolment, InfoSession, JobCentre, Person, Role
+from bot.models import Booking, BookingStatus, InfoSession, JobCentre, Person, Role
 from bot.presentation import callbacks as cb
 from bot.presentation.keyboards import language_picker
 from bot.presentation.views import session_summary
+from bot.services.attendance import follow_up
 from bot.services.centres import centres
 from bot.services.people import people
 from bot.services.plans import milestones
@@ -188,7 +188,7 @@ def on_text(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
 
 
 def _new_when(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
-    centre = turn.db.get(JobCentre, state.data["centre"])
+    centre = centres.get(turn.db, state.data["centre"])
     if centre is None:
         conversations.finish(turn.db, state)
         turn.say(turn._("That job centre no longer exists."))
@@ -264,7 +264,7 @@ def language_button(turn: Turn) -> None:
         return
     language = pressed.language
     state = conversations.advance(turn.db, turn.now, state, "confirm_new", language=language)
-    centre = turn.db.get(JobCentre, state.data["centre"])
+    centre = centres.get(turn.db, state.data["centre"])
     assert centre is not None
     start = datetime.fromisoformat(state.data["start"])
     end = start + timedelta(minutes=state.data["minutes"])
@@ -387,7 +387,7 @@ def confirm(turn: Turn) -> None:
         return
     data = state.data
     if state.step == "confirm_new":
-        centre = turn.db.get(JobCentre, data["centre"])
+        centre = centres.get(turn.db, data["centre"])
         if centre is None:
             raise DomainError(N_("That job centre no longer exists."))
         session = info_sessions.create(
@@ -429,8 +429,7 @@ def _recordable(turn: Turn, session: InfoSession) -> list[Booking]:
     where = people.centres_where(turn.person, Role.ADMIN, Role.TEAM_LEAD)
     if None in where or session.job_centre_id in where:
         return bookings
-    coached = set(turn.db.scalars(select(Enrolment.aspirant_id).where(
-        Enrolment.coach_id == turn.person.id, Enrolment.left_at.is_(None))))
+    coached = follow_up.coached_aspirant_ids(turn.db, turn.person.id)
     return [b for b in bookings if b.aspirant_id in coached]
 
 
@@ -451,7 +450,7 @@ def _show_attendance(turn: Turn, session: InfoSession) -> None:
                  date=t.date(session.starts_at), time=t.time(session.starts_at)), ""]
     rows = []
     for booking in bookings:
-        aspirant = turn.db.get(Person, booking.aspirant_id)
+        aspirant = people.get(turn.db, booking.aspirant_id)
         name = (aspirant.display_name if aspirant else None) or "?"
         lines.append(f"{_STATUS_MARK.get(booking.status, '•')} {name}")
         rows.append([_button(f"✅ {name}"[:60], cb.BookingCame(booking.id)),
@@ -468,7 +467,7 @@ def _show_attendance(turn: Turn, session: InfoSession) -> None:
 def record(turn: Turn) -> None:
     pressed = turn.pressed(cb.BookingCame, cb.BookingNoShow)
     came = isinstance(pressed, cb.BookingCame)
-    booking = turn.db.get(Booking, pressed.booking) if pressed is not None else None
+    booking = info_sessions.booking(turn.db, pressed.booking) if pressed is not None else None
     if booking is None or booking.id not in {b.id for b in _recordable(turn,
                                                                       booking.info_session)}:
         turn.stale()

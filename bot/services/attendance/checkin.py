@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from bot.errors import DomainError
 from bot.i18n import N_
@@ -34,7 +34,8 @@ from bot.services.attendance import centre_facts, checkin_codes
 from bot.services.attendance.centre_facts import CentreFacts
 from bot.services.attendance.checkin_codes import CodeCheck
 from bot.services.attendance.policy import Day
-from bot.services.people.identity import ActiveEnrolment
+from bot.services.people import people
+from bot.services.people.identity import ActiveEnrolment, current_enrolment_id
 from bot.services.plans import milestones
 from bot.services.system import audit, throttle
 
@@ -125,9 +126,7 @@ _CURRENT = (
            _enrolment.attendance_required, _policy.version)
     .select_from(Enrolment.__table__)
     .outerjoin(AttendancePolicy.__table__, _policy.job_centre_id == _enrolment.job_centre_id)
-    .where(_enrolment.aspirant_id == bindparam("aspirant"), _enrolment.left_at.is_(None))
-    .order_by(_enrolment.enrolled_at.desc(), _enrolment.id.desc())
-    .limit(1)
+    .where(_enrolment.id == current_enrolment_id(bindparam("aspirant")))
 )
 
 
@@ -143,10 +142,7 @@ def current_enrolment(db: Session, aspirant_id: int) -> ActiveEnrolment:
 
 def enrolment_of(db: Session, aspirant: Person) -> Enrolment:
     """The aspirant's current enrolment (with its job centre), or refuse."""
-    enrolment = db.scalar(
-        select(Enrolment).options(joinedload(Enrolment.job_centre))
-        .where(Enrolment.aspirant_id == aspirant.id, Enrolment.left_at.is_(None))
-        .order_by(Enrolment.enrolled_at.desc()).limit(1))
+    enrolment = people.current_enrolment(db, aspirant.id)
     if enrolment is None:
         raise DomainError(N_("You are not enrolled at a job centre, so there is nothing to "
                              "check in to. Please talk to your coach."))

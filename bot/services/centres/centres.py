@@ -135,3 +135,12 @@ def parse_location(text: str) -> tuple[float | None, float | None]:
                              "or - for none.")) from None
     check_coordinates(latitude, longitude)
     return latitude, longitude
+
+
+def get(db: Session, centre_id: int | None) -> JobCentre | None:
+    return db.get(JobCentre, centre_id) if centre_id is not None else None
+
+
+def every(db: Session) -> list[JobCentre]:
+    """Every job centre, disabled ones too, by name."""
+    return list(db.scalars(select(JobCentre).order_by(JobCentre.name)))

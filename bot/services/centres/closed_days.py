@@ -48,3 +48,7 @@ def remove(db: Session, now: datetime, closed: ClosedDay, *, actor: Person | Non
 def upcoming(db: Session, centre_id: int, today: date) -> list[ClosedDay]:
     return list(db.scalars(select(ClosedDay).where(
         ClosedDay.job_centre_id == centre_id, ClosedDay.day >= today).order_by(ClosedDay.day)))
+
+
+def get(db: Session, closed_day_id: int) -> ClosedDay | None:
+    return db.get(ClosedDay, closed_day_id)

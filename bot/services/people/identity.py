@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -64,15 +65,15 @@ class Identity:
         return any(role in roles for role, _ in self.roles)
 
 
-def current_enrolment_id():  # type: ignore[no-untyped-def]
-    """The id of the person's latest enrolment that has not ended, correlated to
-    ``person`` (the one definition of "current enrolment")."""
+def current_enrolment_id(aspirant_id: Any = _person.id):  # type: ignore[no-untyped-def]
+    """The id of the aspirant's current enrolment — the newest that has not ended — as a
+    scalar subquery (``people.current_enrolment`` is the same rule through the ORM)."""
     inner = Enrolment.__table__.alias("current")
-    # The newest row is the latest enrolment (enrolments are added in time order).
-    return (select(func.max(inner.c.id))
-            .where(inner.c.aspirant_id == _person.id, inner.c.left_at.is_(None))
-            .correlate(Person.__table__)
-            .scalar_subquery())
+    query = select(func.max(inner.c.id)).where(inner.c.aspirant_id == aspirant_id,
+                                                 inner.c.left_at.is_(None))
+    if aspirant_id is _person.id:
+        query = query.correlate(Person.__table__)
+    return query.scalar_subquery()
 
 
 _IDENTITY = (

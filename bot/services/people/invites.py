@@ -103,3 +103,7 @@ def mark_used(db: Session, now: datetime, invite: Invite, person: Person) -> Non
     invite.used_at = now
     invite.used_by_id = person.id
     db.flush()
+
+
+def get(db: Session, invite_id: int) -> Invite | None:
+    return db.get(Invite, invite_id)

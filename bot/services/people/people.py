@@ -76,13 +76,26 @@ def centres_where(person: Person, *roles: Role) -> set[int | None]:
     return {grant.job_centre_id for grant in person.roles if grant.role in roles}
 
 
+def current_enrolment(db: Session, aspirant_id: int, *, job_centre_id: int | None = None
+                       ) -> Enrolment | None:
+    """The aspirant's current enrolment (at ``job_centre_id``, if given): the newest one
+    that has not ended. The same rule, as a Core subquery, is
+    ``identity.current_enrolment_id``."""
+    query = select(Enrolment).where(Enrolment.aspirant_id == aspirant_id,
+                                    Enrolment.left_at.is_(None))
+    if job_centre_id is not None:
+        query = query.where(Enrolment.job_centre_id == job_centre_id)
+    return db.scalar(query.order_by(Enrolment.id.desc()).limit(1))
+
+
 def active_enrolment(db: Session, person: Person) -> Enrolment | None:
-    return db.scalar(
-        select(Enrolment)
-        .where(Enrolment.aspirant_id == person.id, Enrolment.left_at.is_(None))
-        .order_by(Enrolment.enrolled_at.desc())
-        .limit(1)
-    )
+    return current_enrolment(db, person.id)
+
+
+def get(db: Session, person_id: int | None) -> Person | None:
+    """A person who has not been erased."""
+    person = db.get(Person, person_id) if person_id is not None else None
+    return person if person is not None and person.erased_at is None else None
 
 
 def coaches_at(db: Session, job_centre_id: int) -> list[Person]:
@@ -122,3 +135,11 @@ def staff_of(db: Session, job_centre_id: int) -> list[tuple[Person, RoleGrant]]:
                Person.erased_at.is_(None))
         .order_by(RoleGrant.role, Person.display_name))
     return [(person, grant) for person, grant in rows]
+
+
+def grant(db: Session, grant_id: int) -> RoleGrant | None:
+    return db.get(RoleGrant, grant_id)
+
+
+def enrolment(db: Session, enrolment_id: int) -> Enrolment | None:
+    return db.get(Enrolment, enrolment_id)

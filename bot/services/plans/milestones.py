@@ -239,10 +239,8 @@ def record_booking_attendance(db: Session, now: datetime, booking_id: int, atten
 
 
 def _enrolment_for(db: Session, booking: Booking) -> Enrolment | None:
-    return db.scalar(select(Enrolment).where(
-        Enrolment.aspirant_id == booking.aspirant_id,
-        Enrolment.job_centre_id == booking.info_session.job_centre_id,
-        Enrolment.left_at.is_(None)).order_by(Enrolment.enrolled_at.desc()).limit(1))
+    return people.current_enrolment(db, booking.aspirant_id,
+                                    job_centre_id=booking.info_session.job_centre_id)
 
 
 def _may_record(actor: Person, centre_id: int, enrolment: Enrolment | None) -> bool:

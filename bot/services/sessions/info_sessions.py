@@ -306,12 +306,7 @@ def _tell_booked(db: Session, now: datetime, session: InfoSession, *, changed: b
 
 
 def _enrolment(db: Session, aspirant_id: int, job_centre_id: int) -> Enrolment | None:
-    return db.scalar(
-        select(Enrolment).where(Enrolment.aspirant_id == aspirant_id,
-                                Enrolment.job_centre_id == job_centre_id,
-                                Enrolment.left_at.is_(None))
-        .order_by(Enrolment.enrolled_at.desc()).limit(1)
-    )
+    return people.current_enrolment(db, aspirant_id, job_centre_id=job_centre_id)
 
 
 def cancel_booking(db: Session, now: datetime, aspirant: Person, booking_id: int) -> Booking:
@@ -483,3 +478,14 @@ def book(db: Session, now: datetime, aspirant: Person, info_session_id: int) -> 
 
 def get(db: Session, info_session_id: int) -> InfoSession | None:
     return db.get(InfoSession, info_session_id)
+
+
+def booking(db: Session, booking_id: int) -> Booking | None:
+    return db.get(Booking, booking_id)
+
+
+def has_attended(db: Session, aspirant_id: int) -> bool:
+    """Whether the aspirant has come to an information session."""
+    return db.scalar(select(Booking.id).where(
+        Booking.aspirant_id == aspirant_id,
+        Booking.status == BookingStatus.ATTENDED).limit(1)) is not None
