@@ -12,6 +12,7 @@ from bot.models.attendance import (
     LocationRule,
 )
 from bot.models.base import Base, UTCDateTime
+from bot.models.console import ConsoleSession, ConsoleSignInLink
 from bot.models.enums import (
     AbsenceReason,
     AttendanceStatus,
@@ -44,6 +45,8 @@ __all__ = [
     "BookingStatus",
     "CheckInMethod",
     "ClosedDay",
+    "ConsoleSession",
+    "ConsoleSignInLink",
     "CoachAlert",
     "CoachAlertItem",
     "ConversationState",
