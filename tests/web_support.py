@@ -7,10 +7,13 @@ database); the client is aiohttp's, talking HTTP to it on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator
+import socket
+import threading
+from collections.abc import AsyncIterator, Awaitable
 from html import unescape
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -22,6 +25,7 @@ from tests.harness import BotHarness, Phone
 LINK = re.compile(r"https?://[^\s]+/signin/([A-Za-z0-9_-]+)")
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 _TOKEN = re.compile(r'name="token" value="([^"]+)"')
+T = TypeVar("T")
 
 
 class Browser:
@@ -116,3 +120,79 @@ async def console(harness: BotHarness) -> AsyncIterator[ConsoleUnderTest]:
     yield under_test
     await under_test.close()
     await server.close()
+
+
+# --- the console in a thread of its own, for a real browser ---------------------------------
+class LiveConsole:
+    """The offline bot and the console on 127.0.0.1 (a free port), in a thread with its own
+    event loop, so a synchronous Playwright browser can use the console while the test
+    talks to the bot through ``call``. The clock is the harness's ManualClock."""
+
+    def __init__(self, database_url: str, clock: Any) -> None:
+        self.database_url = database_url
+        self.clock = clock
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="console",
+                                        daemon=True)
+        self.harness: BotHarness | None = None
+        self.url = ""
+        self._engine: Any = None
+        self._application: Any = None
+        self._server: Any = None
+
+    def call(self, awaitable: Awaitable[T], timeout: float = 60) -> T:
+        return asyncio.run_coroutine_threadsafe(awaitable, self.loop).result(timeout)  # type: ignore[arg-type]
+
+    def start(self) -> LiveConsole:
+        self._thread.start()
+        self.call(self._start())
+        return self
+
+    async def _start(self) -> None:
+        from bot.db import make_engine, make_session_factory
+        from bot.runtime import Runtime
+        from bot.web.app import ConsoleServer
+        from tests.conftest import make_settings
+        from tests.harness import start_harness
+
+        self._engine = make_engine(self.database_url)
+        port = _free_port()
+        settings = make_settings(self.database_url, web_port=port,
+                                 web_public_url=f"http://127.0.0.1:{port}")
+        runtime = Runtime(settings=settings, clock=self.clock,
+                          sessions=make_session_factory(self._engine))
+        self.harness, self._application = await start_harness(runtime, self.clock)
+        self._server = ConsoleServer(runtime.settings)
+        await self._server.start(runtime)
+        self.url = runtime.settings.console_url
+
+    def stop(self) -> None:
+        async def stop() -> None:
+            if self._server is not None:
+                await self._server.stop()
+            if self._application is not None:
+                await self._application.shutdown()
+
+        try:
+            self.call(stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=10)
+            if self._engine is not None:
+                self._engine.dispose()
+
+    def db(self) -> Any:
+        assert self.harness is not None
+        return self.harness.db()
+
+    def link(self, phone: Phone) -> str:
+        """What the bot answers when ``phone`` sends /web: the sign-in link."""
+        found = LINK.search(self.call(link_for(phone)))
+        assert found
+        return found.group(0)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -1,7 +1,7 @@
 """The console's aiohttp application and the server ``jobbot run`` starts beside the bot.
 
 Security on every response: a strict Content-Security-Policy (no scripts at all), no
-framing, no referrer (a sign-in link must not leak through one), no caching of pages
+framing, no referrer to other sites (a sign-in link must not leak through one), no caching of pages
 with personal data. Errors are pages in the viewer's language; a failure is logged by
 its type only (bot/logsafe.py) and never shown as a traceback. No access log: URLs can
 hold a sign-in token.
@@ -91,7 +91,9 @@ def _harden(request: web.Request, response: web.StreamResponse) -> None:
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # Not "no-referrer": Chromium then sends "Origin: null" with forms, and the origin
+    # check needs the real one. Same-origin only: a sign-in link never leaves as a referrer.
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cache-Control", "no-store")
     console = request.app[CONSOLE]
     if console.secure:

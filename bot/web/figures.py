@@ -180,13 +180,16 @@ async def index(request: web.Request) -> web.Response:
             "labels": [t._(label) for label in ROWS],
             "columns": [{"name": name, "values": values} for name, values in columns],
             "groups": groups, "query": query,
+            "chart": any(share.total for series in (report.weekly_attendance,
+                                                    report.weekly_first_plan)
+                         for share in series.values()),
         }
 
     viewer, data = await in_console(request, work)
     if data.get("problem"):
         return render(request, "figures.html", viewer=viewer, section="figures", status=400,
                       first=request.query.get("from", ""), last=request.query.get("to", ""),
-                      centres=[], centre=None, caseload_only=False, **data)
+                      centres=[], centre=None, caseload_only=False, chart=False, **data)
     return render(request, "figures.html", viewer=viewer, section="figures", **data)
 
 

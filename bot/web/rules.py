@@ -24,6 +24,7 @@ from bot.errors import DomainError
 from bot.i18n import LANGUAGES, N_, RIGHT_TO_LEFT, Translator, translator
 from bot.models import (
     Audience,
+    Enrolment,
     EventKind,
     JobCentre,
     OutboxMessage,
@@ -51,7 +52,7 @@ NEW_TIMING = {
 }
 PREVIEW_ROWS = 150
 OUTCOMES = {
-    rule_forecast.SEND: N_("sent"),
+    rule_forecast.SEND: N_("goes out then"),
     rule_forecast.MOVED: N_("moved out of the quiet hours"),
     rule_forecast.QUIET_HOURS: N_("not sent: it would fall in the quiet hours"),
     rule_forecast.MERGED: N_("not sent: another reminder reaches them at the same moment"),
@@ -95,6 +96,7 @@ def _rule_row(t: Translator, rule: ReminderRule, default_language: str) -> dict[
         "short": reminder_rules.format_offset(rule),
         "audience": t._(AUDIENCE_NAMES[rule.audience]),
         "enabled": rule.enabled,
+        "general": False,
         "texts": [{"code": code, "name": name, "own": code in texts,
                    "fallback": _fallback(t, code, texts, default_language)}
                   for code, name in LANGUAGES.items()],
@@ -125,15 +127,20 @@ async def index(request: web.Request) -> web.Response:
             scope = _scope_of(asked)
         _may_read(viewer.person, scope)
         name = _centre_name(db, t, scope)
-        rules = [r for r in reminder_rules.listed(db, scope) if r.job_centre_id == scope]
+        listed = reminder_rules.listed(db, scope)
+        rules = [r for r in listed if r.job_centre_id == scope]
         default = viewer.settings.default_language
         kinds = []
         for kind in EventKind:
             own = [r for r in rules if r.event_kind == kind]
             uses_general = scope is not None and not any(r.enabled for r in own)
+            rows = [_rule_row(t, r, default) for r in own]
+            if uses_general:
+                # What applies here meanwhile: the general rules, to read (and copy from).
+                rows += [{**_rule_row(t, r, default), "general": True} for r in listed
+                         if r.job_centre_id is None and r.event_kind == kind and r.enabled]
             kinds.append({"kind": kind.value, "name": _capital(t._(EVENT_NAMES[kind])),
-                          "rules": [_rule_row(t, r, default) for r in own],
-                          "uses_general": uses_general})
+                          "rules": rows, "uses_general": uses_general})
         return {"scopes": _scopes(db, viewer), "scope": scope or 0, "scope_name": name,
                 "may_change": admin_access.may_change(viewer.person, scope), "kinds": kinds,
                 "languages": LANGUAGES}
@@ -200,8 +207,13 @@ def _form_context(db: Session, viewer: Viewer, draft: Draft, *, may_change: bool
     audiences = [Audience.ASPIRANT] if draft.kind == EventKind.CHECK_IN else list(Audience)
     placeholders = ", ".join("{" + n + "}"
                              for n in sorted(reminder_rules.PLACEHOLDERS[draft.kind]))
+    try:
+        timing_said = _capital(describe_timing(t, draft.spec()))
+    except DomainError:
+        timing_said = ""
     return {
         "draft": draft,
+        "timing_said": timing_said,
         "kind_name": _capital(t._(EVENT_NAMES[draft.kind])),
         "scope_name": _centre_name(db, t, draft.scope),
         "audiences": [{"value": a.value, "name": _capital(t._(AUDIENCE_NAMES[a]))}
@@ -224,6 +236,7 @@ def _planned(db: Session, viewer: Viewer, rule: ReminderRule) -> list[dict[str, 
     """What the outbox holds from this rule for the next two weeks (after saving: the
     re-planned reminders)."""
     now = viewer.now
+    t = viewer.t
     rows = db.execute(
         select(OutboxMessage, Person).join(Person, Person.id == OutboxMessage.recipient_id)
         .where(OutboxMessage.rule_id == rule.id,
@@ -231,14 +244,25 @@ def _planned(db: Session, viewer: Viewer, rule: ReminderRule) -> list[dict[str, 
                OutboxMessage.due_at >= now,
                OutboxMessage.due_at < now + timedelta(days=rule_forecast.HORIZON_DAYS))
         .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(PREVIEW_ROWS))
-    names = admin_access.may_change(viewer.person, rule.job_centre_id)
-    audience = viewer.t._(AUDIENCE_NAMES[rule.audience])
-    return [{"due_at": message.due_at,
-             "to": (person.display_name or "?") if names else _capital(audience),
+    audience = _capital(t._(AUDIENCE_NAMES[rule.audience]))
+    return [{"when": f"{t.short_date(message.due_at)} {t.time(message.due_at)}",
+             "to": (person.display_name or "?") if _may_see(db, viewer, person) else audience,
              "language": LANGUAGES.get(person.language, person.language),
-             "state": (viewer.t._("planned") if message.status == OutboxStatus.PENDING
-                       else skip_reason(viewer.t, message.skip_reason))}
+             "state": (t._("planned") if message.status == OutboxStatus.PENDING
+                       else skip_reason(t, message.skip_reason))}
             for message, person in rows]
+
+
+def _may_see(db: Session, viewer: Viewer, person: Person) -> bool:
+    """Whether the viewer (an admin) may see who this is: someone enrolled or working at
+    a centre they administer."""
+    allowed = admin_access.admin_centres(viewer.person)
+    if allowed is None:
+        return True
+    centres = {grant.job_centre_id for grant in person.roles}
+    centres |= set(db.scalars(select(Enrolment.job_centre_id).where(
+        Enrolment.aspirant_id == person.id, Enrolment.left_at.is_(None))))
+    return bool(centres & allowed)
 
 
 async def show(request: web.Request) -> web.Response:
@@ -251,12 +275,11 @@ async def show(request: web.Request) -> web.Response:
         context = _form_context(db, viewer, draft, rule=rule,
                                 may_change=admin_access.may_change(viewer.person,
                                                                    rule.job_centre_id))
-        context["samples"] = _samples(db, viewer, draft.spec(), draft.scope)
-        return context
+        return {**context, **_previewed(db, viewer, draft.spec(), draft)}
 
     viewer, data = await in_console(request, work, roles=ADMIN)
     return render(request, "rule.html", viewer=viewer, section="rules",
-                  saved=request.query.get("saved") == "1", problem=None, forecast=None, **data)
+                  saved=request.query.get("saved") == "1", problem=None, **data)
 
 
 async def new(request: web.Request) -> web.Response:
@@ -293,18 +316,22 @@ async def preview(request: web.Request) -> web.Response:
         except DomainError as problem:
             return {**context, "problem": viewer.t._(problem.message, **problem.params),
                     "forecast": None, "samples": None}
-        # The planner may create a centre's default attendance policy: undo all of it.
-        savepoint = db.begin_nested()
-        try:
-            forecast = _forecast(db, viewer, spec, draft)
-            samples = _samples(db, viewer, spec, draft.scope)
-        finally:
-            savepoint.rollback()
-        return {**context, "problem": None, "forecast": forecast, "samples": samples}
+        return {**context, "problem": None, **_previewed(db, viewer, spec, draft)}
 
     viewer, data = await in_console(request, work, roles=ADMIN)
     return render(request, "rule.html", viewer=viewer, section="rules", saved=False,
                   status=400 if data["problem"] else 200, **data)
+
+
+def _previewed(db: Session, viewer: Viewer, spec: RuleSpec, draft: Draft) -> dict[str, Any]:
+    """The preview and the samples; nothing of computing them is kept."""
+    # The planner may create a centre's default attendance policy: undo all of it.
+    savepoint = db.begin_nested()
+    try:
+        return {"forecast": _forecast(db, viewer, spec, draft),
+                "samples": _samples(db, viewer, spec, draft.scope)}
+    finally:
+        savepoint.rollback()
 
 
 def _forecast(db: Session, viewer: Viewer, spec: RuleSpec, draft: Draft) -> dict[str, Any]:
@@ -344,9 +371,8 @@ def _forecast(db: Session, viewer: Viewer, spec: RuleSpec, draft: Draft) -> dict
         "quiet_skipped": outcomes[rule_forecast.QUIET_HOURS],
         "merged": outcomes[rule_forecast.MERGED],
         "closed_days": sum(1 for m in found.messages if m.closed_day_moved),
-        "languages": bool(languages),
-        "languages_text": ", ".join(f"{LANGUAGES.get(code, code)} {count}" for code, count
-                                    in sorted(languages.items(), key=lambda i: (-i[1], i[0]))),
+        "languages": [{"name": LANGUAGES.get(code, code), "count": count} for code, count
+                      in sorted(languages.items(), key=lambda i: (-i[1], i[0]))],
         "recipients": len({m.recipient_id for m in found.messages
                            if m.outcome in (rule_forecast.SEND, rule_forecast.MOVED)}),
         "no_check_in": [{"day": t.short_date(item.day),
