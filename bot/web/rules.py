@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config.schema import parse_offset
-from bot.errors import DomainError
+from bot.errors import DomainError, NotFound
 from bot.i18n import LANGUAGES, N_, RIGHT_TO_LEFT, Translator, translator
 from bot.models import (
     Audience,
@@ -79,7 +79,12 @@ def _scopes(db: Session, viewer: Viewer) -> list[dict[str, Any]]:
 
 
 def _centre_name(db: Session, t: Translator, centre_id: int | None) -> str:
-    return t._("general") if centre_id is None else admin_access.centre(db, centre_id).name
+    if centre_id is None:
+        return t._("general")
+    centre = db.get(JobCentre, centre_id)
+    if centre is None:
+        raise NotFound(N_("That job centre no longer exists."))
+    return centre.name
 
 
 # --- words -------------------------------------------------------------------------------------
@@ -94,7 +99,7 @@ def _rule_row(t: Translator, rule: ReminderRule, default_language: str) -> dict[
         "id": rule.id,
         "when": _capital(describe_timing(t, spec)),
         "short": reminder_rules.format_offset(rule),
-        "audience": t._(AUDIENCE_NAMES[rule.audience]),
+        "audience": _capital(t._(AUDIENCE_NAMES[rule.audience])),
         "enabled": rule.enabled,
         "general": False,
         "texts": [{"code": code, "name": name, "own": code in texts,
