@@ -53,7 +53,7 @@ def _names_in_order(page: str) -> list[str]:
 
 
 async def test_a_coach_sees_the_aspirants_at_risk_first(harness, console):  # noqa: F811
-    people, enrolments, _ = _world(harness)
+    people, _enrolments, _ = _world(harness)
     browser = await console.browser()
     await browser.sign_in(people.coach)
     await browser.post("/language", {"language": "en", "next": "/caseload"})
@@ -92,7 +92,7 @@ async def test_one_aspirant_with_attendance_plan_and_why_a_message_was_not_sent(
 
 
 async def test_a_team_lead_opens_a_coachs_caseload_at_their_centre(harness, console):  # noqa: F811
-    people, enrolments, lead = _world(harness)
+    _people, enrolments, lead = _world(harness)
     browser = await console.browser()
     await browser.sign_in(lead)
     await browser.get("/caseload")

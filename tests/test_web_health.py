@@ -5,6 +5,7 @@ stopped and healthy again when it is back (a PostgreSQL server of the test's own
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -141,10 +142,8 @@ class PrivateServer:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(self.root, ignore_errors=True)
 
 

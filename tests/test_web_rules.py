@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from bot.config.schema import ConfigRejected
 from bot.models import (
-    AuditEntry,
     Audience,
+    AuditEntry,
     EventKind,
     OutboxMessage,
     OutboxStatus,
@@ -82,7 +82,7 @@ def _pending(harness, rule_id):
 
 
 async def test_the_table_says_when_in_plain_words_and_marks_missing_texts(harness, console):  # noqa: F811
-    people, sara = _world(harness)
+    _people, sara = _world(harness)
     with harness.db() as db:
         rule_id = _rule_id(harness, days=-1)
         reminder_rules.update(db, harness.clock.now(), rule_id, texts={"sv": SV_TEXT})
@@ -104,7 +104,7 @@ async def test_the_table_says_when_in_plain_words_and_marks_missing_texts(harnes
 
 
 async def test_the_preview_follows_the_draft_and_saves_nothing(harness, console):  # noqa: F811
-    people, sara = _world(harness)
+    _people, sara = _world(harness)
     rule_id = _rule_id(harness, days=-1)
     before = _pending(harness, rule_id)
     browser = await console.browser()
@@ -145,7 +145,7 @@ async def test_the_preview_follows_the_draft_and_saves_nothing(harness, console)
 
 
 async def test_a_draft_at_the_same_moment_as_another_reminder_is_merged(harness, console):  # noqa: F811
-    people, sara = _world(harness)
+    _people, sara = _world(harness)
     browser = await console.browser()
     await browser.sign_in(sara)
     await browser.get("/rules/new?scope=0&kind=info_session")
@@ -157,7 +157,7 @@ async def test_a_draft_at_the_same_moment_as_another_reminder_is_merged(harness,
 
 
 async def test_names_only_for_the_admins_own_centre(harness, console):  # noqa: F811
-    people, sara = _world(harness)
+    _people, _sara = _world(harness)
     now = harness.clock.now()
     rule_id = _rule_id(harness, days=-1)
     with harness.db() as db:
@@ -177,7 +177,7 @@ async def test_names_only_for_the_admins_own_centre(harness, console):  # noqa: 
 
 
 async def test_saving_re_plans_the_reminders_and_is_audited(harness, console):  # noqa: F811
-    people, sara = _world(harness)
+    _people, sara = _world(harness)
     rule_id = _rule_id(harness, days=-1)
     assert [due for _, due in _pending(harness, rule_id)] == [local(2026, 3, 3, 10, 0)] * 2
     browser = await console.browser()
@@ -233,7 +233,7 @@ async def test_saving_re_plans_the_reminders_and_is_audited(harness, console):  
 ])
 async def test_bad_input_is_refused_with_the_imports_words_and_changes_nothing(
         harness, console, timing, texts, problem):  # noqa: F811
-    people, sara = _world(harness)
+    _people, sara = _world(harness)
     rule_id = _rule_id(harness, days=-1)
     before = _pending(harness, rule_id)
     # A configuration file with the same rule refuses it with the same sentence.
@@ -315,7 +315,7 @@ async def test_a_centre_admin_changes_only_the_centres_rules(harness, console): 
 
 
 async def test_a_form_without_its_csrf_token_changes_nothing(harness, console):  # noqa: F811
-    people, sara = _world(harness)
+    _people, sara = _world(harness)
     rule_id = _rule_id(harness, days=-1)
     before = _pending(harness, rule_id)
     browser = await console.browser()
@@ -342,7 +342,7 @@ async def test_a_form_without_its_csrf_token_changes_nothing(harness, console): 
 
 
 async def test_switching_a_rule_off_and_on(harness, console):  # noqa: F811
-    people, sara = _world(harness)
+    _people, sara = _world(harness)
     rule_id = _rule_id(harness, days=-1)
     browser = await console.browser()
     await browser.sign_in(sara)
@@ -356,7 +356,7 @@ async def test_switching_a_rule_off_and_on(harness, console):  # noqa: F811
 
 
 async def test_an_unknown_rule_is_a_clear_page(harness, console):  # noqa: F811
-    people, sara = _world(harness)
+    _people, sara = _world(harness)
     browser = await console.browser()
     await browser.sign_in(sara)
     await browser.get("/rules/999")

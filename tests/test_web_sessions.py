@@ -9,8 +9,16 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.models import AuditEntry, Booking, BookingStatus, InfoSession, MilestoneKind, Person
-from bot.models import PlanMilestone, Role
+from bot.models import (
+    AuditEntry,
+    Booking,
+    BookingStatus,
+    InfoSession,
+    MilestoneKind,
+    Person,
+    PlanMilestone,
+    Role,
+)
 from tests import factories
 from tests.conftest import local
 from tests.reminder_support import book, cast, enrol, session_at
@@ -49,7 +57,7 @@ def _bookings(harness, session_id):
 
 
 async def test_the_calendar_shows_each_sessions_places_and_bookings(harness, console):  # noqa: F811
-    people, session_id = _world(harness)
+    people, _session_id = _world(harness)
     browser = await console.browser()
     await browser.sign_in(people.admin)
     await browser.get("/sessions")
