@@ -271,3 +271,16 @@ async def test_a_coach_at_two_centres_is_one_person_with_one_link(harness, conso
     await browser.sign_in(people.coach)
     assert "Coach på Jobbtorg Kista" in browser.text
     assert "Coach på Jobbtorg Farsta" in browser.text
+
+
+async def test_before_sign_in_the_page_speaks_the_browsers_language(harness, console):  # noqa: F811
+    cast(harness)
+    swedish = await console.browser("sv-SE,sv;q=0.9,en;q=0.5")
+    await swedish.get("/signin")
+    assert "skicka /web till boten" in swedish.text
+    arabic = await console.browser("ar")  # staff pages are in Swedish or English
+    await arabic.get("/signin")
+    assert "skicka /web till boten" in arabic.text  # the bot's default language, Swedish
+    english = await console.browser("en-GB,en;q=0.8")
+    await english.get("/signin")
+    assert "send /web to the bot" in english.text

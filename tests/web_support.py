@@ -99,8 +99,10 @@ class ConsoleUnderTest:
         self._clients: list[TestClient] = []
         self.wall_clock_offset = 0.0
 
-    async def browser(self) -> Browser:
-        client = TestClient(self.server)
+    async def browser(self, language: str | None = "en") -> Browser:
+        """A browser whose user reads ``language`` (its Accept-Language), or none."""
+        headers = {"Accept-Language": language} if language else {}
+        client = TestClient(self.server, headers=headers)
         await client.start_server()
         self._clients.append(client)
         return Browser(client)
