@@ -144,7 +144,7 @@ def test_an_admin_edits_a_rule_with_its_preview_and_takes_attendance(live, chrom
         expect(page.locator("#timing-said")).to_have_text("90 minutes before")
         expect(preview.first).to_contain_text("Wed, Mar 4 8:30 AM")
         expect(page.locator(".missing-mark")).to_have_count(5)  # Swedish has its text now
-        expect(page.locator(".sample blockquote[lang=sv]")).to_contain_text("Hej Amina!")
+        expect(page.locator(".sample blockquote").first).to_contain_text("Hej Amina!")
         _shot(page, "rule-preview")
         # Looking saved nothing: the outbox still has the day-before reminders.
         with live.db() as db:

@@ -14,7 +14,7 @@ its unit of work back (the planner may create a centre's default attendance poli
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -22,12 +22,15 @@ from sqlalchemy.orm import Session
 
 from bot.calendar import WorkCalendar, local_date
 from bot.models import (
+    AbsenceReport,
+    AttendanceRecord,
     Booking,
     BookingStatus,
     Enrolment,
     EventKind,
     InfoSession,
     JobCentre,
+    Person,
     PlanMilestone,
     ReminderRule,
 )
@@ -219,6 +222,15 @@ def forecast(db: Session, now: datetime, spec: RuleSpec, *, scope_centre_id: int
 
 def _check_ins(db: Session, now: datetime, planner: _DraftPlanner, centre_ids: list[int],
                days: int, spec: RuleSpec, result: Forecast) -> list[reminders.Planned]:
+    """Check-in reminders of every aspirant with the daily requirement, day by day.
+
+    Every such aspirant at a centre gets the same check-in reminders on a day, so the
+    planner plans them once per centre and day, for a stand-in aspirant (timing, quiet
+    hours, merging: the planner's own). Who of them gets the reminders is then decided
+    for all at once, with the planner's conditions (``planner.check_in``): not on a day
+    with a check-in, a mark or a reported absence already, not when the bot cannot reach
+    them. That is two queries per centre instead of a few per aspirant and day.
+    """
     planned: list[reminders.Planned] = []
     enrolments = list(db.scalars(select(Enrolment).where(
         Enrolment.attendance_required.is_(True), Enrolment.left_at.is_(None),
@@ -231,14 +243,53 @@ def _check_ins(db: Session, now: datetime, planner: _DraftPlanner, centre_ids: l
             continue
         zone = planner.zone(centre_id)
         today = local_date(now, zone)
+        window = [today + timedelta(days=n) for n in range(days + extra)]
         policy = attendance_policy.policy_for(db, now, centre_id)
         calendar = planner.calendar(centre_id)
         weekdays = attendance_policy.weekdays_of(policy)
-        for offset in range(days + extra):
-            day = today + timedelta(days=offset)
-            if (offset < days and day.isoweekday() in weekdays
-                    and not calendar.is_working_day(day)):
-                result.no_check_in.append(NoCheckIn(day, centre_id, len(here)))
+        taken = _days_taken(db, [e.id for e in here], window[0], window[-1])
+        stand_in = _stand_in(db, centre_id)
+        for offset, day in enumerate(window):
+            if day.isoweekday() in weekdays and not calendar.is_working_day(day):
+                if offset < days:
+                    result.no_check_in.append(NoCheckIn(day, centre_id, len(here)))
+                continue
+            template = planner.check_in(stand_in, day)
+            if not template:
+                continue
             for enrolment in here:
-                planned += planner.check_in(enrolment, day)
+                person = enrolment.aspirant
+                if (enrolment.id, day) in taken or not reminders._reachable(person):
+                    continue
+                for item in template:
+                    copy = replace(item, recipient=person)
+                    planner.before_quiet_hours[id(copy)] = planner.before_quiet_hours[id(item)]
+                    planner.centre_of[id(copy)] = centre_id
+                    planned.append(copy)
     return planned
+
+
+def _days_taken(db: Session, enrolment_ids: list[int], first: date, last: date
+                ) -> set[tuple[int, date]]:
+    """(enrolment, day) with a check-in or mark, or an absence reported for that day."""
+    taken = {(row[0], row[1]) for row in db.execute(
+        select(AttendanceRecord.enrolment_id, AttendanceRecord.day).where(
+            AttendanceRecord.enrolment_id.in_(enrolment_ids), AttendanceRecord.day >= first,
+            AttendanceRecord.day <= last))}
+    for enrolment_id, start, end in db.execute(
+            select(AbsenceReport.enrolment_id, AbsenceReport.first_day, AbsenceReport.last_day)
+            .where(AbsenceReport.enrolment_id.in_(enrolment_ids),
+                   AbsenceReport.first_day <= last, AbsenceReport.last_day >= first)):
+        day = max(start, first)
+        while day <= min(end, last):
+            taken.add((enrolment_id, day))
+            day += timedelta(days=1)
+    return taken
+
+
+def _stand_in(db: Session, centre_id: int) -> Enrolment:
+    """An aspirant with the daily requirement who has done nothing yet: never stored."""
+    centre = db.get(JobCentre, centre_id)
+    person = Person(id=0, chat_id=0, language="sv", display_name="")
+    return Enrolment(id=None, job_centre_id=centre_id, job_centre=centre, aspirant=person,
+                     attendance_required=True, left_at=None)
