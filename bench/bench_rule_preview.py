@@ -22,6 +22,8 @@ from datetime import date, datetime
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from bot.calendar import at_local
 from bot.db import make_engine, make_session_factory, unit_of_work, upgrade
 from bot.models import EventKind, Role
@@ -74,6 +76,27 @@ def _timed(function) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(times)
 
 
+def measure(db: Session, centre_id: int, kind: EventKind) -> tuple[int, float, float]:
+    """(messages previewed, seconds for the preview, seconds for the real re-plan)."""
+    now = _now()
+    rule = reminder_rules.rules_for(db, centre_id, kind)[0]
+    spec = reminder_rules.spec_of(rule)
+    found: list[forecast.Forecast] = []
+
+    def preview() -> None:
+        savepoint = db.begin_nested()
+        found.append(forecast.forecast(db, now, spec, scope_centre_id=None, rule_id=rule.id))
+        savepoint.rollback()
+
+    def replan() -> None:
+        savepoint = db.begin_nested()
+        planner.refresh_centre(db, now, None, kinds=[kind], reason="rule_changed")
+        savepoint.rollback()
+
+    seconds = _timed(preview)
+    return len(found[-1].messages), seconds, _timed(replan)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--aspirants", type=int, default=1000)
@@ -87,30 +110,13 @@ def main() -> int:
     print(f"seeded {args.aspirants} aspirants in {time.perf_counter() - started:.1f} s "
           f"({url.split(':', 1)[0]})")
     sessions = make_session_factory(make_engine(url))
-    now = _now()
     print(f"{'event':<14}{'messages':>9}{'preview':>10}{'re-plan':>10}{'ratio':>8}")
     for kind in (EventKind.CHECK_IN, EventKind.INFO_SESSION, EventKind.FIRST_PLAN):
         with unit_of_work(sessions) as db:
-            rule = reminder_rules.rules_for(db, centre_id, kind)[0]
-            spec = reminder_rules.spec_of(rule)
-            found: list[forecast.Forecast] = []
-
-            def preview() -> None:
-                savepoint = db.begin_nested()
-                found.append(forecast.forecast(db, now, spec, scope_centre_id=None,
-                                               rule_id=rule.id))
-                savepoint.rollback()
-
-            def replan() -> None:
-                savepoint = db.begin_nested()
-                planner.refresh_centre(db, now, None, kinds=[kind], reason="rule_changed")
-                savepoint.rollback()
-
-            seconds = _timed(preview)
-            baseline = _timed(replan)
+            count, seconds, baseline = measure(db, centre_id, kind)
             db.rollback()
-        print(f"{kind.value:<14}{len(found[-1].messages):>9}{seconds:>9.2f}s"
-              f"{baseline:>9.2f}s{seconds / baseline:>7.2f}x")
+        print(f"{kind.value:<14}{count:>9}{seconds:>9.2f}s{baseline:>9.2f}s"
+              f"{seconds / baseline:>7.2f}x")
     return 0
 
 

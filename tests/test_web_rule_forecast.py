@@ -53,7 +53,7 @@ def _check_in_world(db):
 
 
 def test_check_in_preview_is_what_the_planner_plans_for_each_aspirant(db):
-    w, people = _check_in_world(db)
+    w, _people = _check_in_world(db)
     [rule] = reminder_rules.rules_for(db, w.centre.id, EventKind.CHECK_IN)
     draft = RuleSpec(EventKind.CHECK_IN, Audience.ASPIRANT, offset_minutes=-30)
     rows_before = db.scalar(select(func.count(OutboxMessage.id)))
@@ -91,7 +91,7 @@ def test_check_in_preview_is_what_the_planner_plans_for_each_aspirant(db):
 
 def test_a_working_day_deadline_reminder_moves_with_a_closed_day(db):
     w = world(db, MONDAY)
-    amina, enrolment = enrol(db, MONDAY, w, "Amina", "ar")
+    _amina, enrolment = enrol(db, MONDAY, w, "Amina", "ar")
     # The first plan is due on Monday 9 March (five working days after 2 March).
     milestones.on_info_session_attended(db, MONDAY, enrolment.id, MONDAY.date())
     spec = RuleSpec(EventKind.FIRST_PLAN, Audience.ASPIRANT, offset_days=-2, working_days=True,
