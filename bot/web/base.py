@@ -40,7 +40,7 @@ CSRF_REFUSED = N_("This form has expired or did not come from this console, so n
 
 @dataclass
 class Console:
-    """The console's state, shared by every request (``app["console"]``)."""
+    """The console's state, shared by every request (``request.app[CONSOLE]``)."""
 
     runtime: Runtime
     templates: Environment
