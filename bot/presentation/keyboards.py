@@ -45,6 +45,7 @@ STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
     ("plan", N_("Plan milestones")),
     ("report", N_("Figures")),
     ("admin", N_("Administration")),
+    ("web", N_("Web console")),
     ("language", N_("Language")),
     ("help", N_("Help")),
     ("mydata", N_("My data")),
