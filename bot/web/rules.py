@@ -33,13 +33,13 @@ from bot.models import (
     ReminderRule,
 )
 from bot.presentation.render import render as render_message
+from bot.services.centres import admin_access
 from bot.services.reminders import forecast as rule_forecast
 from bot.services.reminders import preview as rule_preview
 from bot.services.reminders import rules as reminder_rules
 from bot.services.reminders.rules import RuleSpec
 from bot.web.base import ADMIN, Viewer, in_console, query_int, render, route_int, see_other
 from bot.web.words import skip_reason
-from handlers import admin_access
 from handlers.admin_rules import AUDIENCE_NAMES, EVENT_NAMES, TIMING_PROMPT, describe_timing
 
 # What a new rule's timing field starts with, per event kind.
