@@ -301,7 +301,7 @@ def _refuse(turn: Turn) -> None:
 def _explain(turn: Turn, error: DomainError) -> None:
     text = turn.t._(error.message, **error.params)
     if turn.query is not None:
-        turn.toast(text[:200], alert=True)
+        turn.toast(text, alert=True)  # shortened to Telegram's limit by the toast
     else:
         turn.say(text)
 

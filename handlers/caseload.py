@@ -65,7 +65,7 @@ def caseload_command(turn: Turn) -> None:
 def _show_detail(turn: Turn, enrolment_id: int) -> None:
     assert turn.person is not None
     detail = caseload.detail(turn.db, turn.now, turn.person, enrolment_id)
-    _edit(turn, views.detail_text(turn.t, detail)[:4096],
+    _edit(turn, views.detail_text(turn.t, detail),
                 views.detail_keyboard(turn.t, detail,
                                       demographics=demographics.enabled(turn.db)))
 

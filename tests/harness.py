@@ -40,9 +40,12 @@ class Phone:
         await self.harness.process(self.harness.emulator.user_sends_text(self.id, text))
         return self.new_messages()
 
-    async def share_location(self, latitude: float, longitude: float) -> list[dict[str, Any]]:
+    async def share_location(self, latitude: float, longitude: float, *,
+                             live_period: int | None = None) -> list[dict[str, Any]]:
+        """A location pin, or a live location shared for ``live_period`` seconds."""
         self._mark()
-        update = self.harness.emulator.user_shares_location(self.id, latitude, longitude)
+        update = self.harness.emulator.user_shares_location(self.id, latitude, longitude,
+                                                            live_period)
         await self.harness.process(update)
         return self.new_messages()
 

@@ -31,9 +31,10 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from bot.i18n import LANGUAGES
 from bot.models import Audience, EventKind, Role
+from bot.transport import limits
 
 # Telegram refuses callback data over 64 bytes.
-MAX_BYTES = 64
+MAX_BYTES = limits.CALLBACK_DATA_BYTES
 # PostgreSQL's INTEGER, the type of every id.
 MAX_ID = 2**31 - 1
 

@@ -16,6 +16,7 @@ from bot.i18n import Translator
 from bot.models import OutboxMessage
 from bot.presentation import attendance_views, reminder_buttons
 from bot.services.messaging.outbox import REPLY_KIND
+from bot.transport import limits
 
 # kind -> function(message, translator) -> text, for kinds worded from structured params
 # (the others are worded from their template) ...
@@ -41,7 +42,9 @@ def render(message: OutboxMessage, t: Translator, default_language: str | None =
         text = _templated(message, t, default_language)
     builder = _KEYBOARDS.get(message.kind)
     rows: list[list[InlineKeyboardButton]] = builder(message, t) if builder else []
-    return Rendered(text=text[:4096], reply_markup=InlineKeyboardMarkup(rows) if rows else None)
+    # One outbox row is one message: a text too long for it is shortened, safely.
+    return Rendered(text=limits.fit(text, limits.TEXT),
+                    reply_markup=InlineKeyboardMarkup(rows) if rows else None)
 
 
 _MARKUPS = {cls.__name__: cls for cls in (InlineKeyboardMarkup, ReplyKeyboardMarkup,
@@ -54,7 +57,8 @@ def _reply(message: OutboxMessage) -> Rendered:
     markup = None
     if isinstance(stored, dict) and stored.get("type") in _MARKUPS:
         markup = _MARKUPS[stored["type"]].de_json(stored.get("data") or {}, None)
-    return Rendered(text=str(message.params.get("text") or "")[:4096], reply_markup=markup)
+    return Rendered(text=limits.fit(str(message.params.get("text") or ""), limits.TEXT),
+                    reply_markup=markup)
 
 
 def _templated(message: OutboxMessage, t: Translator, default_language: str | None) -> str:
