@@ -22,6 +22,7 @@ from bot.services.people.identity import ActiveEnrolment
 from bot.services.system import conversations
 from handlers import menu
 from handlers.base import Turn, invoke, on
+from handlers.text_input import ask_again, close_step, too_long
 
 CHECKIN_FLOW = "checkin"
 ABSENCE_FLOW = "absence"
@@ -214,8 +215,8 @@ def absence_button(turn: Turn) -> None:
     assert turn.person is not None
     pressed = turn.pressed(cb.AbsenceCancel, cb.AbsenceReason, cb.AbsenceWhen, cb.AbsenceDay)
     if isinstance(pressed, cb.AbsenceCancel):
-        conversations.finish(turn.db, turn.conversation(ABSENCE_FLOW, "reason", "note", "when", "day",
-                                                      "first", "last"))
+        conversations.finish(turn.db, turn.conversation(ABSENCE_FLOW, "reason", "note", "when",
+                                                        "day", "first", "last", "why_note"))
         turn.edit_or_say(turn._("Nothing was reported."))
         return
     if isinstance(pressed, cb.AbsenceReason):
@@ -303,16 +304,28 @@ def absence_text(turn: Turn, state: ConversationState) -> None:
         return
     if _left_flow(turn, state):
         return
+    if state.step not in ("note", "why_note"):
+        turn.say(turn._("Please use the buttons above, or Cancel."))
+        return
+    prompt = turn._("Please write the reason in a few words:")
+    if too_long(turn, turn.text, absences.NOTE_LIMIT, prompt=prompt, cancel=cb.AbsenceCancel()):
+        return
+    if not turn.text:
+        ask_again(turn, prompt, cancel=cb.AbsenceCancel())
+        return
     if state.step == "why_note":
         assert turn.person is not None
-        absences.explain(turn.db, turn.now, turn.person, int(state.data["record"]),
-                         AbsenceReason.OTHER, turn.text)
+        try:
+            with turn.db.begin_nested():
+                absences.explain(turn.db, turn.now, turn.person, int(state.data["record"]),
+                                 AbsenceReason.OTHER, turn.text)
+        except DomainError as problem:
+            # Settled meanwhile, or no longer theirs: there is nothing left to explain.
+            close_step(turn, state, problem)
+            return
         conversations.finish(turn.db, state)
         turn.say(turn._("Thank you. Your coach has been told."),
                        reply_markup=aspirant_menu(turn.t))
-        return
-    if state.step != "note":
-        turn.say(turn._("Please use the buttons above, or Cancel."))
         return
     note = absences.clean_note(AbsenceReason.OTHER, turn.text)
     conversations.advance(turn.db, turn.now, state, "when", note=note)

@@ -213,6 +213,12 @@ def registered() -> dict[str, type[Callback]]:
     return dict(_BY_TAG)
 
 
+# --- any conversation -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StepCancel(Callback, tag="st:x"):
+    """Cancel under a refused typed value: ends whatever step the chat is at."""
+
+
 # --- the aspirant's buttons ------------------------------------------------------------------
 @dataclass(frozen=True)
 class ChooseLanguage(Callback, tag="lg"):
