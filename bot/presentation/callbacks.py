@@ -465,6 +465,21 @@ class InviteAttendance(Callback, tag="iv:a"):
     required: bool
 
 
+@dataclass(frozen=True)
+class InviteRelease(Callback, tag="iv:rl"):
+    """A held invite freed by its maker, so the next account to open it can use it."""
+
+    invite: int
+
+
+@dataclass(frozen=True)
+class StaffInviteAnswer(Callback, tag="iv:ok"):
+    """A registered member of staff adds (y) the invite's role to their account, or not."""
+
+    invite: int
+    answer: Literal["y", "n"]
+
+
 # --- admin sections --------------------------------------------------------------------------
 # /admin (handlers/admin.py): job centres, staff, closed days, settings.
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from bot.models import (
 )
 from bot.services.attendance import follow_up
 from bot.services.messaging import outbox
+from bot.services.people import invites
 from bot.services.reminders import planner as reminders
 from bot.services.system import audit, conversations
 
@@ -64,6 +65,7 @@ def erase(db: Session, now: datetime, person: Person, *, actor: Person | None,
     )
     if person.telegram_user_id is not None:
         conversations.forget_user(db, person.telegram_user_id)
+        invites.forget_account(db, person.telegram_user_id)
     person.telegram_user_id = None
     person.chat_id = None
     person.display_name = None
