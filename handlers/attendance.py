@@ -30,11 +30,15 @@ ASPIRANT = frozenset({Role.ASPIRANT})
 
 
 # --- check-in -----------------------------------------------------------------------------
-def _location_keyboard(turn: Turn) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        [[KeyboardButton("📍 " + turn._("Share my location"), request_location=True)],
-         [KeyboardButton("✖ " + turn._("Cancel"))]],
-        resize_keyboard=True, one_time_keyboard=True)
+def _location_keyboard(turn: Turn, *, pins: bool) -> ReplyKeyboardMarkup:
+    """Cancel, and where pins count the button that sends one. Where they do not, the
+    button is left out: it sends a pin, and only a live location (shared from the
+    attachment menu) shows the aspirant is at the job centre."""
+    rows = [[KeyboardButton("✖ " + turn._("Cancel"))]]
+    if pins:
+        rows.insert(0, [KeyboardButton("📍 " + turn._("Share my location"),
+                                       request_location=True)])
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
 
 
 def _proven(turn: Turn, state: ConversationState | None) -> list[str]:
@@ -54,17 +58,25 @@ def checkin_command(turn: Turn) -> None:
     found = checkin.opening(turn.db, turn.now, turn.person_id, enrolment=_enrolment(turn))
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, CHECKIN_FLOW, "code")
     rule = found.location_rule
+    pins = found.policy.accept_location_pin
+    keyboard = _location_keyboard(turn, pins=pins)
     if rule == LocationRule.OFF:
         turn.say(turn._("Please type the 6-digit code shown at the job centre, or scan its "
                               "QR code with your phone's camera."))
-    elif rule == LocationRule.ALTERNATIVE:
+    elif rule == LocationRule.ALTERNATIVE and pins:
         turn.say(turn._("Please type the 6-digit code shown at the job centre, or share "
-                              "your location with the button below."),
-                       reply_markup=_location_keyboard(turn))
-    else:
+                              "your location with the button below."), reply_markup=keyboard)
+    elif rule == LocationRule.ALTERNATIVE:
+        turn.say(turn._("Please type the 6-digit code shown at the job centre, or share your "
+                        "live location: tap 📎, then Location, then Share My Live Location."),
+                 reply_markup=keyboard)
+    elif pins:
         turn.say(turn._("Please type the 6-digit code shown at the job centre, and share "
-                              "your location with the button below."),
-                       reply_markup=_location_keyboard(turn))
+                              "your location with the button below."), reply_markup=keyboard)
+    else:
+        turn.say(turn._("Please type the 6-digit code shown at the job centre, and share your "
+                        "live location: tap 📎, then Location, then Share My Live Location."),
+                 reply_markup=keyboard)
 
 
 @on(roles=ASPIRANT)
@@ -91,15 +103,20 @@ def checkin_text(turn: Turn, state: ConversationState) -> None:
 
 @on(roles=ASPIRANT)
 def shared_location(turn: Turn) -> None:
-    location = turn.message.location if turn.message is not None else None
+    """A location sent in the chat: live, or a pin (a venue is a pin too). A forwarded one
+    is someone else's, and counts as a pin at most."""
+    message = turn.update.message
+    location = message.location if message is not None else None
     if location is None:
         return
-    _attempt(turn, turn.conversation(CHECKIN_FLOW),
-             location=(location.latitude, location.longitude))
+    shared = checkin.SharedLocation(location.latitude, location.longitude,
+                                    live_period=location.live_period,
+                                    forwarded=message.forward_origin is not None)  # type: ignore[union-attr]
+    _attempt(turn, turn.conversation(CHECKIN_FLOW), location=shared)
 
 
 def _attempt(turn: Turn, state: ConversationState | None, *, code: str | None = None,
-                   location: tuple[float, float] | None = None,
+                   location: checkin.SharedLocation | None = None,
                    centre_id: int | None = None) -> None:
     assert turn.person_id is not None
     try:
@@ -116,7 +133,8 @@ def _attempt(turn: Turn, state: ConversationState | None, *, code: str | None = 
     except checkin.NeedsProof as need:
         conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, CHECKIN_FLOW, "code",
                             {"proven": sorted(need.proven), "proven_at": turn.now.isoformat()})
-        markup = _location_keyboard(turn) if need.missing == checkin.LOCATION else None
+        markup = (_location_keyboard(turn, pins=need.pins_count)
+                  if need.missing == checkin.LOCATION else None)
         turn.say(turn._(need.message), reply_markup=markup)
         return
     except DomainError as refusal:

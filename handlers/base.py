@@ -222,6 +222,10 @@ def on(*, roles: Iterable[Role] | None = None) -> Callable[[Handler], Callable[.
                 return
             if update.effective_chat.type != "private":
                 return  # the bot works in private chats only
+            if update.edited_message is not None:
+                # An edit (or a live location moving) is not a new answer: a step answered
+                # already must not be answered again, nor a check-in repeated.
+                return
             runtime = runtime_of(context)
             args = list(context.args or [])
             started = time.perf_counter()
