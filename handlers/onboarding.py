@@ -47,7 +47,7 @@ def start(turn: Turn) -> None:
                 "got from your coach. If you have none, please ask your coach."
             ))
         return
-    throttle_key = f"start:{turn.user_id}"
+    throttle_key = onboarding.throttle_key(turn.user_id)
     if throttle.too_many(turn.db, turn.now, throttle_key, limit=BAD_CODE_LIMIT,
                          window=BAD_CODE_WINDOW):
         turn.say(turn._(

@@ -341,8 +341,12 @@ def _local_time(moment: datetime, day: Day) -> time:
 
 
 # --- wrong codes ------------------------------------------------------------------------
-def _throttle_key(aspirant: Person | int) -> str:
+def throttle_key(aspirant: Person | int) -> str:
+    """The counter of an aspirant's wrong codes (erasure deletes it with the person)."""
     return f"checkin:{aspirant if isinstance(aspirant, int) else aspirant.id}"
+
+
+_throttle_key = throttle_key
 
 
 def too_many_bad_codes(db: Session, now: datetime, aspirant: Person | int) -> bool:

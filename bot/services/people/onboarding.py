@@ -28,6 +28,11 @@ from bot.services.system import audit
 FLOW = "onboarding"
 
 
+def throttle_key(telegram_user_id: int) -> str:
+    """The counter of an account's invalid invite links."""
+    return f"start:{telegram_user_id}"
+
+
 @dataclass
 class Opening:
     """What opening an invite link leads to."""
