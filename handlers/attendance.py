@@ -109,8 +109,10 @@ def shared_location(turn: Turn) -> None:
     location = message.location if message is not None else None
     if location is None:
         return
+    # As sent by Telegram (seconds); read so, not through the attribute whose type changes.
+    live_period = location.to_dict().get("live_period")
     shared = checkin.SharedLocation(location.latitude, location.longitude,
-                                    live_period=location.live_period,
+                                    live_period=int(live_period) if live_period else None,
                                     forwarded=message.forward_origin is not None)  # type: ignore[union-attr]
     _attempt(turn, turn.conversation(CHECKIN_FLOW), location=shared)
 

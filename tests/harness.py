@@ -163,7 +163,9 @@ class BotHarness:
         return Phone(self, self.emulator.add_user(first_name, language_code))
 
     async def process(self, update: dict[str, Any]) -> None:
-        await self.app.process_update(Update.de_json(update, self.app.bot))
+        # As over the network: a copy (python-telegram-bot's parsing changes what it reads).
+        await self.app.process_update(Update.de_json(json.loads(json.dumps(update)),
+                                                     self.app.bot))
 
     async def dispatch(self) -> DispatchReport:
         """Send whatever the outbox has due at the harness clock's now."""

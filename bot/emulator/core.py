@@ -43,6 +43,8 @@ class ApiCall:
     files: dict[str, tuple[str, bytes, str]]
     status: int = 200
     at: float = field(default_factory=time.monotonic)
+    # Telegram's description of a refusal (e.g. "Bad Request: message is not modified").
+    error: str = ""
 
 
 @dataclass
@@ -217,11 +219,13 @@ class BotApiEmulator:
     def membership_changes(self, user_id: int, status: str) -> dict[str, Any]:
         """The user blocks ("kicked") or unblocks ("member") the bot in their chat."""
         old = "member" if status == "kicked" else "kicked"
+        def member_as(state: str) -> dict[str, Any]:
+            return {"status": state, "user": self.bot_user,
+                    **({"until_date": 0} if state == "kicked" else {})}
+
         member = {"chat": self._chat(user_id), "from": self.users[user_id],
-                  "date": int(self._now()),
-                  "old_chat_member": {"status": old, "user": self.bot_user},
-                  "new_chat_member": {"status": status, "user": self.bot_user,
-                                      **({"until_date": 0} if status == "kicked" else {})}}
+                  "date": int(self._now()), "old_chat_member": member_as(old),
+                  "new_chat_member": member_as(status)}
         return self._push({"my_chat_member": member})
 
     def user_presses(self, user_id: int, message_id: int, data: str) -> dict[str, Any]:
@@ -354,6 +358,7 @@ class BotApiEmulator:
             result = self._dispatch(method, params, files)
         except ApiError as error:
             record.status = error.status
+            record.error = error.description
             return error.status, error.body()
         self._notify()
         return 200, {"ok": True, "result": result}

@@ -37,7 +37,7 @@ _NICE_CUT_SHARE = 0.8
 
 def units(text: str) -> int:
     """The length as Telegram counts it: UTF-16 code units."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def fits(text: str | None, limit: int) -> bool:
@@ -46,7 +46,7 @@ def fits(text: str | None, limit: int) -> bool:
 
 def fit(text: str, limit: int = TEXT, *, ellipsis: str = ELLIPSIS) -> str:
     """``text`` if it fits, else its longest safe beginning that fits with ``ellipsis``."""
-    if units(text) <= limit:
+    if len(text) <= limit and units(text) <= limit:
         return text
     head, opened = _cut(text, limit - units(ellipsis), prefer_breaks=True)
     return head.rstrip(" \n") + PDI * len(opened) + ellipsis
@@ -62,7 +62,7 @@ def split(text: str, limit: int = TEXT) -> list[str]:
     rest = text
     while rest.strip(" \n"):
         whole = reopen + rest
-        if units(whole) <= limit:
+        if len(whole) <= limit and units(whole) <= limit:
             parts.append(whole)
             break
         head, opened = _cut(whole, limit, prefer_breaks=True)
