@@ -81,7 +81,7 @@ def year_text(turn: Turn, state: Any) -> None:
         conversations.finish(turn.db, state)
         return
     enrolment_id = state.data["enrolment"]
-    if too_long(turn, turn.text, 10, prompt=turn._(YEAR_PROMPT)):
+    if too_long(turn, turn.text, 40, prompt=turn._(YEAR_PROMPT)):
         return
     try:
         year = demographics.parse_birth_year(turn.text, local_date(turn.now, turn.t.zone))
