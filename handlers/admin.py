@@ -19,7 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.calendar import local_date
 from bot.errors import DomainError, NotAllowed
 from bot.i18n import N_, Translator
-from bot.models import Person, Role
+from bot.models import ClosedDay, JobCentre, Person, Role
 from bot.presentation import callbacks as cb
 from bot.presentation.views import ROLE_NOUNS
 from bot.services.centres import admin_access, centres, closed_days, org_settings
@@ -28,9 +28,11 @@ from bot.services.reminders import rules as reminder_rules
 from bot.services.system import conversations
 from handlers.base import STALE_BUTTON, Turn, on
 from handlers.menu import text_step_handler
+from handlers.text_input import column_limit, too_long
 
 FLOW = "admin"
 ADMIN = frozenset({Role.ADMIN})
+_centre = JobCentre.__table__.c
 
 # Sections other modules add to the main menu: (label msgid, the section's button).
 _SECTIONS: list[tuple[str, cb.Callback]] = []
@@ -50,6 +52,8 @@ class Field:
     preview: Callable[[Translator, Any], str]
     apply: Callable[[Session, Any, Person, int | None, Any], None]
     back: Callable[[int], cb.Callback]  # the view to return to, given the target id
+    # The most characters a value may have; longer is refused before it is read.
+    limit: int = 100
 
 
 def _text(t: Translator, value: Any) -> str:
@@ -60,9 +64,16 @@ def _location_preview(t: Translator, value: Any) -> str:
     return "—" if value[0] is None else f"{value[0]}, {value[1]}"
 
 
+_CLOSED_DAY_NOTE = column_limit(ClosedDay.__table__.c.note)
+
+
 def _closed_day(db: Session, text: str) -> dict[str, str]:
     day_text, _, note = text.strip().partition(" ")
-    return {"day": closed_days.parse_day(day_text).isoformat(), "note": note.strip()[:200]}
+    note = note.strip()
+    if len(note) > _CLOSED_DAY_NOTE:
+        raise DomainError(N_("The note may be at most {limit} characters."),
+                          limit=_CLOSED_DAY_NOTE)
+    return {"day": closed_days.parse_day(day_text).isoformat(), "note": note}
 
 
 def _new_centre(db: Session, now: Any, actor: Person, name: str) -> None:
@@ -78,6 +89,7 @@ FIELDS: dict[str, Field] = {
         _text,
         lambda db, now, actor, target, value: _new_centre(db, now, actor, value),
         lambda target: cb.AdminCentres(),
+        column_limit(_centre.name),
     ),
     "cname": Field(
         N_("Send the new name."),
@@ -86,6 +98,7 @@ FIELDS: dict[str, Field] = {
         lambda db, now, actor, target, value: centres.rename(
             db, now, admin_access.centre(db, target), value, actor=actor),
         cb.AdminCentre,
+        column_limit(_centre.name),
     ),
     "caddr": Field(
         N_("Send the new address (street, postcode and area)."),
@@ -94,6 +107,7 @@ FIELDS: dict[str, Field] = {
         lambda db, now, actor, target, value: centres.set_address(
             db, now, admin_access.centre(db, target), value, actor=actor),
         cb.AdminCentre,
+        column_limit(_centre.address),
     ),
     "cloc": Field(
         N_("Send the location as latitude, longitude (e.g. 59.4032, 17.9448), or - for none."),
@@ -110,6 +124,7 @@ FIELDS: dict[str, Field] = {
         lambda db, now, actor, target, value: centres.set_timezone(
             db, now, admin_access.centre(db, target), value, actor=actor),
         cb.AdminCentre,
+        column_limit(_centre.timezone),
     ),
     "cdadd": Field(
         N_("Send the closed day as YYYY-MM-DD, optionally followed by a note."),
@@ -119,6 +134,7 @@ FIELDS: dict[str, Field] = {
             db, now, admin_access.centre(db, target), closed_days.parse_day(value["day"]), value["note"],
             actor=actor),
         cb.AdminClosedDays,
+        len("YYYY-MM-DD ") + _CLOSED_DAY_NOTE,
     ),
     "ret": Field(
         N_("Send the number of days personal data is kept after an aspirant has left "
@@ -303,10 +319,17 @@ def receive_value(turn: Turn, state: Any) -> None:
         turn.say(turn._("Please use the buttons above, or send /admin to start again."))
         return
     field = FIELDS[state.data["field"]]
+    # Checked before it is read or shown back: a value is never echoed longer than it
+    # could be stored.
+    if too_long(turn, turn.text, field.limit, prompt=turn._(field.prompt),
+                cancel=cb.AdminCancel()):
+        return
     try:
         value = field.parse(turn.db, turn.text)
     except DomainError as problem:
-        turn.say(turn._(problem.message, **problem.params) + "\n\n" + turn._(field.prompt))
+        turn.say(turn._(problem.message, **problem.params) + "\n\n" + turn._(field.prompt),
+                 reply_markup=InlineKeyboardMarkup([[_button(turn.t, N_("Cancel"),
+                                                             cb.AdminCancel())]]))
         return
     conversations.advance(turn.db, turn.now, state, "confirm", value=value)
     turn.say(turn._("New value: {value}\nSave this change?",

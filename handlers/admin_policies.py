@@ -38,6 +38,10 @@ LOCATION_NAMES = {
     LocationRule.ALTERNATIVE: N_("a shared location may replace the code"),
     LocationRule.REQUIRED: N_("the code and a shared location are both required"),
 }
+PIN_NAMES = {
+    False: N_("only a live location counts"),
+    True: N_("a plain location pin counts too (it can be sent from anywhere)"),
+}
 LOCATION_BUTTONS = {
     LocationRule.OFF: N_("Location: off"),
     LocationRule.ALTERNATIVE: N_("Location instead of code"),
@@ -232,6 +236,11 @@ FIELDS: dict[str, admin.Field] = {
         _choice({rule.value: rule.value for rule in LocationRule}),
         lambda t, v: t._(LOCATION_NAMES[LocationRule(v)]),
         _policy(lambda v: {"location_rule": LocationRule(v)}), POLICY_VIEW),
+    "appin": Field(
+        N_("Send whether a plain location pin counts: on or off. A pin can be dropped "
+           "anywhere on the map, so with off only a live location counts."),
+        _choice({"on": True, "off": False}), lambda t, v: t._(PIN_NAMES[bool(v)]),
+        _policy(lambda v: {"accept_location_pin": v}), POLICY_VIEW),
     "aprad": Field(
         N_("Send the radius around the job centre, in metres (20–5000), within which a "
            "shared location counts."),
@@ -261,6 +270,7 @@ FIELDS: dict[str, admin.Field] = {
 # Buttons that pick a value instead of typing it: field -> {callback value: typed value}.
 CHOICES: dict[str, dict[str, str]] = {
     "aploc": {rule.value[:3]: rule.value for rule in LocationRule},
+    "appin": {"1": "on", "0": "off"},
     "qwk": {"1": "on", "0": "off"},
     "qdl": {"w": "working", "c": "calendar"},
 }
@@ -301,6 +311,7 @@ def _policy_view(turn: Turn, centre_id: int) -> None:
         t._("Coaches' daily digest: {time}", time=_digest(
             t, policy.digest_time.isoformat() if policy.digest_time else None)),
         t._("Location check: {rule}", rule=t._(LOCATION_NAMES[policy.location_rule])),
+        t._("Shared locations: {rule}", rule=t._(PIN_NAMES[policy.accept_location_pin])),
         t._("Radius: {metres} m", metres=policy.radius_m),
         t._("The check-in code changes {every}", every=t.ngettext(
             "every {count} second", "every {count} seconds", policy.code_step_seconds)),
@@ -317,7 +328,10 @@ def _policy_view(turn: Turn, centre_id: int) -> None:
          _button(t, N_("Absences within days"), edit("apwl"))],
         [_button(t, N_("Digest time"), edit("apdg")),
          _button(t, N_("Code rotation"), edit("apcs"))],
-        [_button(t, N_("Radius"), edit("aprad"))],
+        [_button(t, N_("Radius"), edit("aprad")),
+         _button(t, N_("Location pins: do not count") if policy.accept_location_pin
+                 else N_("Location pins: count them"),
+                 cb.PolicyChoice("appin", place.id, "0" if policy.accept_location_pin else "1"))],
         [_button(t, label, cb.PolicyChoice("aploc", place.id, rule.value[:3]))
          for rule, label in LOCATION_BUTTONS.items() if rule != policy.location_rule],
         [_button(t, N_("Back"), cb.PolicyCentres())],

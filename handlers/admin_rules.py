@@ -34,6 +34,7 @@ from bot.services.system import conversations
 from handlers import admin
 from handlers.base import Turn, on
 from handlers.menu import text_step_handler
+from handlers.text_input import too_long
 
 FLOW = "admin_rules"
 ADMIN = frozenset({Role.ADMIN})
@@ -520,6 +521,9 @@ def receive_text(turn: Turn, state: ConversationState) -> None:
         return
     data = state.data
     _check_access(turn, data)
+    limit = 60 if state.step == "offset" else reminder_rules.MAX_TEXT
+    if too_long(turn, turn.text, limit, cancel=cb.RuleCancel()):
+        return
     if state.step == "offset":
         try:
             timing = parse_timing(turn.text)

@@ -22,6 +22,7 @@ from bot.services.people.identity import ActiveEnrolment
 from bot.services.system import conversations
 from handlers import menu
 from handlers.base import Turn, invoke, on
+from handlers.text_input import ask_again, close_step, too_long
 
 CHECKIN_FLOW = "checkin"
 ABSENCE_FLOW = "absence"
@@ -29,11 +30,15 @@ ASPIRANT = frozenset({Role.ASPIRANT})
 
 
 # --- check-in -----------------------------------------------------------------------------
-def _location_keyboard(turn: Turn) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        [[KeyboardButton("📍 " + turn._("Share my location"), request_location=True)],
-         [KeyboardButton("✖ " + turn._("Cancel"))]],
-        resize_keyboard=True, one_time_keyboard=True)
+def _location_keyboard(turn: Turn, *, pins: bool) -> ReplyKeyboardMarkup:
+    """Cancel, and where pins count the button that sends one. Where they do not, the
+    button is left out: it sends a pin, and only a live location (shared from the
+    attachment menu) shows the aspirant is at the job centre."""
+    rows = [[KeyboardButton("✖ " + turn._("Cancel"))]]
+    if pins:
+        rows.insert(0, [KeyboardButton("📍 " + turn._("Share my location"),
+                                       request_location=True)])
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
 
 
 def _proven(turn: Turn, state: ConversationState | None) -> list[str]:
@@ -53,17 +58,25 @@ def checkin_command(turn: Turn) -> None:
     found = checkin.opening(turn.db, turn.now, turn.person_id, enrolment=_enrolment(turn))
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, CHECKIN_FLOW, "code")
     rule = found.location_rule
+    pins = found.policy.accept_location_pin
+    keyboard = _location_keyboard(turn, pins=pins)
     if rule == LocationRule.OFF:
         turn.say(turn._("Please type the 6-digit code shown at the job centre, or scan its "
                               "QR code with your phone's camera."))
-    elif rule == LocationRule.ALTERNATIVE:
+    elif rule == LocationRule.ALTERNATIVE and pins:
         turn.say(turn._("Please type the 6-digit code shown at the job centre, or share "
-                              "your location with the button below."),
-                       reply_markup=_location_keyboard(turn))
-    else:
+                              "your location with the button below."), reply_markup=keyboard)
+    elif rule == LocationRule.ALTERNATIVE:
+        turn.say(turn._("Please type the 6-digit code shown at the job centre, or share your "
+                        "live location: tap 📎, then Location, then Share My Live Location."),
+                 reply_markup=keyboard)
+    elif pins:
         turn.say(turn._("Please type the 6-digit code shown at the job centre, and share "
-                              "your location with the button below."),
-                       reply_markup=_location_keyboard(turn))
+                              "your location with the button below."), reply_markup=keyboard)
+    else:
+        turn.say(turn._("Please type the 6-digit code shown at the job centre, and share your "
+                        "live location: tap 📎, then Location, then Share My Live Location."),
+                 reply_markup=keyboard)
 
 
 @on(roles=ASPIRANT)
@@ -90,15 +103,22 @@ def checkin_text(turn: Turn, state: ConversationState) -> None:
 
 @on(roles=ASPIRANT)
 def shared_location(turn: Turn) -> None:
-    location = turn.message.location if turn.message is not None else None
+    """A location sent in the chat: live, or a pin (a venue is a pin too). A forwarded one
+    is someone else's, and counts as a pin at most."""
+    message = turn.update.message
+    location = message.location if message is not None else None
     if location is None:
         return
-    _attempt(turn, turn.conversation(CHECKIN_FLOW),
-             location=(location.latitude, location.longitude))
+    # As sent by Telegram (seconds); read so, not through the attribute whose type changes.
+    live_period = location.to_dict().get("live_period")
+    shared = checkin.SharedLocation(location.latitude, location.longitude,
+                                    live_period=int(live_period) if live_period else None,
+                                    forwarded=message.forward_origin is not None)  # type: ignore[union-attr]
+    _attempt(turn, turn.conversation(CHECKIN_FLOW), location=shared)
 
 
 def _attempt(turn: Turn, state: ConversationState | None, *, code: str | None = None,
-                   location: tuple[float, float] | None = None,
+                   location: checkin.SharedLocation | None = None,
                    centre_id: int | None = None) -> None:
     assert turn.person_id is not None
     try:
@@ -115,7 +135,8 @@ def _attempt(turn: Turn, state: ConversationState | None, *, code: str | None = 
     except checkin.NeedsProof as need:
         conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, CHECKIN_FLOW, "code",
                             {"proven": sorted(need.proven), "proven_at": turn.now.isoformat()})
-        markup = _location_keyboard(turn) if need.missing == checkin.LOCATION else None
+        markup = (_location_keyboard(turn, pins=need.pins_count)
+                  if need.missing == checkin.LOCATION else None)
         turn.say(turn._(need.message), reply_markup=markup)
         return
     except DomainError as refusal:
@@ -214,8 +235,8 @@ def absence_button(turn: Turn) -> None:
     assert turn.person is not None
     pressed = turn.pressed(cb.AbsenceCancel, cb.AbsenceReason, cb.AbsenceWhen, cb.AbsenceDay)
     if isinstance(pressed, cb.AbsenceCancel):
-        conversations.finish(turn.db, turn.conversation(ABSENCE_FLOW, "reason", "note", "when", "day",
-                                                      "first", "last"))
+        conversations.finish(turn.db, turn.conversation(ABSENCE_FLOW, "reason", "note", "when",
+                                                        "day", "first", "last", "why_note"))
         turn.edit_or_say(turn._("Nothing was reported."))
         return
     if isinstance(pressed, cb.AbsenceReason):
@@ -303,16 +324,28 @@ def absence_text(turn: Turn, state: ConversationState) -> None:
         return
     if _left_flow(turn, state):
         return
+    if state.step not in ("note", "why_note"):
+        turn.say(turn._("Please use the buttons above, or Cancel."))
+        return
+    prompt = turn._("Please write the reason in a few words:")
+    if too_long(turn, turn.text, absences.NOTE_LIMIT, prompt=prompt, cancel=cb.AbsenceCancel()):
+        return
+    if not turn.text:
+        ask_again(turn, prompt, cancel=cb.AbsenceCancel())
+        return
     if state.step == "why_note":
         assert turn.person is not None
-        absences.explain(turn.db, turn.now, turn.person, int(state.data["record"]),
-                         AbsenceReason.OTHER, turn.text)
+        try:
+            with turn.db.begin_nested():
+                absences.explain(turn.db, turn.now, turn.person, int(state.data["record"]),
+                                 AbsenceReason.OTHER, turn.text)
+        except DomainError as problem:
+            # Settled meanwhile, or no longer theirs: there is nothing left to explain.
+            close_step(turn, state, problem)
+            return
         conversations.finish(turn.db, state)
         turn.say(turn._("Thank you. Your coach has been told."),
                        reply_markup=aspirant_menu(turn.t))
-        return
-    if state.step != "note":
-        turn.say(turn._("Please use the buttons above, or Cancel."))
         return
     note = absences.clean_note(AbsenceReason.OTHER, turn.text)
     conversations.advance(turn.db, turn.now, state, "when", note=note)

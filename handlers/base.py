@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 C = TypeVar("C", bound=callbacks.Callback)
+# Embeddings, overrides and isolates (U+202A–202E, U+2066–2069), and C0 controls except tab
+# and line break. Marks such as RLM and joiners (ZWNJ is needed in Persian) are kept.
+_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b-\x1f\x7f]")
 STALE_BUTTON = N_("This button is no longer active.")
 
 
@@ -101,8 +105,10 @@ class Turn:
 
     @property
     def text(self) -> str:
+        """The typed text, trimmed and without direction overrides or control characters
+        (which could turn the order of whatever the bot shows it inside)."""
         message = self.update.message
-        return (message.text or "").strip() if message else ""
+        return _CONTROLS.sub("", message.text or "").strip() if message else ""
 
     def _(self, message: str, /, **params: Any) -> str:
         return self.t._(message, **params)
@@ -216,6 +222,10 @@ def on(*, roles: Iterable[Role] | None = None) -> Callable[[Handler], Callable[.
                 return
             if update.effective_chat.type != "private":
                 return  # the bot works in private chats only
+            if update.edited_message is not None:
+                # An edit (or a live location moving) is not a new answer: a step answered
+                # already must not be answered again, nor a check-in repeated.
+                return
             runtime = runtime_of(context)
             args = list(context.args or [])
             started = time.perf_counter()
@@ -301,7 +311,7 @@ def _refuse(turn: Turn) -> None:
 def _explain(turn: Turn, error: DomainError) -> None:
     text = turn.t._(error.message, **error.params)
     if turn.query is not None:
-        turn.toast(text[:200], alert=True)
+        turn.toast(text, alert=True)  # shortened to Telegram's limit by the toast
     else:
         turn.say(text)
 

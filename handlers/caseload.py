@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.calendar import local_date
+from bot.errors import DomainError
 from bot.i18n import N_
 from bot.models import AttendanceStatus, ConversationState, Role
 from bot.presentation import attendance_views as views
@@ -20,6 +21,7 @@ from bot.services.people import demographics
 from bot.services.system import conversations
 from handlers import menu
 from handlers.base import Turn, on
+from handlers.text_input import ask_again, close_step, too_long
 
 STAFF = frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN})
 PAGE_SIZE = 8
@@ -65,7 +67,7 @@ def caseload_command(turn: Turn) -> None:
 def _show_detail(turn: Turn, enrolment_id: int) -> None:
     assert turn.person is not None
     detail = caseload.detail(turn.db, turn.now, turn.person, enrolment_id)
-    _edit(turn, views.detail_text(turn.t, detail)[:4096],
+    _edit(turn, views.detail_text(turn.t, detail),
                 views.detail_keyboard(turn.t, detail,
                                       demographics=demographics.enabled(turn.db)))
 
@@ -173,8 +175,20 @@ def note_text(turn: Turn, state: ConversationState) -> None:
     if turn.person is None or not turn.has_role(*STAFF):
         conversations.finish(turn.db, state)
         return
-    follow_up.add_note(turn.db, turn.now, turn.person, int(state.data["enrolment"]),
-                       date.fromisoformat(state.data["day"]), turn.text)
+    # A note refused for its length or emptiness can be sent again (the step says so);
+    # one that can never be saved (the aspirant left the caseload) ends the step.
+    if too_long(turn, turn.text, follow_up.NOTE_LIMIT):
+        return
+    if not turn.text:
+        ask_again(turn, turn._("The note is empty. Please write a few words."))
+        return
+    try:
+        with turn.db.begin_nested():
+            follow_up.add_note(turn.db, turn.now, turn.person, int(state.data["enrolment"]),
+                               date.fromisoformat(state.data["day"]), turn.text)
+    except DomainError as problem:
+        close_step(turn, state, problem)
+        return
     conversations.finish(turn.db, state)
     turn.say(turn._("Note saved."))
     if state.data.get("alert"):

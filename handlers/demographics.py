@@ -17,6 +17,7 @@ from bot.services.people import demographics
 from bot.services.system import conversations
 from handlers.base import Turn, on
 from handlers.menu import text_step_handler
+from handlers.text_input import ask_again, close_step, too_long
 
 FLOW = "demographics"
 STAFF = frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN})
@@ -80,12 +81,19 @@ def year_text(turn: Turn, state: Any) -> None:
         conversations.finish(turn.db, state)
         return
     enrolment_id = state.data["enrolment"]
+    if too_long(turn, turn.text, 40, prompt=turn._(YEAR_PROMPT)):
+        return
     try:
         year = demographics.parse_birth_year(turn.text, local_date(turn.now, turn.t.zone))
     except DomainError as problem:
-        turn.say(turn._(problem.message, **problem.params))
+        ask_again(turn, turn._(problem.message, **problem.params), prompt=turn._(YEAR_PROMPT))
         return
-    demographics.record_birth_year(turn.db, turn.now, turn.person, enrolment_id, year)
+    try:
+        with turn.db.begin_nested():
+            demographics.record_birth_year(turn.db, turn.now, turn.person, enrolment_id, year)
+    except DomainError as problem:
+        close_step(turn, state, problem)
+        return
     conversations.finish(turn.db, state)
     text, markup = _view(turn, enrolment_id)
     turn.say(turn._("Saved.") + "\n\n" + text, reply_markup=markup)

@@ -178,6 +178,19 @@ def _finish(turn: Turn, state, role: Role, centre: JobCentre | None,  # type: ig
     turn.send_photo(qr_png(link), caption=turn._("Show this QR code, or send the link."))
 
 
+@on(roles=frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN}))
+def release_invite(turn: Turn) -> None:
+    """"Release the invite" under the notice that another account was refused."""
+    assert turn.person is not None
+    pressed = turn.pressed(cb.InviteRelease)
+    if pressed is None:
+        turn.stale()
+        return
+    invites.release(turn.db, turn.now, pressed.invite, turn.person)
+    turn.edit_or_say(turn._("The invite is released. The next Telegram account that opens the "
+                            "link can use it, so tell the person you invited to open it now."))
+
+
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("invite", invite_command))
     application.add_handler(CallbackQueryHandler(choose_role, pattern=cb.InviteRole.matches))
@@ -185,3 +198,5 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(choose_session, pattern=cb.InviteSession.matches))
     application.add_handler(CallbackQueryHandler(choose_attendance,
                                                  pattern=cb.InviteAttendance.matches))
+    application.add_handler(CallbackQueryHandler(release_invite,
+                                                 pattern=cb.InviteRelease.matches))

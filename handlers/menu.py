@@ -159,11 +159,21 @@ def my_data_command(turn: Turn) -> None:
     if data.absences:
         lines += ["", t._("Absence reports:")]
         for absence in data.absences:
+            note = f" — {absence.note}" if absence.note else ""
             lines.append(f"• {t.short_date(absence.first_day)}–{t.short_date(absence.last_day)}"
-                         f": {t._(ABSENCE_REASON_NAMES[absence.reason])}")
+                         f": {t._(ABSENCE_REASON_NAMES[absence.reason])}{note}")
     if data.notes:
         lines += ["", t._("Notes your coach made about your attendance:")]
         lines += [f"• {t.short_date(note.day)}: {note.text}" for note in data.notes]
+    if data.held_invites:
+        lines += ["", t.ngettext(
+            "Invite links opened on this account and not used yet: {count}",
+            "Invite links opened on this account and not used yet: {count}",
+            data.held_invites)]
+    if data.waiting_messages:
+        lines += ["", t.ngettext("Messages to you waiting to be sent: {count}",
+                                 "Messages to you waiting to be sent: {count}",
+                                 data.waiting_messages)]
     lines += ["", t._("To erase your data, send /stop.")]
     for part in split_message("\n".join(lines)):
         turn.say(part)

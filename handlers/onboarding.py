@@ -47,7 +47,7 @@ def start(turn: Turn) -> None:
                 "got from your coach. If you have none, please ask your coach."
             ))
         return
-    throttle_key = f"start:{turn.user_id}"
+    throttle_key = onboarding.throttle_key(turn.user_id)
     if throttle.too_many(turn.db, turn.now, throttle_key, limit=BAD_CODE_LIMIT,
                          window=BAD_CODE_WINDOW):
         turn.say(turn._(
@@ -56,16 +56,24 @@ def start(turn: Turn) -> None:
         ))
         return
     try:
-        opening = onboarding.open_invite(turn.db, turn.now, code, turn.person)
+        opening = onboarding.open_invite(turn.db, turn.now, code, turn.person, turn.user_id)
     except invites.InviteRefused as refusal:
         # The attempt must be counted even though nothing else is stored.
         throttle.count_attempt(turn.db, turn.now, throttle_key, window=BAD_CODE_WINDOW)
+        if refusal.reason == "held":
+            onboarding.refused_elsewhere(turn.db, turn.now, code)
         turn.db.commit()
         turn.say(turn._(refusal.message))
         return
     if opening.outcome == "again":
         turn.say(turn._("You are already registered. Welcome back!"))
         show_home(turn)
+        return
+    if opening.outcome == "refused":
+        turn.say(turn._(onboarding.ASPIRANT_REFUSED))
+        return
+    if opening.outcome == "ask":
+        _ask_staff(turn, opening.invite)
         return
     if opening.outcome == "staff":
         _accept_staff(turn, opening.invite)
@@ -79,6 +87,45 @@ def start(turn: Turn) -> None:
         turn._("Welcome! Please choose your language."),
         reply_markup=language_picker(cb.OnboardingLanguage, preselected=language),
     )
+
+
+def _ask_staff(turn: Turn, invite) -> None:  # type: ignore[no-untyped-def]
+    """Someone with a role already: adding another one is their choice, not the link's."""
+    assert turn.person is not None
+    centre = invite.job_centre.name if invite.job_centre else turn._("all job centres")
+    roles = sorted({turn._(ROLE_NOUNS[grant.role]) for grant in turn.person.roles})
+    turn.say(
+        turn._("You are already registered as {roles}. This invite adds the role {role} for "
+               "{centre} to your account. Do you want that?", roles=", ".join(roles),
+               role=Term(ROLE_NOUNS[invite.role]), centre=centre),
+        reply_markup=InlineKeyboardMarkup([[
+            InlineKeyboardButton(turn._("Yes, add it"),
+                                 callback_data=cb.StaffInviteAnswer(invite.id, "y").encode()),
+            InlineKeyboardButton(turn._("No"),
+                                 callback_data=cb.StaffInviteAnswer(invite.id, "n").encode()),
+        ]]))
+
+
+@on(roles={Role.COACH, Role.TEAM_LEAD, Role.ADMIN})
+def answer_staff_invite(turn: Turn) -> None:
+    assert turn.person is not None
+    pressed = turn.pressed(cb.StaffInviteAnswer)
+    if pressed is None:
+        turn.stale()
+        return
+    invite = onboarding.answer_staff_invite(turn.db, turn.now, pressed.invite, turn.person,
+                                            turn.user_id, accept=pressed.answer == "y")
+    if invite is None:
+        turn.stale()
+        return
+    if pressed.answer == "n":
+        turn.edit_or_say(turn._("Nothing has changed. The invite was not used and still "
+                                "works for someone else."))
+        return
+    centre = invite.job_centre.name if invite.job_centre else turn._("all job centres")
+    turn.edit_or_say(turn._("You are now registered as {role} for {centre}.",
+                            role=Term(ROLE_NOUNS[invite.role]), centre=centre))
+    show_home(turn)
 
 
 def _accept_staff(turn: Turn, invite) -> None:  # type: ignore[no-untyped-def]
@@ -128,6 +175,7 @@ def answer_consent(turn: Turn) -> None:
         return
     if pressed.answer == "n":
         conversations.finish(turn.db, state)
+        invites.let_go(turn.db, turn.now, state.data["invite_id"], turn.user_id)
         turn.edit_or_say(turn._(
             "No problem. Nothing about you has been stored.\n\n"
             "If you change your mind, open the same link again while it is valid, "
@@ -231,6 +279,8 @@ def register(application: Application) -> None:
                                                  pattern=cb.OnboardingLanguage.matches))
     application.add_handler(CallbackQueryHandler(answer_consent,
                                                  pattern=cb.OnboardingConsent.matches))
+    application.add_handler(CallbackQueryHandler(answer_staff_invite,
+                                                 pattern=cb.StaffInviteAnswer.matches))
     application.add_handler(CallbackQueryHandler(
         choose_session, pattern=cb.any_of(cb.OnboardingSession, cb.OnboardingOtherTime)))
 

@@ -27,6 +27,7 @@ from bot.services.system import conversations
 from handlers.admin import admin_section
 from handlers.base import Turn, on
 from handlers.menu import text_step_handler
+from handlers.text_input import column_limit, too_long
 
 FLOW = "sessions_admin"
 STAFF = frozenset({Role.ADMIN, Role.COACH, Role.TEAM_LEAD})
@@ -178,6 +179,10 @@ def on_text(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
         conversations.finish(turn.db, state)
         turn.say(turn._("Sorry, this is not available to you."))
         return
+    # Checked before the value is read or shown back in the question that follows.
+    if too_long(turn, turn.text, _TEXT_LIMITS.get(state.step, _PLACE_LIMIT),
+                cancel=cb.SessionAbort()):
+        return
     try:
         _TEXT_STEPS[state.step](turn, state)
     except DomainError as problem:
@@ -208,10 +213,15 @@ def _new_place(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
     _after_place(turn, state, _clean_place(turn.text))
 
 
+_PLACE_LIMIT = column_limit(InfoSession.__table__.c.place)
+_TEXT_LIMITS = {"new_when": 60, "edit_when": 60, "new_capacity": 10, "edit_capacity": 10}
+
+
 def _clean_place(text: str) -> str:
     place = text.strip()
-    if not place or len(place) > 300:
-        raise DomainError(N_("Send the place as text of at most 300 characters."))
+    if not place or len(place) > _PLACE_LIMIT:
+        raise DomainError(N_("Send the place as text of at most {limit} characters."),
+                          limit=_PLACE_LIMIT)
     return place
 
 

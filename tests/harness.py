@@ -40,9 +40,12 @@ class Phone:
         await self.harness.process(self.harness.emulator.user_sends_text(self.id, text))
         return self.new_messages()
 
-    async def share_location(self, latitude: float, longitude: float) -> list[dict[str, Any]]:
+    async def share_location(self, latitude: float, longitude: float, *,
+                             live_period: int | None = None) -> list[dict[str, Any]]:
+        """A location pin, or a live location shared for ``live_period`` seconds."""
         self._mark()
-        update = self.harness.emulator.user_shares_location(self.id, latitude, longitude)
+        update = self.harness.emulator.user_shares_location(self.id, latitude, longitude,
+                                                            live_period)
         await self.harness.process(update)
         return self.new_messages()
 
@@ -160,7 +163,9 @@ class BotHarness:
         return Phone(self, self.emulator.add_user(first_name, language_code))
 
     async def process(self, update: dict[str, Any]) -> None:
-        await self.app.process_update(Update.de_json(update, self.app.bot))
+        # As over the network: a copy (python-telegram-bot's parsing changes what it reads).
+        await self.app.process_update(Update.de_json(json.loads(json.dumps(update)),
+                                                     self.app.bot))
 
     async def dispatch(self) -> DispatchReport:
         """Send whatever the outbox has due at the harness clock's now."""

@@ -145,11 +145,13 @@ async def test_checking_in_with_a_shared_location(harness):
                                          radius_m=150)
     harness.clock.set(local(2026, 3, 2, 9, 0))
     (prompt,) = await amina.send("/checkin")
-    assert "share your location" in prompt["text"]
-    assert amina.reply_keyboard[0][0]["request_location"] is True
-    (reply,) = await amina.share_location(59.4132, 17.9448)  # about 1.1 km away
+    assert "share your live location: tap 📎, then Location" in prompt["text"]
+    # The keyboard's location button would send a pin, which does not count here.
+    assert not any(isinstance(b, dict) and b.get("request_location")
+                   for row in amina.reply_keyboard for b in row)
+    (reply,) = await amina.share_location(59.4132, 17.9448, live_period=900)  # 1.1 km away
     assert reply["text"].startswith("Your location is about 1,110 m from the job centre")
-    (reply,) = await amina.share_location(59.4035, 17.9450)
+    (reply,) = await amina.share_location(59.4035, 17.9450, live_period=900)
     assert reply["text"].startswith("✅ You are checked in for today")
 
 
@@ -158,9 +160,9 @@ async def test_when_required_the_location_follows_the_code(harness):
     harness.clock.set(local(2026, 3, 2, 9, 0))
     link = checkin_codes.start_param(centre_id, code(harness, centre_id))
     (reply,) = await amina.send(f"/start {link}")
-    assert reply["text"].startswith("The code is right. Now please share your location")
+    assert reply["text"].startswith("The code is right. Now please share your live location")
     harness.clock.advance(timedelta(minutes=2))
-    (reply,) = await amina.share_location(59.4032, 17.9448)
+    (reply,) = await amina.share_location(59.4032, 17.9448, live_period=3600)
     assert reply["text"].startswith("✅ You are checked in for today")
 
 

@@ -192,10 +192,11 @@ def test_a_location_inside_the_radius_can_replace_the_code(db, clock):
                                          radius_m=150)
     aspirant, enrolment = enrol(db, clock.now(), centre, coach, "Amina")
     now = local(2026, 3, 2, 9, 0)
-    near = (KISTA[0] + 0.0005, KISTA[1])  # about 55 m north
+    near = checkin.SharedLocation(KISTA[0] + 0.0005, KISTA[1], live_period=900)  # 55 m north
     done = checkin.check_in(db, now, aspirant, location=near)
     assert done.method == CheckInMethod.LOCATION
-    assert record_of(db, enrolment, date(2026, 3, 2)).method == CheckInMethod.LOCATION
+    record = record_of(db, enrolment, date(2026, 3, 2))
+    assert record.method == CheckInMethod.LOCATION and record.evidence == "live_location"
 
 
 def test_a_location_outside_the_radius_is_refused_with_the_distance(db, clock):
@@ -203,7 +204,7 @@ def test_a_location_outside_the_radius_is_refused_with_the_distance(db, clock):
                                          radius_m=150)
     aspirant, enrolment = enrol(db, clock.now(), centre, coach, "Amina")
     now = local(2026, 3, 2, 9, 0)
-    far = (KISTA[0] + 0.01, KISTA[1])  # about 1.1 km north
+    far = checkin.SharedLocation(KISTA[0] + 0.01, KISTA[1], live_period=900)  # 1.1 km north
     with pytest.raises(DomainError) as refused:
         checkin.check_in(db, now, aspirant, location=far)
     assert refused.value.params["distance"] == pytest.approx(1110, abs=20)
@@ -218,8 +219,11 @@ def test_when_required_the_code_and_the_location_are_both_needed(db, clock):
         checkin.check_in(db, now, aspirant, code=code_now(db, centre, now))
     assert need.value.missing == checkin.LOCATION and need.value.proven == {checkin.CODE}
     assert record_of(db, enrolment, date(2026, 3, 2)) is None
-    done = checkin.check_in(db, now, aspirant, location=KISTA, proven_before=need.value.proven)
+    done = checkin.check_in(db, now, aspirant,
+                            location=checkin.SharedLocation(*KISTA, live_period=3600),
+                            proven_before=need.value.proven)
     assert done.daily and done.method == CheckInMethod.CODE
+    assert record_of(db, enrolment, date(2026, 3, 2)).evidence == "code+live_location"
 
 
 def test_with_the_code_only_a_location_is_not_accepted(db, clock, kista):

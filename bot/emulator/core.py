@@ -43,6 +43,8 @@ class ApiCall:
     files: dict[str, tuple[str, bytes, str]]
     status: int = 200
     at: float = field(default_factory=time.monotonic)
+    # Telegram's description of a refusal (e.g. "Bad Request: message is not modified").
+    error: str = ""
 
 
 @dataclass
@@ -169,11 +171,62 @@ class BotApiEmulator:
                                     "length": len(command.encode("utf-16-le")) // 2}]
         return self._push({"message": message})
 
-    def user_shares_location(self, user_id: int, latitude: float, longitude: float
-                             ) -> dict[str, Any]:
-        message = self._user_message(user_id, location={"latitude": latitude,
-                                                        "longitude": longitude})
+    def user_shares_location(self, user_id: int, latitude: float, longitude: float,
+                             live_period: int | None = None) -> dict[str, Any]:
+        """A location pin, or with ``live_period`` (seconds) a live location."""
+        location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
+        if live_period is not None:
+            location["live_period"] = live_period
+        message = self._user_message(user_id, location=location)
         return self._push({"message": message})
+
+    def user_sends(self, user_id: int, **content: Any) -> dict[str, Any]:
+        """Any message content (a photo, a sticker, a contact, a caption…), as Telegram
+        would deliver it."""
+        return self._push({"message": self._user_message(user_id, **content)})
+
+    def user_edits(self, user_id: int, message_id: int, **content: Any) -> dict[str, Any]:
+        """The user edits one of their messages (or a live location moves)."""
+        original = self.find_message(user_id, message_id)
+        if original is None:
+            raise KeyError(f"no message {message_id} in chat {user_id}")
+        edited = {**original, **content, "edit_date": int(self._now())}
+        return self._push({"edited_message": edited})
+
+    def group_message(self, user_id: int, group_id: int, **content: Any) -> dict[str, Any]:
+        """A message from a user in a group the bot is in."""
+        message = {"message_id": self._next_message_id(group_id), "date": int(self._now()),
+                   "chat": {"id": group_id, "type": "group", "title": "Group"},
+                   "from": self.users[user_id], **content}
+        return self._push({"message": message})
+
+    def channel_post(self, channel_id: int, **content: Any) -> dict[str, Any]:
+        post = {"message_id": self._next_message_id(channel_id), "date": int(self._now()),
+                "chat": {"id": channel_id, "type": "channel", "title": "Channel"}, **content}
+        return self._push({"channel_post": post})
+
+    def inline_query(self, user_id: int, query: str) -> dict[str, Any]:
+        return self._push({"inline_query": {"id": str(next(self._callback_ids)),
+                                            "from": self.users[user_id], "query": query,
+                                            "offset": ""}})
+
+    def inline_button_press(self, user_id: int, data: str) -> dict[str, Any]:
+        """A press on a button of an inline-mode message: no message, no chat."""
+        query = {"id": str(next(self._callback_ids)), "from": self.users[user_id],
+                 "chat_instance": "inline", "inline_message_id": "AAAA", "data": data}
+        return self._push({"callback_query": query})
+
+    def membership_changes(self, user_id: int, status: str) -> dict[str, Any]:
+        """The user blocks ("kicked") or unblocks ("member") the bot in their chat."""
+        old = "member" if status == "kicked" else "kicked"
+        def member_as(state: str) -> dict[str, Any]:
+            return {"status": state, "user": self.bot_user,
+                    **({"until_date": 0} if state == "kicked" else {})}
+
+        member = {"chat": self._chat(user_id), "from": self.users[user_id],
+                  "date": int(self._now()), "old_chat_member": member_as(old),
+                  "new_chat_member": member_as(status)}
+        return self._push({"my_chat_member": member})
 
     def user_presses(self, user_id: int, message_id: int, data: str) -> dict[str, Any]:
         message = self.find_message(user_id, message_id)
@@ -305,6 +358,7 @@ class BotApiEmulator:
             result = self._dispatch(method, params, files)
         except ApiError as error:
             record.status = error.status
+            record.error = error.description
             return error.status, error.body()
         self._notify()
         return 200, {"ok": True, "result": result}
@@ -452,7 +506,7 @@ class BotApiEmulator:
         text = str(params.get("text", ""))
         if not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
-        if len(text) > 4096:
+        if _utf16_length(text) > 4096:
             raise ApiError(400, "Bad Request: message is too long")
         return self._bot_message(params, text=text)
 
@@ -484,6 +538,8 @@ class BotApiEmulator:
         text = str(params.get("text", ""))
         if not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
+        if _utf16_length(text) > 4096:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         if message.get("text") == text and message.get("reply_markup") == params.get(
                 "reply_markup"):
             raise ApiError(400, "Bad Request: message is not modified")
@@ -499,6 +555,8 @@ class BotApiEmulator:
         return message
 
     def _m_answerCallbackQuery(self, params: dict[str, Any], files: Any) -> bool:
+        if _utf16_length(str(params.get("text") or "")) > 200:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         self.callback_answers.append(params)
         return True
 
@@ -566,7 +624,7 @@ class BotApiEmulator:
     @staticmethod
     def _caption(params: dict[str, Any]) -> dict[str, Any]:
         caption = params.get("caption")
-        if caption and len(caption) > 1024:
+        if caption and _utf16_length(caption) > 1024:
             raise ApiError(400, "Bad Request: message caption is too long")
         return {"caption": caption} if caption else {}
 
@@ -588,6 +646,11 @@ def _check_markup(markup: dict[str, Any]) -> None:
             data = button.get("callback_data") if isinstance(button, dict) else None
             if data is not None and not 1 <= len(data.encode()) <= 64:
                 raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+
+
+def _utf16_length(text: str) -> int:
+    """Telegram counts the length of texts in UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _coerce(name: str, value: Any) -> Any:

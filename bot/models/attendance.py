@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Time, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Time, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, UTCDateTime, str_enum
@@ -44,6 +44,10 @@ class AttendancePolicy(Base):
     digest_time: Mapped[time | None] = mapped_column(Time, default=time(8, 0))
     location_rule: Mapped[LocationRule] = mapped_column(str_enum(LocationRule),
                                                         default=LocationRule.OFF)
+    # A location counts when it is a live location; a plain pin (which can be sent from
+    # anywhere) only where an admin chose this.
+    accept_location_pin: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                      server_default=false())
     radius_m: Mapped[int] = mapped_column(Integer, default=200)
     code_step_seconds: Mapped[int] = mapped_column(Integer, default=60)
     # Key of the rotating check-in codes; never shown, replaced to invalidate every code.
@@ -65,6 +69,9 @@ class AttendanceRecord(Base):
     day: Mapped[date] = mapped_column(Date, index=True)
     status: Mapped[AttendanceStatus] = mapped_column(str_enum(AttendanceStatus))
     method: Mapped[CheckInMethod | None] = mapped_column(str_enum(CheckInMethod))
+    # What proved presence at a check-in (bot/services/attendance/evidence.py): "code",
+    # "live_location", "location_pin", or two joined by "+"; None for staff marks.
+    evidence: Mapped[str | None] = mapped_column(String(40))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     # The report that explains an absence on this day (given in advance or when asked).

@@ -124,5 +124,9 @@ class Invite(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The Telegram account that opened it first holds it: nobody else can use it until
+    # that account declines, a coach releases it or it expires (then this is cleared).
+    opened_by_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     job_centre: Mapped[JobCentre | None] = relationship()

@@ -21,7 +21,7 @@ from bot.presentation import callbacks as cb
 from bot.presentation.callbacks import Callback
 from bot.services.attendance import absences, coach_alerts
 from bot.services.attendance.caseload import Detail, Entry, Today
-from bot.services.attendance.statement import NOT_RECORDED, Statement
+from bot.services.attendance.statement import NOT_RECORDED, STAFF, UNKNOWN, Statement
 from bot.services.attendance.sweep import DIGEST_KIND, STREAK, WHY_KIND, WINDOW
 
 # Telegram allows 100 buttons on a message: 4 per aspirant and one "seen".
@@ -315,6 +315,18 @@ def mark_buttons(t: Translator, enrolment: int, day: date) -> list[InlineKeyboar
 
 
 # --- the statement ----------------------------------------------------------------------
+# What proved a day's presence, as the statement names it (most convincing first).
+EVIDENCE_NAMES = {
+    "code+live_location": N_("code and live location"),
+    "code+location_pin": N_("code and location pin"),
+    "code": N_("code shown at the job centre"),
+    "live_location": N_("live location"),
+    "location_pin": N_("location pin (allowed by the job centre)"),
+    STAFF: N_("marked by staff"),
+    UNKNOWN: N_("check-in, evidence not recorded"),
+}
+
+
 def statement_text(t: Translator, statement: Statement) -> str:
     lines = [t._("Attendance statement: {name}, {centre}", name=statement.name,
                  centre=statement.centre.name),
@@ -324,6 +336,12 @@ def statement_text(t: Translator, statement: Statement) -> str:
              t._("Present: {count}", count=statement.present),
              t._("Absent, excused: {count}", count=statement.excused),
              t._("Absent, unexcused: {count}", count=statement.unexcused)]
+    by_evidence = statement.presence_by_evidence()
+    if by_evidence:
+        lines += ["", t._("Present, by what showed it:")]
+        for evidence, label in EVIDENCE_NAMES.items():
+            if by_evidence.get(evidence):
+                lines.append(f"• {t._(label)}: {t.number(by_evidence[evidence])}")
     by_reason = statement.absences_by_reason()
     if by_reason:
         lines += ["", t._("Absences by reason:")]
@@ -341,7 +359,7 @@ def statement_csv(t: Translator, statement: Statement) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([t._("Aspirant"), t._("Job centre"), t._("Date"), t._("Weekday"),
-                     t._("Status"), t._("Reason"), t._("Checked in at")])
+                     t._("Status"), t._("Reason"), t._("Checked in at"), t._("Evidence")])
     for line in statement.days:
         absent = line.status in (AttendanceStatus.EXCUSED.value, AttendanceStatus.UNEXCUSED.value)
         writer.writerow([
@@ -349,6 +367,8 @@ def statement_csv(t: Translator, statement: Statement) -> bytes:
             t._(STATUS_WORDS[line.status]),
             reason_label(t, line.reason) if absent else "",
             t.time(line.checked_in_at) if line.checked_in_at else "",
+            t._(EVIDENCE_NAMES.get(line.evidence, EVIDENCE_NAMES[UNKNOWN]))
+            if line.evidence else "",
         ])
     return buffer.getvalue().encode("utf-8-sig")
 

@@ -31,9 +31,10 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from bot.i18n import LANGUAGES
 from bot.models import Audience, EventKind, Role
+from bot.transport import limits
 
 # Telegram refuses callback data over 64 bytes.
-MAX_BYTES = 64
+MAX_BYTES = limits.CALLBACK_DATA_BYTES
 # PostgreSQL's INTEGER, the type of every id.
 MAX_ID = 2**31 - 1
 
@@ -210,6 +211,12 @@ def any_of(*kinds: type[Callback]) -> Callable[[object], bool]:
 
 def registered() -> dict[str, type[Callback]]:
     return dict(_BY_TAG)
+
+
+# --- any conversation -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StepCancel(Callback, tag="st:x"):
+    """Cancel under a refused typed value: ends whatever step the chat is at."""
 
 
 # --- the aspirant's buttons ------------------------------------------------------------------
@@ -456,6 +463,21 @@ class InviteSession(Callback, tag="iv:s"):
 @dataclass(frozen=True)
 class InviteAttendance(Callback, tag="iv:a"):
     required: bool
+
+
+@dataclass(frozen=True)
+class InviteRelease(Callback, tag="iv:rl"):
+    """A held invite freed by its maker, so the next account to open it can use it."""
+
+    invite: int
+
+
+@dataclass(frozen=True)
+class StaffInviteAnswer(Callback, tag="iv:ok"):
+    """A registered member of staff adds (y) the invite's role to their account, or not."""
+
+    invite: int
+    answer: Literal["y", "n"]
 
 
 # --- admin sections --------------------------------------------------------------------------

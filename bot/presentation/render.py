@@ -14,14 +14,16 @@ from telegram import (
 
 from bot.i18n import Translator
 from bot.models import OutboxMessage
-from bot.presentation import attendance_views, reminder_buttons
+from bot.presentation import attendance_views, invite_views, reminder_buttons
 from bot.services.messaging.outbox import REPLY_KIND
+from bot.transport import limits
 
 # kind -> function(message, translator) -> text, for kinds worded from structured params
 # (the others are worded from their template) ...
-_COMPOSERS: dict[str, Any] = {**attendance_views.COMPOSERS}
+_COMPOSERS: dict[str, Any] = {**attendance_views.COMPOSERS, **invite_views.COMPOSERS}
 # ... and kind -> function(message, translator) -> rows of inline buttons.
-_KEYBOARDS: dict[str, Any] = {**attendance_views.KEYBOARDS, **reminder_buttons.KEYBOARDS}
+_KEYBOARDS: dict[str, Any] = {**attendance_views.KEYBOARDS, **reminder_buttons.KEYBOARDS,
+                               **invite_views.KEYBOARDS}
 
 
 @dataclass
@@ -41,7 +43,9 @@ def render(message: OutboxMessage, t: Translator, default_language: str | None =
         text = _templated(message, t, default_language)
     builder = _KEYBOARDS.get(message.kind)
     rows: list[list[InlineKeyboardButton]] = builder(message, t) if builder else []
-    return Rendered(text=text[:4096], reply_markup=InlineKeyboardMarkup(rows) if rows else None)
+    # One outbox row is one message: a text too long for it is shortened, safely.
+    return Rendered(text=limits.fit(text, limits.TEXT),
+                    reply_markup=InlineKeyboardMarkup(rows) if rows else None)
 
 
 _MARKUPS = {cls.__name__: cls for cls in (InlineKeyboardMarkup, ReplyKeyboardMarkup,
@@ -54,7 +58,8 @@ def _reply(message: OutboxMessage) -> Rendered:
     markup = None
     if isinstance(stored, dict) and stored.get("type") in _MARKUPS:
         markup = _MARKUPS[stored["type"]].de_json(stored.get("data") or {}, None)
-    return Rendered(text=str(message.params.get("text") or "")[:4096], reply_markup=markup)
+    return Rendered(text=limits.fit(str(message.params.get("text") or ""), limits.TEXT),
+                    reply_markup=markup)
 
 
 def _templated(message: OutboxMessage, t: Translator, default_language: str | None) -> str:
@@ -71,4 +76,4 @@ def _templated(message: OutboxMessage, t: Translator, default_language: str | No
 
 # The kinds' wordings and buttons register themselves when imported; importing them here
 # means whoever renders (the dispatcher, a preview, a test) has every one of them.
-from bot.presentation import attendance_views, reminder_buttons  # noqa: E402
+from bot.presentation import attendance_views, invite_views, reminder_buttons  # noqa: E402

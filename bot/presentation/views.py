@@ -7,6 +7,7 @@ from telegram import InlineKeyboardButton
 from bot.i18n import N_, Text, Translator
 from bot.models import AbsenceReason, BookingStatus, InfoSession, MilestoneKind, Role
 from bot.presentation.callbacks import Callback
+from bot.transport import limits
 
 # Role names as they read inside a sentence.
 ROLE_NOUNS = {
@@ -52,23 +53,6 @@ def session_button(t: Translator, session: InfoSession, data: Callback) -> Inlin
     return InlineKeyboardButton(label, callback_data=data.encode())
 
 
-def split_message(text: str, limit: int = 4096) -> list[str]:
+def split_message(text: str, limit: int = limits.TEXT) -> list[str]:
     """Split at line breaks so no part exceeds Telegram's message limit."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        parts.append(current)
-    return parts
+    return limits.split(text, limit)

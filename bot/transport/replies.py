@@ -4,6 +4,10 @@ Nothing here talks to Telegram. A handler appends replies to a ``Replies``; once
 unit of work has committed, ``bot.transport.deliver`` sends them in order. So a
 button pressed right after a reply always finds the state that reply described,
 whichever instance receives the press.
+
+Every text recorded here fits Telegram's limits (bot/transport/limits.py): a long
+message is split into several, an edit and a caption are shortened, a press's answer
+is cut to 200 characters, and button data over 64 bytes is refused as a bug.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from telegram import BotCommand, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+
+from bot.transport import limits
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
@@ -34,6 +40,10 @@ class Edit:
     markup: InlineKeyboardMarkup | None = None
     quiet: bool = False
 
+    def __post_init__(self) -> None:
+        # One message is replaced by one: a text too long for it is shortened.
+        object.__setattr__(self, "text", limits.fit(self.text, limits.TEXT))
+
 
 @dataclass(frozen=True)
 class EditButtons:
@@ -50,6 +60,10 @@ class Toast:
     text: str | None = None
     alert: bool = False
 
+    def __post_init__(self) -> None:
+        if self.text is not None:
+            object.__setattr__(self, "text", limits.fit(self.text, limits.CALLBACK_ANSWER))
+
 
 @dataclass(frozen=True)
 class Photo:
@@ -58,12 +72,22 @@ class Photo:
     caption: str | None = None
     filename: str = "chart.png"
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "caption", _caption(self.caption))
+
 
 @dataclass(frozen=True)
 class Document:
     data: bytes
     filename: str
     caption: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "caption", _caption(self.caption))
+
+
+def _caption(caption: str | None) -> str | None:
+    return limits.fit(caption, limits.CAPTION) if caption is not None else None
 
 
 @dataclass(frozen=True)
@@ -106,6 +130,15 @@ class Replies:
     wake_dispatcher: bool = False
 
     def add(self, reply: Reply) -> None:
+        markup = getattr(reply, "markup", None)
+        if isinstance(markup, InlineKeyboardMarkup):
+            _check_buttons(markup)
+        if isinstance(reply, Text) and not limits.fits(reply.text, limits.TEXT):
+            # Too long for one message: several, the buttons under the last one.
+            parts = limits.split(reply.text, limits.TEXT)
+            self.items += [Text(part) for part in parts[:-1]]
+            self.items.append(Text(parts[-1], reply.markup))
+            return
         self.items.append(reply)
 
     def answer(self, toast: Toast) -> bool:
@@ -118,3 +151,13 @@ class Replies:
     def discard(self) -> None:
         """Forget what was recorded (the unit of work rolled back); a toast given stays."""
         self.items.clear()
+
+
+def _check_buttons(markup: InlineKeyboardMarkup) -> None:
+    """Button data is built by bot/presentation/callbacks.py within the limit; data over
+    it is a bug, refused here rather than by Telegram after the commit."""
+    for row in markup.inline_keyboard:
+        for button in row:
+            data = button.callback_data
+            if isinstance(data, str) and len(data.encode()) > limits.CALLBACK_DATA_BYTES:
+                raise ValueError(f"button data over {limits.CALLBACK_DATA_BYTES} bytes")

@@ -1,8 +1,12 @@
 """An aspirant checks in at their job centre: the daily requirement and information sessions.
 
 A check-in proves presence with the rotating code shown at the venue and, where
-the centre's policy says so, a shared location inside its radius. Every refusal
-is a DomainError whose message tells the aspirant what to do; nothing is changed.
+the centre's policy says so, a shared location inside its radius. A location counts
+only as a live location shared for at least ``MIN_LIVE_PERIOD``: a plain pin can be
+dropped anywhere on the map, so it counts only where an admin chose that explicitly.
+The record keeps which evidence the check-in had (``evidence``), so the attendance
+statement says it. Every refusal is a DomainError whose message tells the aspirant what
+to do; nothing is changed.
 """
 
 from __future__ import annotations
@@ -47,8 +51,37 @@ SESSION_EARLY = timedelta(minutes=30)
 # A proof given in an earlier message of the same check-in counts this long.
 PROOF_VALID_FOR = timedelta(minutes=5)
 
+# A live location shared for less than this does not count (Telegram offers 15 minutes,
+# 1 hour and 8 hours; the number here only refuses what a client could forge).
+MIN_LIVE_PERIOD = 5 * 60
+
+# What a check-in can be proven with; the evidence of a check-in is the set, joined by "+".
 CODE = "code"
+LIVE_LOCATION = "live_location"
+LOCATION_PIN = "location_pin"
+PROOFS = frozenset({CODE, LIVE_LOCATION, LOCATION_PIN})
+# What ``NeedsProof.missing`` asks for: the code, or a location.
 LOCATION = "location"
+
+
+@dataclass(frozen=True)
+class SharedLocation:
+    """A location sent in the chat: live (with the seconds it is shared for) or a pin."""
+
+    latitude: float
+    longitude: float
+    live_period: int | None = None
+    forwarded: bool = False
+
+    @property
+    def live(self) -> bool:
+        return (not self.forwarded and self.live_period is not None
+                and self.live_period >= MIN_LIVE_PERIOD)
+
+
+def evidence_of(proven: Iterable[str]) -> str:
+    """The stored form of what proved a check-in, e.g. "code+live_location"."""
+    return "+".join(sorted(set(proven) & PROOFS))
 
 
 class BadCode(DomainError):
@@ -65,10 +98,13 @@ class BadCode(DomainError):
 class NeedsProof(DomainError):
     """What was given is right but not enough: ``missing`` (code or location) must follow."""
 
-    def __init__(self, message: str, *, missing: str, proven: set[str]) -> None:
+    def __init__(self, message: str, *, missing: str, proven: set[str],
+                 pins_count: bool = False) -> None:
         super().__init__(message)
         self.missing = missing
         self.proven = proven
+        # Whether a plain pin would count (so a button that sends one is worth showing).
+        self.pins_count = pins_count
 
 
 @dataclass(frozen=True)
@@ -112,6 +148,10 @@ class CheckIn:
     centre_name: str
     closes_at: datetime
     proven: set[str] = field(default_factory=set)
+
+    @property
+    def evidence(self) -> str:
+        return evidence_of(self.proven)
 
 
 _enrolment = Enrolment.__table__.c
@@ -240,7 +280,7 @@ def check_in(
     enrolment: ActiveEnrolment | None = None,
     job_centre_id: int | None = None,
     code: str | None = None,
-    location: tuple[float, float] | None = None,
+    location: SharedLocation | tuple[float, float] | None = None,
     proven_before: Iterable[str] = (),
 ) -> CheckIn:
     """Check the aspirant in with a code and/or a location; refuses with a clear reason.
@@ -262,27 +302,34 @@ def check_in(
     if found.bad_codes >= BAD_CODE_LIMIT:
         raise DomainError(N_("Too many wrong codes in a short time. Please wait 10 minutes, "
                              "or ask the staff at the job centre."))
-    proven = set(proven_before)
+    proven = set(proven_before) & PROOFS
     if code is not None:
         _check_code(db, now, found, code)
         proven.add(CODE)
     if location is not None:
-        _check_location(found, location)
-        proven.add(LOCATION)
+        if not isinstance(location, SharedLocation):
+            location = SharedLocation(*location)  # coordinates alone: a pin
+        proven.add(_check_location(found, location, proven))
+    located = bool(proven & {LIVE_LOCATION, LOCATION_PIN})
     rule = found.location_rule
-    if rule == LocationRule.REQUIRED and proven != {CODE, LOCATION}:
+    if rule == LocationRule.REQUIRED and not (CODE in proven and located):
         missing = LOCATION if CODE in proven else CODE
-        message = (N_("The code is right. Now please share your location, so we can see you "
-                      "are at the job centre.") if missing == LOCATION else
-                   N_("Your location is right. Now please type the code shown at the job "
-                      "centre."))
-        raise NeedsProof(message, missing=missing, proven=proven)
-    if CODE not in proven and not (rule == LocationRule.ALTERNATIVE and LOCATION in proven):
+        if missing == CODE:
+            message = N_("Your location is right. Now please type the code shown at the job "
+                         "centre.")
+        elif found.policy.accept_location_pin:
+            message = N_("The code is right. Now please share your location, so we can see "
+                         "you are at the job centre.")
+        else:
+            message = LIVE_LOCATION_NEEDED
+        raise NeedsProof(message, missing=missing, proven=proven,
+                         pins_count=found.policy.accept_location_pin)
+    if CODE not in proven and not (rule == LocationRule.ALTERNATIVE and located):
         raise NeedsProof(N_("Please type the 6-digit code shown at the job centre."),
                          missing=CODE, proven=proven)
     method = CheckInMethod.CODE if CODE in proven else CheckInMethod.LOCATION
     if found.daily:
-        _record_present(db, now, found, method)
+        _record_present(db, now, found, method, evidence_of(proven))
     if found.booking is not None:
         _session_attended(db, now, found, aspirant_id)
     return CheckIn(daily=found.daily, late=found.late, session=found.session, method=method,
@@ -294,8 +341,12 @@ def _local_time(moment: datetime, day: Day) -> time:
 
 
 # --- wrong codes ------------------------------------------------------------------------
-def _throttle_key(aspirant: Person | int) -> str:
+def throttle_key(aspirant: Person | int) -> str:
+    """The counter of an aspirant's wrong codes (erasure deletes it with the person)."""
     return f"checkin:{aspirant if isinstance(aspirant, int) else aspirant.id}"
+
+
+_throttle_key = throttle_key
 
 
 def too_many_bad_codes(db: Session, now: datetime, aspirant: Person | int) -> bool:
@@ -348,24 +399,45 @@ def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
 
 
-def _check_location(found: Opening, location: tuple[float, float]) -> None:
+LIVE_LOCATION_NEEDED = N_(
+    "The code is right. Now please share your live location, so we can see you are at the "
+    "job centre: tap 📎, then Location, then Share My Live Location.")
+PIN_REFUSED = N_(
+    "A location pin can be sent from anywhere, so it does not show that you are here. Please "
+    "type the code shown at the job centre, or share your live location: tap 📎, then "
+    "Location, then Share My Live Location.")
+PIN_REFUSED_WITH_CODE = N_(
+    "A location pin can be sent from anywhere, so it does not show that you are here. Please "
+    "share your live location: tap 📎, then Location, then Share My Live Location.")
+
+
+def _check_location(found: Opening, location: SharedLocation, proven: set[str]) -> str:
+    """The proof the location gives (live or pin), or refuse."""
     if found.location_rule == LocationRule.OFF:
         raise DomainError(N_("Check-in here works with the code shown at the job centre. "
                              "Please type the code."))
-    lat, lon = location
+    if not location.live and not found.policy.accept_location_pin:
+        # Not evidence of being here: the check-in goes on, waiting for real proof.
+        required = found.location_rule == LocationRule.REQUIRED
+        message = PIN_REFUSED_WITH_CODE if required and CODE in proven else PIN_REFUSED
+        raise NeedsProof(message, missing=LOCATION if required and CODE in proven else CODE,
+                         proven=proven)
+    lat, lon = location.latitude, location.longitude
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise DomainError(N_("That location could not be read. Please try again."))
     centre = (found.facts.latitude, found.facts.longitude)
-    distance = distance_m(centre, location)  # type: ignore[arg-type]
+    distance = distance_m(centre, (lat, lon))  # type: ignore[arg-type]
     if distance > found.policy.radius_m:
         raise DomainError(
             N_("Your location is about {distance} m from the job centre. Please check in when "
                "you are there."), distance=int(round(distance, -1)))
+    return LIVE_LOCATION if location.live else LOCATION_PIN
 
 
 # --- recording --------------------------------------------------------------------------
 _PRESENT = {"status": AttendanceStatus.PRESENT.value, "method": bindparam("method"),
-            "recorded_at": bindparam("now"), "recorded_by_id": None}
+            "evidence": bindparam("evidence"), "recorded_at": bindparam("now"),
+            "recorded_by_id": None}
 _MARK_PRESENT = update(AttendanceRecord.__table__).where(_record.id == bindparam("record")
                                                          ).values(**_PRESENT)
 _INSERT_PRESENT = insert(AttendanceRecord.__table__).values(
@@ -373,17 +445,17 @@ _INSERT_PRESENT = insert(AttendanceRecord.__table__).values(
 
 
 def _record_present(db: Session, now: datetime, found: Opening,
-                    method: CheckInMethod) -> None:
+                    method: CheckInMethod, evidence: str) -> None:
     """One write: the day's record becomes "present" (someone who reported an absence
-    but came anyway is present)."""
+    but came anyway is present), with the evidence it had."""
     connection = db.connection()
     if found.record.id is not None:
         connection.execute(_MARK_PRESENT, {"record": found.record.id, "method": method.value,
-                                           "now": now})
+                                           "evidence": evidence, "now": now})
     else:
         connection.execute(_INSERT_PRESENT, {"enrolment": found.enrolment.id,
                                              "day": found.day.day, "method": method.value,
-                                             "now": now})
+                                             "evidence": evidence, "now": now})
 
 
 def _session_attended(db: Session, now: datetime, found: Opening, aspirant_id: int) -> None:

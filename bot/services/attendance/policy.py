@@ -45,7 +45,8 @@ def policy_for(db: Session, now: datetime, job_centre_id: int, *,
                 job_centre_id=job_centre_id, weekdays="12345", window_start=time(8, 30),
                 window_end=time(10, 0), grace_minutes=15, streak_limit=2, window_limit=3,
                 window_days=10, alert_resend_minutes=60, digest_time=time(8, 0),
-                location_rule=LocationRule.OFF, radius_m=200, code_step_seconds=60,
+                location_rule=LocationRule.OFF, accept_location_pin=False, radius_m=200,
+                code_step_seconds=60,
                 code_secret=new_secret(), created_at=now, updated_at=now,
             )
             db.add(policy)
@@ -144,6 +145,7 @@ def update(db: Session, now: datetime, centre: JobCentre, *, actor: Person | Non
         "weekdays": policy.weekdays, "window_start": policy.window_start,
         "window_end": policy.window_end, "digest_time": policy.digest_time,
         "location_rule": policy.location_rule,
+        "accept_location_pin": policy.accept_location_pin,
         **{name: getattr(policy, name) for name in _INT_LIMITS},
     }
     for name, value in changes.items():
@@ -161,6 +163,9 @@ def update(db: Session, now: datetime, centre: JobCentre, *, actor: Person | Non
         elif name in ("window_start", "window_end", "digest_time"):
             if not isinstance(value, time) and not (name == "digest_time" and value is None):
                 raise DomainError(N_("Give times as HH:MM."))
+        elif name == "accept_location_pin":
+            if not isinstance(value, bool):
+                raise DomainError(N_("Location pins count: on or off."))
         elif name == "location_rule":
             try:
                 value = LocationRule(value)
@@ -204,6 +209,7 @@ def describe(policy: AttendancePolicy) -> dict[str, str]:
         "alert_resend_minutes": str(policy.alert_resend_minutes),
         "digest_time": f"{policy.digest_time:%H:%M}" if policy.digest_time else "off",
         "location_rule": policy.location_rule.value,
+        "accept_location_pin": "on" if policy.accept_location_pin else "off",
         "radius_m": str(policy.radius_m),
         "code_step_seconds": str(policy.code_step_seconds),
     }

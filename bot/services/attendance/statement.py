@@ -34,6 +34,8 @@ from bot.services.system import audit
 
 MAX_PERIOD = timedelta(days=366)
 NOT_RECORDED = "not_recorded"
+STAFF = "staff"
+UNKNOWN = "unknown"
 
 
 @dataclass
@@ -44,6 +46,10 @@ class StatementDay:
     reason: AbsenceReason | None = None
     checked_in_at: datetime | None = None
     method: CheckInMethod | None = None
+    # What proved presence: a check-in's evidence ("code", "live_location",
+    # "code+location_pin", …), STAFF for a mark by staff, UNKNOWN for a check-in made
+    # before evidence was recorded.
+    evidence: str | None = None
 
 
 @dataclass
@@ -77,6 +83,11 @@ class Statement:
     @property
     def not_recorded(self) -> int:
         return self.count(NOT_RECORDED)
+
+    def presence_by_evidence(self) -> Counter[str]:
+        """Days present by what proved it."""
+        return Counter(d.evidence or UNKNOWN for d in self.days
+                       if d.status == AttendanceStatus.PRESENT.value)
 
     def absences_by_reason(self) -> Counter[AbsenceReason | None]:
         """Every absence (excused or not) by the reason given; None: no reason given."""
@@ -151,8 +162,10 @@ def _line(day: date, record: AttendanceRecord | None, reports: list[AbsenceRepor
             return StatementDay(day, AttendanceStatus.EXCUSED.value, reason=report.reason)
         return StatementDay(day, NOT_RECORDED)
     if record.status == AttendanceStatus.PRESENT:
+        evidence = record.evidence or (STAFF if record.method in (CheckInMethod.MANUAL, None)
+                                       else UNKNOWN)
         return StatementDay(day, record.status.value, checked_in_at=record.recorded_at,
-                            method=record.method)
+                            method=record.method, evidence=evidence)
     linked = by_id.get(record.absence_report_id or 0)
     reason = (linked or report).reason if (linked or report) else None
     return StatementDay(day, record.status.value, reason=reason)

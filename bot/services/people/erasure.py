@@ -18,9 +18,13 @@ from bot.models import (
     Person,
 )
 from bot.services.attendance import follow_up
+from bot.services.attendance.checkin import throttle_key as checkin_throttle_key
 from bot.services.messaging import outbox
+from bot.services.people import invites
+from bot.services.people.onboarding import throttle_key as onboarding_throttle_key
 from bot.services.reminders import planner as reminders
-from bot.services.system import audit, conversations
+from bot.services.system import audit, conversations, throttle
+from bot.services.web import sign_in
 
 
 def erase(db: Session, now: datetime, person: Person, *, actor: Person | None,
@@ -64,6 +68,10 @@ def erase(db: Session, now: datetime, person: Person, *, actor: Person | None,
     )
     if person.telegram_user_id is not None:
         conversations.forget_user(db, person.telegram_user_id)
+        invites.forget_account(db, person.telegram_user_id)
+        throttle.clear(db, onboarding_throttle_key(person.telegram_user_id))
+    throttle.clear(db, checkin_throttle_key(person.id))
+    sign_in.forget(db, person.id)
     person.telegram_user_id = None
     person.chat_id = None
     person.display_name = None

@@ -1,11 +1,15 @@
-"""Everything stored about one person, gathered for them to see (/mydata)."""
+"""Everything stored about one person, gathered for them to see (/mydata).
+
+What must be here is declared in bot/privacy.py: every PERSONAL column is shown, and
+tests/test_privacy.py checks it column by column.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.models import (
@@ -15,6 +19,9 @@ from bot.models import (
     Booking,
     Enrolment,
     InfoSession,
+    Invite,
+    OutboxMessage,
+    OutboxStatus,
     Person,
     PlanMilestone,
 )
@@ -29,6 +36,10 @@ class StoredData:
     attendance: list[AttendanceRecord] = field(default_factory=list)
     absences: list[AbsenceReport] = field(default_factory=list)
     notes: list[AttendanceNote] = field(default_factory=list)
+    # Invites this account opened and holds, not used yet.
+    held_invites: int = 0
+    # Messages to them that wait to be sent (what they say is stored until then).
+    waiting_messages: int = 0
 
     @property
     def first_attendance(self) -> date | None:
@@ -42,6 +53,14 @@ def gather(db: Session, person: Person) -> StoredData:
                    .order_by(Enrolment.enrolled_at))
     )
     enrolment_ids = [e.id for e in data.enrolments]
+    if person.telegram_user_id is not None:
+        data.held_invites = db.scalar(
+            select(func.count()).select_from(Invite)
+            .where(Invite.opened_by_user_id == person.telegram_user_id)) or 0
+    data.waiting_messages = db.scalar(
+        select(func.count()).select_from(OutboxMessage)
+        .where(OutboxMessage.recipient_id == person.id,
+               OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))) or 0
     data.bookings = [
         (b, s) for b, s in db.execute(
             select(Booking, InfoSession)

@@ -9,11 +9,13 @@ from sqlalchemy.orm import Session
 
 from bot.models import Enrolment, Person, Role
 from bot.services.centres import org_settings
-from bot.services.people import erasure
+from bot.services.people import erasure, invites
 
 
 def erase_expired(db: Session, now: datetime) -> int:
-    """Erase everyone whose every enrolment ended more than the retention period ago."""
+    """Erase everyone whose every enrolment ended more than the retention period ago, and
+    forget which accounts opened invites that can no longer be used."""
+    invites.forget_lapsed_holds(db, now)
     cutoff = now - timedelta(days=org_settings.get(db, org_settings.RETENTION_DAYS))
     still_enrolled = select(Enrolment.aspirant_id).where(Enrolment.left_at.is_(None))
     expired = (

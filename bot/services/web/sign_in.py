@@ -174,3 +174,9 @@ def set_language(db: Session, session: ConsoleSession, language: str) -> None:
     if language not in CONSOLE_LANGUAGES:
         raise DomainError(N_("Unknown language: {language}"), language=language)
     session.language = language
+
+
+def forget(db: Session, person_id: int) -> None:
+    """Erasure: the person's sign-in links and console sessions go (ended or not)."""
+    db.execute(delete(ConsoleSignInLink).where(ConsoleSignInLink.person_id == person_id))
+    db.execute(delete(ConsoleSession).where(ConsoleSession.person_id == person_id))
