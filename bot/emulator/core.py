@@ -9,6 +9,7 @@ in ``webhook_attempts``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import itertools
@@ -285,6 +286,34 @@ class BotApiEmulator:
             if message["message_id"] == message_id:
                 return message
         return None
+
+    # --- keeping the chats across restarts (the sandbox's --keep) -----------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The chats as JSON-safe data: messages (with their buttons), reply keyboards,
+        command menus and the files they show."""
+        return {
+            "messages": {str(chat): chat_messages
+                         for chat, chat_messages in self.messages.items()},
+            "reply_keyboards": {str(chat): markup
+                                for chat, markup in self.reply_keyboards.items()},
+            "commands": self.commands,
+            "files": {file_id: [name, base64.b64encode(content).decode("ascii"), mime]
+                      for file_id, (name, content, mime) in self.files.items()},
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Bring back the chats of ``snapshot()``; new messages continue their numbering."""
+        for chat, chat_messages in snapshot.get("messages", {}).items():
+            chat_id = int(chat)
+            self.messages[chat_id] = list(chat_messages)
+            last = max((m["message_id"] for m in chat_messages), default=0)
+            self._message_ids[chat_id] = itertools.count(last + 1)
+        for chat, markup in snapshot.get("reply_keyboards", {}).items():
+            self.reply_keyboards[int(chat)] = markup
+        self.commands.update(snapshot.get("commands", {}))
+        for file_id, (name, content, mime) in snapshot.get("files", {}).items():
+            self.files[file_id] = (name, base64.b64decode(content), mime)
+        self._notify()
 
     def inject(self, fault: Fault) -> None:
         self.faults.append(fault)
