@@ -33,7 +33,7 @@ from bot.services.system import conversations
 from handlers import admin
 from handlers.admin_access import centre, changeable_centres, may_change, require
 from handlers.base import Turn, on
-from handlers.menu import text_step_handler
+from handlers.menu import text_step_handler, where_hint
 
 FLOW = "admin_rules"
 ADMIN = frozenset({Role.ADMIN})
@@ -513,7 +513,13 @@ def step(turn: Turn) -> None:
             turn.stale()
 
 
-@text_step_handler(FLOW)
+@where_hint(FLOW)
+def where_in_rules(turn: Turn, state: ConversationState) -> None:
+    turn.say(turn._("You are editing a reminder rule: please choose with the buttons above, "
+                    "or send /admin to start again."))
+
+
+@text_step_handler(FLOW, steps=("offset", "text"))
 def receive_text(turn: Turn, state: ConversationState) -> None:
     if not turn.has_role(Role.ADMIN) or state.step not in ("offset", "text"):
         turn.say(turn._("Please use the buttons above, or send /admin to start again."))

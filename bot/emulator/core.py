@@ -460,15 +460,31 @@ class BotApiEmulator:
         return self._updates[: params.get("limit", 100)]
 
     def _m_setMyCommands(self, params: dict[str, Any], files: Any) -> bool:
-        self.commands[params.get("language_code", "")] = params["commands"]
+        self.commands[self._commands_key(params)] = params["commands"]
         return True
 
     def _m_getMyCommands(self, params: dict[str, Any], files: Any) -> list[dict[str, Any]]:
-        return self.commands.get(params.get("language_code", ""), [])
+        return self.commands.get(self._commands_key(params), [])
 
     def _m_deleteMyCommands(self, params: dict[str, Any], files: Any) -> bool:
-        self.commands.pop(params.get("language_code", ""), None)
+        self.commands.pop(self._commands_key(params), None)
         return True
+
+    @staticmethod
+    def _commands_key(params: dict[str, Any]) -> str:
+        """Command lists are kept per scope (the default one, or one chat) and language."""
+        scope = params.get("scope") or {}
+        where = f"chat:{scope.get('chat_id')}" if scope.get("type") == "chat" else "default"
+        return f"{where}|{params.get('language_code', '')}"
+
+    def menu_commands(self, chat_id: int, language_code: str | None = None) -> list[str]:
+        """The commands a user's client shows in this chat: the chat's own list if the bot
+        set one, else the default list for the user's language, else the default one."""
+        language = language_code or self.users.get(chat_id, {}).get("language_code", "")
+        for key in (f"chat:{chat_id}|", f"default|{language}", "default|"):
+            if key in self.commands:
+                return [command["command"] for command in self.commands[key]]
+        return []
 
     def _m_setChatMenuButton(self, params: dict[str, Any], files: Any) -> bool:
         return True

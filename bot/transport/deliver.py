@@ -59,6 +59,10 @@ async def deliver(bot: Bot, runtime: Runtime, replies: Replies) -> None:
         try:
             await _patiently(runtime, lambda item=item: _send(bot, replies.chat_id, item))  # type: ignore[misc]
         except Forbidden:
+            if isinstance(item, Commands) and item.chat_id not in (None, replies.chat_id):
+                # Another person's menu: they blocked the bot, this chat's person did not.
+                log.info("command menu of another chat not set: the bot is blocked there")
+                continue
             await _blocked(runtime, replies)
             return
         except BadRequest as error:
@@ -133,7 +137,7 @@ async def _send(bot: Bot, chat_id: int, item: Reply) -> None:
     elif isinstance(item, Venue):
         await bot.send_venue(chat_id, item.latitude, item.longitude, item.title, item.address)
     elif isinstance(item, Commands):
-        scope = BotCommandScopeChat(chat_id)
+        scope = BotCommandScopeChat(item.chat_id or chat_id)
         if item.commands is None:
             await bot.delete_my_commands(scope=scope)
         else:

@@ -82,9 +82,11 @@ class Venue:
 
 @dataclass(frozen=True)
 class Commands:
-    """The command menu of this chat (None: back to the bot's default menu)."""
+    """The command menu of this chat, or of ``chat_id``'s (another person whose roles this
+    update changed); None: back to the bot's default menu."""
 
     commands: tuple[BotCommand, ...] | None
+    chat_id: int | None = None
 
 
 Reply = Text | Edit | EditButtons | Photo | Document | Location | Venue | Commands
