@@ -116,7 +116,7 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def describe_timing(t: Translator, spec: RuleSpec) -> str:
+def describe_timing(t: Translator, spec: RuleSpec | ReminderRule) -> str:
     """The timing in words, e.g. "2 working days before, at 09:00"."""
     parts = []
     if spec.offset_days:
@@ -154,10 +154,19 @@ def _scope_name(turn: Turn, centre_id: int | None) -> str:
     return turn._("general") if centre_id is None else centre(turn.db, centre_id).name
 
 
-def _rule_label(t: Translator, rule: ReminderRule) -> str:
+def _rule_line(t: Translator, number: int, rule: ReminderRule) -> str:
+    """One rule in the list, in words: "3. ✓ first job plan: 2 working days before, at
+    09:00 (aspirant)"."""
     mark = "✓" if rule.enabled else "✗"
-    return (f"{mark} {t._(EVENT_NAMES[rule.event_kind])} · {reminder_rules.format_offset(rule)}"
-            f" · {t._(AUDIENCE_NAMES[rule.audience])}")
+    return (f"{number}. {mark} {t._(EVENT_NAMES[rule.event_kind])}: "
+            f"{describe_timing(t, rule)} ({t._(AUDIENCE_NAMES[rule.audience])})")
+
+
+def _rule_label(t: Translator, number: int, rule: ReminderRule) -> str:
+    """The rule's button: its number in the list and when it goes out, in words (short
+    enough for a phone's width; the list above says the event and audience)."""
+    mark = "✓" if rule.enabled else "✗"
+    return f"{mark} {number}. {describe_timing(t, rule)}"
 
 
 def _summary(turn: Turn, spec: RuleSpec, centre_id: int | None) -> list[str]:
@@ -250,8 +259,13 @@ def _scope_view(turn: Turn, centre_id: int | None) -> None:
                          else t._("• {event}: the general rules", event=t._(EVENT_NAMES[kind])))
     if not rules and centre_id is None:
         lines.append(t._("None."))
-    rows = [[InlineKeyboardButton(_rule_label(t, r), callback_data=cb.RuleView(r.id).encode())]
-            for r in rules[:60]]
+    shown = rules[:40]  # a list of 40 rules in words still fits one message
+    if shown:
+        lines.append("")
+        lines += [_rule_line(t, number, r) for number, r in enumerate(shown, start=1)]
+    rows = [[InlineKeyboardButton(_rule_label(t, number, r),
+                                  callback_data=cb.RuleView(r.id).encode())]
+            for number, r in enumerate(shown, start=1)]
     if may_change(turn.person, centre_id):
         rows.append([_button(t, N_("New rule"), cb.NewRule(centre_id or 0))])
     rows.append([_button(t, N_("Back"), cb.RuleScopes())])

@@ -12,8 +12,8 @@ from telegram import (
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import keywords
-from bot.i18n import LANGUAGES, anchor_rtl_lines
-from bot.models import ConversationState, Role
+from bot.i18n import LANGUAGES, N_, anchor_rtl_lines
+from bot.models import BookingStatus, ConversationState, Role
 from bot.presentation import callbacks as cb
 from bot.presentation.keyboards import (
     commands,
@@ -34,6 +34,7 @@ from bot.services.system import audit, conversations
 from handlers.base import Turn, invoke, on
 
 EVERYONE = frozenset(Role)
+PAST_UNMARKED = N_("already held, attendance not recorded")
 STAFF = frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN})
 
 # Menu actions by name; modules add theirs with ``menu_action_handler``.
@@ -185,8 +186,12 @@ def my_data_command(turn: Turn) -> None:
     if data.bookings:
         lines += ["", t._("Information sessions:")]
         for booking, session in data.bookings:
+            status = BOOKING_STATUS_NAMES[booking.status]
+            if booking.status == BookingStatus.BOOKED and session.ends_at <= turn.now:
+                # Over, and nobody marked them: "booked" would say it is still to come.
+                status = PAST_UNMARKED
             lines.append(f"• {t.short_date(session.starts_at)} {t.time(session.starts_at)} "
-                         f"({t._(BOOKING_STATUS_NAMES[booking.status])})")
+                         f"({t._(status)})")
     if data.milestones:
         lines += ["", t._("Plan milestones:")]
         for milestone in data.milestones:
@@ -199,8 +204,10 @@ def my_data_command(turn: Turn) -> None:
     if data.absences:
         lines += ["", t._("Absence reports:")]
         for absence in data.absences:
-            lines.append(f"• {t.short_date(absence.first_day)}–{t.short_date(absence.last_day)}"
-                         f": {t._(ABSENCE_REASON_NAMES[absence.reason])}")
+            days = t.short_date(absence.first_day)
+            if absence.last_day != absence.first_day:
+                days += f"–{t.short_date(absence.last_day)}"
+            lines.append(f"• {days}: {t._(ABSENCE_REASON_NAMES[absence.reason])}")
     if data.notes:
         lines += ["", t._("Notes your coach made about your attendance:")]
         lines += [f"• {t.short_date(note.day)}: {note.text}" for note in data.notes]
