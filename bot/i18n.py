@@ -196,6 +196,10 @@ class Translator:
             day = self.local(day).date()
         return babel_dates.format_skeleton("MMMEd", day, locale=self.locale)
 
+    def day_month(self, day: date) -> str:
+        """A day without weekday or year, e.g. "27 Nov" (a chart's week)."""
+        return babel_dates.format_skeleton("MMMd", day, locale=self.locale)
+
     def time(self, moment: datetime | time) -> str:
         """Hours and minutes on the 24-hour clock (as the job centre's timetable), in this
         language's digits and separator: 14:05, not 2:05 PM."""

@@ -138,8 +138,8 @@ class Turn:
         """Answer the button press (once), optionally with a short notice."""
         self.replies.answer(reply.Toast(text, alert))
 
-    def send_photo(self, data: bytes | Callable[[], bytes], *, caption: str | None = None
-                   ) -> None:
+    def send_photo(self, data: bytes | Callable[[], bytes], *,
+                   caption: str | Callable[[], str] | None = None) -> None:
         self.replies.add(reply.Photo(data, caption))
 
     def send_document(self, data: bytes, filename: str, *, caption: str | None = None) -> None:

@@ -127,8 +127,9 @@ async def _send(bot: Bot, chat_id: int, item: Reply) -> None:
                 log.info("buttons not replaced: %s", error.message)
     elif isinstance(item, Photo):
         data = item.data if isinstance(item.data, bytes) else await asyncio.to_thread(item.data)
+        caption = item.caption() if callable(item.caption) else item.caption
         await bot.send_photo(chat_id, InputFile(io.BytesIO(data), filename=item.filename),
-                             caption=item.caption)
+                             caption=caption)
     elif isinstance(item, Document):
         await bot.send_document(chat_id, InputFile(io.BytesIO(item.data), filename=item.filename),
                                 caption=item.caption)

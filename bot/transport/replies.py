@@ -55,7 +55,8 @@ class Toast:
 class Photo:
     # The picture, or how to draw it: drawn after the commit, off the event loop.
     data: bytes | Callable[[], bytes]
-    caption: str | None = None
+    # Or what drawing it decided to say (read after ``data`` is drawn).
+    caption: str | Callable[[], str] | None = None
     filename: str = "chart.png"
 
 
