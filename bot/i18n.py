@@ -68,6 +68,11 @@ def N_(message: str) -> str:
     return message
 
 
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a singular and plural pair for extraction (rendered with ``ngettext``)."""
+    return singular, plural
+
+
 class Text(str):
     """Text already rendered in the reader's language (e.g. a summary put inside another
     message): inserted as it is, since it carries its own direction marks."""
