@@ -104,3 +104,21 @@ def test_dates_per_language_as_the_readme_shows(language, full, short):
     t = translator(language)
     assert t.date(date(2025, 11, 27)) == full
     assert t.short_date(date(2025, 11, 27)) == short
+
+
+@pytest.mark.parametrize("language", ["ar", "fa"])
+def test_commands_in_right_to_left_texts_keep_their_slash_in_front(language):
+    import re
+
+    from bot.i18n import LRI
+
+    t = translator(language)
+    with_commands = [msgid for msgid, text in _msgstrs(language).items()
+                     if isinstance(text, str) and re.search(r"(^|\s)/[a-z]+", text)]
+    assert len(with_commands) >= 13
+    for msgid in with_commands:
+        names = {key: "x" for key in re.findall(r"\{(\w+)\}", msgid)}
+        rendered = t._(msgid, **names)
+        # Each command sits in a left-to-right isolate, after a space Telegram needs.
+        assert not re.search(rf"(?<!{LRI} )/[a-z]+", rendered), (msgid, rendered)
+        assert re.search(rf"{LRI} /[a-z]+{PDI}", rendered), msgid
