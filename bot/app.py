@@ -86,11 +86,17 @@ async def _post_init(application: Application) -> None:
         from scheduler import jobs
 
         jobs.install(application)
+    console = application.bot_data.get("console")
+    if console is not None:
+        await console.start(runtime)  # the web console, beside the bot (bot/web)
     log.info("bot @%s ready", application.bot.username)
 
 
 async def _post_stop(application: Application) -> None:
     """Stopped (SIGINT/SIGTERM): write the outcomes of messages already sent."""
+    console = application.bot_data.get("console")
+    if console is not None:
+        await console.stop()
     dispatcher = application.bot_data.get("dispatcher")
     if dispatcher is not None:
         await dispatcher.close()

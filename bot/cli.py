@@ -50,7 +50,8 @@ def build_parser() -> OneLineParser:
     ).set_defaults(run=db_upgrade)
 
     commands.add_parser(
-        "run", help="run the bot (long polling, or a webhook when JOBBOT_WEBHOOK_URL is set)"
+        "run", help="run the bot (long polling, or a webhook when JOBBOT_WEBHOOK_URL is set) "
+                    "and the staff web console (JOBBOT_WEB_PORT)"
     ).set_defaults(run=run)
     cli_invites.add_commands(commands)
     cli_sessions.add_commands(commands)
@@ -161,6 +162,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     check_writable(check_schema(settings), settings.database_url)
     application = build_application(settings)
+    from bot.web.app import attach
+
+    attach(application, settings)
     # run_polling and run_webhook own the event loop and stop cleanly on SIGINT/SIGTERM.
     try:
         if settings.webhook_url is None:

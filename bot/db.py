@@ -48,10 +48,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    # Deferred, not IMMEDIATE: readers in this process (the sandbox page, the scheduler's
-    # look-ahead) run outside the handlers' turn-taking and must never wait for the write
-    # lock on the event loop's thread. Writers that read first write first (see dispatcher).
-    connection.exec_driver_sql("BEGIN")
+    # The bot's units of work (on the runner's one thread) take the write lock when they
+    # begin: a unit that read first and wrote later could otherwise find that another
+    # process (a command-line import, say) wrote in between, and fail instead of waiting.
+    # Elsewhere (the command line, tests) transactions stay deferred.
+    immediate = getattr(_runner_thread, "active", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -59,6 +61,12 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 _open_units = threading.local()
+# Set on the DatabaseRunner's worker threads.
+_runner_thread = threading.local()
+
+
+def _mark_runner_thread() -> None:
+    _runner_thread.active = True
 
 
 def in_unit_of_work() -> bool:
@@ -103,7 +111,8 @@ class DatabaseRunner:
         if workers is None:
             workers = 1 if self.dialect == "sqlite" else POSTGRES_WORKERS
         self.workers = workers
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db",
+                                            initializer=_mark_runner_thread)
 
     async def run(self, work: Callable[[Session], T]) -> T:
         """``work(db)`` in one committed unit of work, in a worker thread."""

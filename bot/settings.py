@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: str | None = Field(default=None, repr=False, validate_default=True,
                                        description="Telegram sends it back with every update")
+    # The staff web console, served by ``jobbot run`` beside the bot (bot/web).
+    web_listen: str = Field(default="127.0.0.1", description="Address the console listens on")
+    web_port: int = Field(default=8081, ge=1, le=65535)
+    web_public_url: str | None = Field(
+        default=None, description="Address staff open the console at (sign-in links); "
+                                  "https:// makes its cookies Secure")
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -106,7 +112,7 @@ class Settings(BaseSettings):
             raise ValueError("must use port 443, 80, 88 or 8443 (the ones Telegram posts to)")
         return value
 
-    @field_validator("webhook_listen")
+    @field_validator("webhook_listen", "web_listen")
     @classmethod
     def _webhook_listen(cls, value: str) -> str:
         value = value.strip()
@@ -126,6 +132,41 @@ class Settings(BaseSettings):
         if not WEBHOOK_SECRET.fullmatch(value):
             raise ValueError("must be 1-256 characters: A-Z, a-z, 0-9, _ and -")
         return value
+
+    @field_validator("web_public_url")
+    @classmethod
+    def _web_public_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL, e.g. https://console.example.org")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("must be the address of the console itself, without a path "
+                             "(the console is served at the root of its host)")
+        try:
+            parts.port  # noqa: B018  (a bad port raises here)
+        except ValueError:
+            raise ValueError("has a port that is not a number from 1 to 65535") from None
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def console_url(self) -> str:
+        """Where staff open the console: the public URL, else this machine's address."""
+        if self.web_public_url:
+            return self.web_public_url
+        host = self.web_listen
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.web_port}"
+
+    @property
+    def console_is_https(self) -> bool:
+        """Cookies are Secure when staff reach the console over HTTPS (behind the proxy)."""
+        return self.console_url.startswith("https://")
 
     @property
     def webhook_path(self) -> str:

@@ -22,11 +22,10 @@ from bot.i18n import N_, Translator
 from bot.models import Person, Role
 from bot.presentation import callbacks as cb
 from bot.presentation.views import ROLE_NOUNS
-from bot.services.centres import centres, closed_days, org_settings
+from bot.services.centres import admin_access, centres, closed_days, org_settings
 from bot.services.people import people
 from bot.services.reminders import rules as reminder_rules
 from bot.services.system import conversations
-from handlers import admin_access
 from handlers.base import STALE_BUTTON, Turn, on
 from handlers.menu import text_step_handler, where_hint
 

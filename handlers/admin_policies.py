@@ -23,10 +23,10 @@ from bot.i18n import N_, Translator
 from bot.models import LocationRule, Person, Role
 from bot.presentation import callbacks as cb
 from bot.services.attendance import policy as attendance_policy
+from bot.services.centres.admin_access import centre, changeable_centres, require
 from bot.services.reminders import settings as reminder_settings
 from bot.services.system import conversations
 from handlers import admin
-from handlers.admin_access import centre, changeable_centres, require
 from handlers.base import Turn, on
 
 ADMIN = frozenset({Role.ADMIN})

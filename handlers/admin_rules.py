@@ -25,13 +25,13 @@ from bot.models import Audience, ConversationState, EventKind, ReminderRule, Rol
 from bot.presentation import callbacks as cb
 from bot.presentation.render import render
 from bot.presentation.views import ROLE_NOUNS, split_message
+from bot.services.centres.admin_access import centre, changeable_centres, may_change, require
 from bot.services.reminders import preview as rule_preview
 from bot.services.reminders import rules as reminder_rules
 from bot.services.reminders import settings as reminder_settings
 from bot.services.reminders.rules import RuleSpec
 from bot.services.system import conversations
 from handlers import admin
-from handlers.admin_access import centre, changeable_centres, may_change, require
 from handlers.base import Turn, on
 from handlers.menu import text_step_handler, where_hint
 

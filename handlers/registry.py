@@ -20,6 +20,7 @@ from handlers import (
     reminder_answers,
     report,
     sessions_admin,
+    web,
 )
 
 
@@ -38,5 +39,6 @@ def register_all(application: Application) -> None:
     sessions_admin.register(application)
     plans.register(application)
     reminder_answers.register(application)
+    web.register(application)
     menu.register(application)
     application.add_error_handler(base.on_error)

@@ -19,7 +19,6 @@ from bot.models import Booking, BookingStatus, InfoSession, JobCentre, Person, R
 from bot.presentation import callbacks as cb
 from bot.presentation.keyboards import language_picker
 from bot.presentation.views import session_summary
-from bot.services.attendance import follow_up
 from bot.services.centres import centres
 from bot.services.people import people
 from bot.services.plans import milestones
@@ -433,12 +432,7 @@ def _recordable(turn: Turn, session: InfoSession) -> list[Booking]:
     """The bookings this person may record: all for admins and team leads, else their own
     aspirants'."""
     assert turn.person is not None
-    bookings = info_sessions.bookings_on(turn.db, session.id)
-    where = people.centres_where(turn.person, Role.ADMIN, Role.TEAM_LEAD)
-    if None in where or session.job_centre_id in where:
-        return bookings
-    coached = follow_up.coached_aspirant_ids(turn.db, turn.person.id)
-    return [b for b in bookings if b.aspirant_id in coached]
+    return info_sessions.recordable_bookings(turn.db, turn.person, session)
 
 
 @on(roles=STAFF)

@@ -12,6 +12,7 @@ from bot.models.attendance import (
     LocationRule,
 )
 from bot.models.base import Base, UTCDateTime
+from bot.models.console import ConsoleSession, ConsoleSignInLink
 from bot.models.enums import (
     AbsenceReason,
     AttendanceStatus,
@@ -46,6 +47,8 @@ __all__ = [
     "ClosedDay",
     "CoachAlert",
     "CoachAlertItem",
+    "ConsoleSession",
+    "ConsoleSignInLink",
     "ConversationState",
     "Enrolment",
     "EventKind",

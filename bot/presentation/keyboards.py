@@ -45,6 +45,7 @@ STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
     ("sessions", N_("Information sessions")),
     ("plan", N_("Plan milestones")),
     ("report", N_("Figures")),
+    ("web", N_("Web console")),
     ("language", N_("Language")),
     ("help", N_("Help")),
     ("mydata", N_("My data")),
@@ -62,7 +63,7 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 # Someone the bot does not know yet can only start (from an invite link).
-NEWCOMER_COMMANDS: tuple[tuple[str, str], ...] = (("start", N_("Start")),)
+NEWCOMER_COMMANDS: tuple[tuple[str, str], ...] = (("start", N_("Start with your invite link")),)
 
 # What each role may use (each command's handler allows that role: a test checks it).
 # A new role is one line here.

@@ -3,7 +3,9 @@
 1. the emulated Bot API over HTTP on 127.0.0.1 (a free port);
 2. the real bot (``build_application``: handlers, rate limiter, scheduler) polling it,
    with an ``OffsetClock`` as its clock and a fresh SQLite file, seeded;
-3. the web page with the phones and the time control on the chosen port.
+3. the web page with the phones and the time control on the chosen port;
+4. the staff web console (bot/web) on a free port, which the page links to: staff sign
+   in by sending /web from their phone.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from bot.sandbox.web import CheckInDesk, SandboxView, make_web_app
 from bot.services.attendance import checkin_codes
 from bot.services.attendance import policy as attendance_policy
 from bot.settings import Settings
+from bot.web.app import ConsoleServer
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ class Sandbox:
         self._engine: Engine | None = None
         self._saver: asyncio.Task[None] | None = None
         self._saved_version: str | None = None
+        self.console: ConsoleServer | None = None
 
     @property
     def url(self) -> str:
@@ -91,11 +95,16 @@ class Sandbox:
             self._restore_chats(self.emulator)
         runner, api_port = await serve(self.emulator, HOST, 0, shutdown_timeout=0.5)
         self._runners.append(runner)
+        console_port = _free_port()
         settings = self.base_settings.model_copy(update={
             "telegram_token": TOKEN,
             "telegram_api_url": f"http://{HOST}:{api_port}",
             "database_url": self.database_url,
             "bot_username": BOT_USERNAME,
+            # /web answers with links to this console.
+            "web_listen": HOST,
+            "web_port": console_port,
+            "web_public_url": f"http://{HOST}:{console_port}",
         })
         self._engine = make_engine(self.database_url)
         self.runtime = Runtime(settings=settings, clock=self.clock,
@@ -106,10 +115,13 @@ class Sandbox:
 
         self.application = build_application(settings, runtime=self.runtime)
         await self._start_bot(self.application)
+        self.console = ConsoleServer(settings)
+        await self.console.start(self.runtime)
         control = TimeControl(self.application, self.clock, settings.zone,
                               on_change=self._save_clock)
         self.view = SandboxView(self.emulator, self.seeded.phones, control, settings.zone,
-                                centre, checkin_desk(self.runtime, self.seeded.centre_id))
+                                centre, checkin_desk(self.runtime, self.seeded.centre_id),
+                                console_url=settings.console_url)
         await self._serve_page(self.view)
         self._greet_staff()
         self._saver = asyncio.create_task(self._save_chats_now_and_then(), name="save-chats")
@@ -159,6 +171,9 @@ class Sandbox:
             saver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await saver
+        console, self.console = self.console, None
+        if console is not None:
+            await console.stop()
         application, self.application = self.application, None
         if application is not None:
             if application.updater is not None and application.updater.running:
@@ -188,6 +203,9 @@ class Sandbox:
             await self.stop()
             raise
         print(f"jobbot sandbox: open {self.url} in a browser", flush=True)
+        if self.console is not None:
+            print(f"staff web console: {self.console.url} (send /web from a staff phone to "
+                  "sign in)", flush=True)
         print("press Ctrl+C to stop", flush=True)
         try:
             await stop.wait()
@@ -268,6 +286,12 @@ class Sandbox:
                 self._save_chats()
             except OSError as error:
                 log.warning("could not save the chats: %s", error.strerror)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
 
 
 def checkin_desk(runtime: Runtime, centre_id: int) -> CheckInDesk:

@@ -59,6 +59,8 @@ class SandboxView:
     zone: ZoneInfo
     centre: dict[str, Any]
     checkin: CheckInDesk | None = None
+    # The staff web console the page links to (staff sign in with /web from their phone).
+    console_url: str | None = None
     # callback query id -> phone key, to show each toast on the phone that pressed
     _pressed_by: dict[str, str] = field(default_factory=dict, init=False)
     _scanned_calls: int = field(default=0, init=False)
@@ -106,6 +108,7 @@ class SandboxView:
             "zone": self.zone.key,
             "centre": self.centre,
             "checkin": checkin,
+            "console_url": self.console_url,
             "phones": [self._phone_state(phone) for phone in self.phones],
         }
 

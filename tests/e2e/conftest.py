@@ -29,6 +29,7 @@ from bot.emulator import BotApiEmulator
 from bot.emulator.server import serve
 from bot.models import Role
 from tests import factories
+from tests.sandbox_support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -205,6 +206,8 @@ async def launch_bot(emulator: BotApiEmulator, api_url: str, database_url: str, 
         "JOBBOT_DATABASE_URL": database_url,
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        # Each instance's web console on a port of its own.
+        "JOBBOT_WEB_PORT": str(free_port()),
         **(extra_env or {}),
     })
     calls_before = len(emulator.calls)

@@ -160,7 +160,7 @@ function renderMessage(state, m) {
     bubble.append(card);
   }
   const text = m.text ?? m.caption;
-  if (text) bubble.append(el("div", { class: "text", dir: "auto", text }));
+  if (text) bubble.append(el("div", { class: "text", dir: "auto" }, ...linked(text)));
   bubble.append(el("div", { class: "meta", dir: "ltr", text: `${m.edited ? "edited " : ""}${m.time}` }));
 
   const row = el("div", { class: `row ${m.bot ? "in" : "out"}`, "data-message-id": m.id }, bubble);
@@ -173,6 +173,22 @@ function renderMessage(state, m) {
     row.append(buttons);
   }
   return row;
+}
+
+// Web addresses in a message open in a new tab, as Telegram makes them links.
+const URL_PATTERN = /https?:\/\/[^\s]+/g;
+
+function linked(text) {
+  const parts = [];
+  let last = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    parts.push(document.createTextNode(text.slice(last, match.index)));
+    parts.push(el("a", { href: match[0], target: "_blank", rel: "noopener", dir: "ltr",
+                         text: match[0] }));
+    last = match.index + match[0].length;
+  }
+  parts.push(document.createTextNode(text.slice(last)));
+  return parts;
 }
 
 function inlineButton(state, message, button) {
@@ -209,6 +225,9 @@ function render(state) {
   document.getElementById("now").textContent = state.now.label;
   document.getElementById("now").setAttribute("datetime", state.now.iso);
   document.getElementById("zone").textContent = `(${state.zone})`;
+  const consoleLink = document.getElementById("console-link");
+  consoleLink.hidden = !state.console_url;
+  if (state.console_url) consoleLink.href = state.console_url;
   const checkin = document.getElementById("checkin");
   checkin.hidden = !state.checkin;
   if (state.checkin) {

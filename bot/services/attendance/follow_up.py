@@ -212,8 +212,3 @@ def record(db: Session, record_id: int) -> AttendanceRecord | None:
     """An attendance record by id; who may act on it is checked by ``mark``."""
     return db.get(AttendanceRecord, record_id)
 
-
-def coached_aspirant_ids(db: Session, coach_id: int) -> set[int]:
-    """The aspirants whose current enrolment has ``coach_id`` as coach."""
-    return set(db.scalars(select(Enrolment.aspirant_id).where(
-        Enrolment.coach_id == coach_id, Enrolment.left_at.is_(None))))

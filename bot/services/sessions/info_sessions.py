@@ -489,3 +489,20 @@ def has_attended(db: Session, aspirant_id: int) -> bool:
     return db.scalar(select(Booking.id).where(
         Booking.aspirant_id == aspirant_id,
         Booking.status == BookingStatus.ATTENDED).limit(1)) is not None
+
+
+def recordable_bookings(db: Session, person: Person, info_session: InfoSession) -> list[Booking]:
+    """The bookings on a session whose attendance this staff member may record: all of
+    them for an admin or team lead of the centre, else their own aspirants'."""
+    bookings = bookings_on(db, info_session.id)
+    where = people.centres_where(person, Role.ADMIN, Role.TEAM_LEAD)
+    if None in where or info_session.job_centre_id in where:
+        return bookings
+    coached = set(db.scalars(select(Enrolment.aspirant_id).where(
+        Enrolment.coach_id == person.id, Enrolment.left_at.is_(None))))
+    return [b for b in bookings if b.aspirant_id in coached]
+
+
+def visible_centres(person: Person) -> set[int | None]:
+    """The centres whose sessions a staff member works with (None: every centre)."""
+    return people.centres_where(person, Role.ADMIN, Role.COACH, Role.TEAM_LEAD)
