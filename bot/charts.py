@@ -19,9 +19,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.services.figures.figures import Share
+
+if TYPE_CHECKING:
+    from bot.i18n import Translator
 
 # Tried in this order for every character: Latin first, then the scripts it lacks.
 FONT_FAMILIES = ("DejaVu Sans", "Noto Sans", "Noto Sans Arabic", "Noto Naskh Arabic",
@@ -40,6 +43,13 @@ class ChartWords:
     first_plan: str
     week: str
     week_label: Callable[[date], str]  # the tick under a week, e.g. "24 Nov"
+
+
+def words_for(t: Translator) -> ChartWords:
+    """The chart's words in ``t``'s language (chat and web console alike)."""
+    return ChartWords(title=t._("Week by week"), attendance=t._("Attendance"),
+                      first_plan=t._("First plan within 5 working days"), week=t._("Week"),
+                      week_label=t.day_month)
 
 
 def weeks_of(first: date, last: date) -> list[date]:

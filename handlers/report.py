@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from telegram.ext import Application, CommandHandler
 
 from bot.calendar import local_date
-from bot.charts import ChartWords, can_show, weekly_chart, weeks_of
+from bot.charts import ChartWords, can_show, weekly_chart, weeks_of, words_for
 from bot.i18n import N_, Translator, translator
 from bot.models import AbsenceReason, Role
 from bot.presentation.views import ABSENCE_REASON_NAMES, split_message
@@ -77,10 +77,7 @@ NO_FONT_NOTE = N_("The chart is labelled in English: this server has no font for
                   "language's script.")
 
 
-def chart_words(t: Translator) -> ChartWords:
-    return ChartWords(title=t._("Week by week"), attendance=t._("Attendance"),
-                      first_plan=t._("First plan within 5 working days"), week=t._("Week"),
-                      week_label=t.day_month)
+chart_words = words_for
 
 
 def _texts(words: ChartWords, first: date, last: date) -> list[str]:
