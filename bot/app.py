@@ -73,14 +73,15 @@ def _register_handlers(application: Application) -> None:
 async def _post_init(application: Application) -> None:
     runtime: Runtime = application.bot_data["runtime"]
     runtime.bot_username = application.bot.username
-    from bot.presentation.keyboards import ASPIRANT_COMMANDS, commands
+    from bot.presentation.keyboards import NEWCOMER_COMMANDS, commands
 
-    # Default command list per language; each person's chat gets the one for their role.
+    # The default menu, per language, is for people the bot does not know yet: they can
+    # only start. Each known person's chat gets the list for their roles (show_home).
     for code in LANGUAGES:
         t = translator(code, runtime.settings.timezone)
-        await application.bot.set_my_commands(commands(t, ASPIRANT_COMMANDS), language_code=code)
+        await application.bot.set_my_commands(commands(t, NEWCOMER_COMMANDS), language_code=code)
     default = translator(runtime.settings.default_language, runtime.settings.timezone)
-    await application.bot.set_my_commands(commands(default, ASPIRANT_COMMANDS))
+    await application.bot.set_my_commands(commands(default, NEWCOMER_COMMANDS))
     if application.bot_data.get("start_scheduler", True):
         from scheduler import jobs
 

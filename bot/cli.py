@@ -13,11 +13,14 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
+from sqlalchemy.exc import DBAPIError
+
 from bot import logsafe
 from bot.errors import DomainError, JobbotError, SettingsError
 from bot.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
     from telegram.ext import Application
 
 
@@ -70,17 +73,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "telegram.Bot", "telegram.ext.ExtBot"):
         logging.getLogger(name).setLevel(logging.INFO)
     if not args.verbose:
+        # A token Telegram refuses, or no network, at startup: `run` says so in one line
+        # (bot.cli_common.telegram_problem) instead of python-telegram-bot's traceback.
+        for name in ("telegram.ext", "telegram.ext.Application"):
+            logging.getLogger(name).addFilter(_bootstrap_failure_filter)
         logging.getLogger("alembic").setLevel(logging.WARNING)
         # One line per job run says nothing an operator needs.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    settings: Settings | None = None
     try:
-        return int(args.run(args, load_settings()) or 0)
+        settings = load_settings()
+        return int(args.run(args, settings) or 0)
     except DomainError as error:
         print(f"jobbot: error: {error.message.format(**error.params)}", file=sys.stderr)
     except JobbotError as error:
         print(f"jobbot: error: {error}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130
+    except DBAPIError as error:
+        from bot.cli_common import storage_error
+
+        if args.verbose:
+            raise
+        url = settings.database_url if settings is not None else "?"
+        print(f"jobbot: error: {storage_error(error, url)}", file=sys.stderr)
+    except OSError as error:
+        if args.verbose:
+            raise
+        print(f"jobbot: error: {_os_problem(error)}", file=sys.stderr)
     except Exception as error:
         if args.verbose:
             raise
@@ -89,16 +109,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1
 
 
+def _bootstrap_failure_filter(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Network Retry Loop (Bootstrap")
+
+
+def _os_problem(error: OSError) -> str:
+    """A full or read-only disk says so; anything else as an unexpected error."""
+    if error.errno in (errno.ENOSPC, errno.EROFS):
+        from bot.cli_common import os_error
+
+        return str(os_error(error, error.filename or "a file"))
+    return (f"unexpected {type(error).__name__}: {error.strerror or error} "
+            "(run with --verbose for details)")
+
+
 def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DBAPIError
 
-    from bot.db import upgrade
+    from bot.cli_common import sqlite_path, storage_error
+    from bot.db import current_revisions, head_revisions, make_engine, upgrade
 
+    path = sqlite_path(settings.database_url)
     try:
+        before = set() if path is not None and not path.exists() else current_revisions(
+            make_engine(settings.database_url))
         upgrade(settings.database_url)
-    except OperationalError as error:
-        raise JobbotError(f"cannot reach the database: {error.orig}") from None
-    print("database is up to date")
+    except DBAPIError as error:
+        raise storage_error(error, settings.database_url) from None
+    after = ", ".join(sorted(head_revisions(settings.database_url)))
+    if not before:
+        print(f"database schema created (revision {after})")
+    elif before == head_revisions(settings.database_url):
+        print(f"database is already up to date (revision {after})")
+    else:
+        print(f"database migrated from revision {', '.join(sorted(before))} to {after}")
     return 0
 
 
@@ -111,18 +155,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             "no bot token: create a bot with @BotFather in Telegram and set "
             "JOBBOT_TELEGRAM_TOKEN, or try the bot without Telegram: jobbot sandbox"
         )
-    from bot.app import build_application
+    from telegram.error import TelegramError
 
-    check_schema(settings)
+    from bot.app import build_application
+    from bot.cli_common import check_writable, telegram_problem
+
+    check_writable(check_schema(settings), settings.database_url)
     application = build_application(settings)
     from bot.web.app import attach
 
     attach(application, settings)
     # run_polling and run_webhook own the event loop and stop cleanly on SIGINT/SIGTERM.
-    if settings.webhook_url is None:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
-        return 0
-    run_webhook(application, settings)
+    try:
+        if settings.webhook_url is None:
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        else:
+            run_webhook(application, settings)
+    except TelegramError as error:
+        problem = telegram_problem(error, settings)
+        if problem is None:
+            raise
+        raise problem from None
     return 0
 
 
@@ -152,17 +205,11 @@ def run_webhook(application: Application, settings: Settings) -> None:
         ) from None
 
 
-def check_schema(settings: Settings) -> None:
-    from sqlalchemy.exc import OperationalError
+def check_schema(settings: Settings) -> Engine:
+    """Kept here for callers of earlier releases; see ``bot.cli_common.check_schema``."""
+    from bot.cli_common import check_schema as check
 
-    from bot.db import current_revisions, head_revisions, make_engine
-
-    try:
-        current = current_revisions(make_engine(settings.database_url))
-    except OperationalError as error:
-        raise JobbotError(f"cannot reach the database: {error.orig}") from None
-    if current != head_revisions(settings.database_url):
-        raise JobbotError("the database schema is not up to date: run 'jobbot db upgrade'")
+    return check(settings)
 
 
 if __name__ == "__main__":  # pragma: no cover

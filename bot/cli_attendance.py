@@ -68,9 +68,9 @@ def current(sessions: sessionmaker[Session], centre_id: int, clock: Clock,
 
 
 def checkin_code_command(args: argparse.Namespace, settings: Any) -> int:
-    from bot.cli_invites import _sessions, bot_username
+    from bot.cli_common import bot_username, session_factory
 
-    sessions = _sessions(settings)
+    sessions = session_factory(settings)
     clock = SystemClock()
     centre_id = _centre_id(sessions, args.centre, clock)
     username = bot_username(args, settings) if (

@@ -82,10 +82,10 @@ def _write(text: str, output: Path | None) -> None:
 
 
 def export_command(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli_invites import _sessions
+    from bot.cli_common import session_factory
     from bot.config.export import export_config
 
-    db = _sessions(settings)()
+    db = session_factory(settings)()
     try:
         text = export_config(db, SystemClock().now())
     finally:
@@ -96,7 +96,7 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def import_command(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli_invites import _sessions
+    from bot.cli_common import session_factory
     from bot.config.importer import import_config
     from bot.config.schema import ConfigRejected
     from bot.config.yaml_text import ConfigUnreadable
@@ -106,7 +106,7 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
         data = sys.stdin.buffer.read() if name == "<stdin>" else args.file.read_bytes()
     except OSError as error:
         raise JobbotError(f"cannot read {args.file}: {error.strerror}") from None
-    db = _sessions(settings)()
+    db = session_factory(settings)()
     try:
         summary = import_config(db, SystemClock().now(), data, dry_run=args.dry_run)
         if args.dry_run:

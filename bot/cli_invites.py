@@ -9,8 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.cli_common import bot_username, expiry_line, os_error, session_factory
 from bot.clock import SystemClock
-from bot.db import make_engine, make_session_factory, unit_of_work
+from bot.db import unit_of_work
 from bot.errors import DomainError, JobbotError
 from bot.models import InfoSession, Role
 from bot.services.centres import centres
@@ -73,34 +74,8 @@ def _link_options(parser: argparse.ArgumentParser) -> None:
                              "else asked from Telegram)")
 
 
-def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
-    from bot.cli import check_schema
-
-    check_schema(settings)
-    return make_session_factory(make_engine(settings.database_url))
-
-
-def bot_username(args: argparse.Namespace, settings: Settings) -> str:
-    if args.bot_username:
-        return args.bot_username.lstrip("@")
-    if settings.bot_username:
-        return settings.bot_username.lstrip("@")
-    if not settings.telegram_token:
-        raise JobbotError("no bot username: pass --bot-username or set JOBBOT_BOT_USERNAME "
-                          "or JOBBOT_TELEGRAM_TOKEN")
-    import asyncio
-
-    from telegram import Bot
-    from telegram.error import TelegramError
-
-    async def ask() -> str:
-        async with Bot(settings.telegram_token or "", base_url=settings.bot_base_url) as bot:
-            return bot.username
-
-    try:
-        return asyncio.run(ask())
-    except TelegramError as error:
-        raise JobbotError(f"could not ask Telegram for the bot's username: {error}") from None
+# Earlier names, kept for modules written against them.
+_sessions = session_factory
 
 
 def _validity(args: argparse.Namespace, settings: Settings) -> timedelta:
@@ -113,17 +88,17 @@ def _validity(args: argparse.Namespace, settings: Settings) -> timedelta:
 def admin_invite_command(args: argparse.Namespace, settings: Settings) -> int:
     username = bot_username(args, settings)
     now = SystemClock().now()
-    with unit_of_work(_sessions(settings)) as db:
+    with unit_of_work(session_factory(settings)) as db:
         invite = invites.create(db, now, role=Role.ADMIN, valid_for=_validity(args, settings))
         code, expires = invite.code, invite.expires_at
     print(invites.deep_link(username, code))
-    print(f"valid once, until {expires:%Y-%m-%d %H:%M} UTC", file=sys.stderr)
+    print(expiry_line(expires, settings, once=True), file=sys.stderr)
     return 0
 
 
 def centre_add_command(args: argparse.Namespace, settings: Settings) -> int:
     now = SystemClock().now()
-    with unit_of_work(_sessions(settings)) as db:
+    with unit_of_work(session_factory(settings)) as db:
         centre = centres.create(db, now, name=args.name, address=args.address,
                                 latitude=args.lat, longitude=args.lon,
                                 timezone=args.timezone or settings.timezone)
@@ -165,14 +140,19 @@ def invite_create_command(args: argparse.Namespace, settings: Settings) -> int:
     now = SystemClock().now()
     fields = {"centre": args.centre or "", "coach": str(args.coach or ""),
               "session": str(args.session or ""), "attendance": "yes" if args.attendance else ""}
-    with unit_of_work(_sessions(settings)) as db:
+    with unit_of_work(session_factory(settings)) as db:
         invite = _invite_from_fields(db, now, fields, Role(args.role), _validity(args, settings))
         link = invites.deep_link(username, invite.code)
+        expires = invite.expires_at
     print(link)
+    print(expiry_line(expires, settings, once=True), file=sys.stderr)
     if args.qr:
         from bot.qr import qr_png
 
-        args.qr.write_bytes(qr_png(link))
+        try:
+            args.qr.write_bytes(qr_png(link))
+        except OSError as error:
+            raise os_error(error, str(args.qr)) from None
         print(f"QR code written to {args.qr}", file=sys.stderr)
     return 0
 
@@ -191,7 +171,7 @@ def invite_import_command(args: argparse.Namespace, settings: Settings) -> int:
     validity = _validity(args, settings)
     results = []
     errors = []
-    with unit_of_work(_sessions(settings)) as db:
+    with unit_of_work(session_factory(settings)) as db:
         for number, row in enumerate(rows, start=2):
             try:
                 with db.begin_nested():
@@ -216,6 +196,3 @@ def invite_import_command(args: argparse.Namespace, settings: Settings) -> int:
             out.close()
     print(f"{len(results)} invite(s) created", file=sys.stderr)
     return 0
-
-
-

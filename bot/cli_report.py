@@ -6,9 +6,10 @@ import argparse
 import csv
 import json
 import sys
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from bot.clock import SystemClock
 from bot.db import unit_of_work
 from bot.errors import JobbotError
 from bot.services.figures import figures
@@ -23,11 +24,17 @@ def add_commands(commands: Any) -> None:
                     "time, attendance, absences by reason, unexcused streaks, no-shows at "
                     "information sessions, and reminders by outcome.",
     )
-    report.add_argument("--from", dest="first", required=True, type=_day, help="YYYY-MM-DD")
-    report.add_argument("--to", dest="last", required=True, type=_day, help="YYYY-MM-DD")
+    report.add_argument("--from", dest="first", type=_day,
+                        help=f"YYYY-MM-DD (default: {DEFAULT_DAYS - 1} days before --to)")
+    report.add_argument("--to", dest="last", type=_day,
+                        help="YYYY-MM-DD (default: today in JOBBOT_TIMEZONE)")
     report.add_argument("--format", choices=("csv", "json"), default="csv")
     report.add_argument("--centre", action="append", help="limit to these job centres (by name)")
     report.set_defaults(run=report_command)
+
+
+# Without --from/--to: the last four weeks, today included.
+DEFAULT_DAYS = 28
 
 
 def _day(text: str) -> date:
@@ -76,13 +83,17 @@ def _rate(share: figures.Share) -> float | None:
 
 
 def report_command(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli_invites import _sessions
+    from bot.cli_common import session_factory
     from bot.services.centres import centres
     from bot.services.people import demographics
 
-    if args.last < args.first:
+    last = args.last or SystemClock().now().astimezone(settings.zone).date()
+    first = args.first or last - timedelta(days=DEFAULT_DAYS - 1)
+    if last < first:
         raise JobbotError("--to is before --from")
-    with unit_of_work(_sessions(settings)) as db:
+    if args.first is None or args.last is None:
+        print(f"figures for {first.isoformat()} to {last.isoformat()}", file=sys.stderr)
+    with unit_of_work(session_factory(settings)) as db:
         centre_ids = None
         if args.centre:
             centre_ids = []
@@ -91,10 +102,10 @@ def report_command(args: argparse.Namespace, settings: Settings) -> int:
                 if centre is None:
                     raise JobbotError(f"unknown job centre {name!r}")
                 centre_ids.append(centre.id)
-        data = rows(figures.compute(db, args.first, args.last, centre_ids=centre_ids,
+        data = rows(figures.compute(db, first, last, centre_ids=centre_ids,
                                     groups=demographics.enabled(db)))
     if args.format == "json":
-        json.dump({"from": args.first.isoformat(), "to": args.last.isoformat(), "centres": data},
+        json.dump({"from": first.isoformat(), "to": last.isoformat(), "centres": data},
                   sys.stdout, indent=2, ensure_ascii=False)
         print()
         return 0

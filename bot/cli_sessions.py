@@ -121,9 +121,9 @@ def _rule_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
-    from bot.cli_invites import _sessions as factory
+    from bot.cli_common import session_factory
 
-    return factory(settings)
+    return session_factory(settings)
 
 
 def _centre(db, name: str) -> JobCentre:  # type: ignore[no-untyped-def]
@@ -187,8 +187,14 @@ def session_list_command(args: argparse.Namespace, settings: Settings) -> int:
             InfoSession.starts_at >= now - timedelta(days=max(0, args.days_back)))
         if args.centre:
             query = query.where(InfoSession.job_centre_id == _centre(db, args.centre).id)
-        for session in db.scalars(query.order_by(InfoSession.starts_at)):
+        found = list(db.scalars(query.order_by(InfoSession.starts_at)))
+        for session in found:
             print(_line(session, info_sessions.booked_count(db, session.id)))
+    if not found:
+        since = "today" if args.days_back <= 0 else f"the last {args.days_back} days"
+        where = f" at {args.centre}" if args.centre else ""
+        print(f"no information sessions{where} from {since} on "
+              "(add one with 'jobbot session add')", file=sys.stderr)
     return 0
 
 

@@ -38,7 +38,27 @@ RIGHT_TO_LEFT = frozenset({"ar", "fa"})
 _LANGUAGE_ALIASES = {"prs": "fa", "fa-af": "fa", "nb": None, "ti-er": "ti", "ti-et": "ti"}
 
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate ... pop directional isolate
+LRI = "\u2066"  # left-to-right isolate
 RLM = "\u200f"  # right-to-left mark
+# The Babel locale each language's dates and times are written in, chosen for readers in
+# Sweden: day before month, and everywhere the job centre's 24-hour clock (see ``time``).
+LOCALES: dict[str, str] = {
+    "sv": "sv_SE",
+    "en": "en_GB",  # not en_US: "Thursday, 27 November 2025", not "November 27"
+    "ar": "ar",  # Modern Standard Arabic month names (نوفمبر), understood across dialects
+    "so": "so_SO",
+    "fa": "fa_IR",
+    "ti": "ti_ER",  # most Tigrinya speakers in Sweden came from Eritrea
+}
+# A command inside right-to-left text: "/stop" would be laid out as "stop/". It is
+# isolated left to right, with a space inside the isolate before it, since some of
+# Telegram's clients recognise a command only right after a space.
+_COMMAND = re.compile(r"( ?)(?<![\w/])(/[A-Za-z][A-Za-z0-9_]*)(?![\w/])")
+# Other left-to-right tokens (a time, a date format, "-2wd 09:00", "59.40, 17.94",
+# "Europe/Stockholm"): neutral signs and digits at their edges would be reordered too.
+_LTR_TOKEN = r"[-+]?[A-Za-z0-9][A-Za-z0-9_./:@+\-]*"
+_LTR_RUN = re.compile(rf"{_LTR_TOKEN}(?:(?:, *| +){_LTR_TOKEN})*")
+_TRAILING = re.compile(r"[.:,]+$")
 _RTL_CHARS = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 PLACEHOLDER = re.compile(r"(?<!\{)\{([a-zA-Z_][a-zA-Z0-9_]*)\}(?!\})")
 
@@ -46,6 +66,11 @@ PLACEHOLDER = re.compile(r"(?<!\{)\{([a-zA-Z_][a-zA-Z0-9_]*)\}(?!\})")
 def N_(message: str) -> str:
     """Mark a string for extraction; it is translated later, in the reader's language."""
     return message
+
+
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a singular and plural pair for extraction (rendered with ``ngettext``)."""
+    return singular, plural
 
 
 class Text(str):
@@ -104,7 +129,7 @@ class Translator:
             raise ValueError(f"unsupported language {language!r}")
         self.language = language
         self.zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
-        self.locale = Locale.parse(language)
+        self.locale = Locale.parse(LOCALES[language])
         self.rtl = language in RIGHT_TO_LEFT
         self._gnu = _translations(language)
 
@@ -123,17 +148,20 @@ class Translator:
         return self._fill(self._gnu.ngettext(singular, plural, n), params)
 
     def _fill(self, text: str, params: Mapping[str, Any]) -> str:
-        if not params:
-            return text
-        rendered = {key: value if isinstance(value, Text) else self._isolate(self.value(value))
-                    for key, value in params.items()}
-        text = PLACEHOLDER.sub(lambda m: rendered.get(m.group(1), m.group(0)), text)
         if self.rtl:
-            # A line that starts with an isolated value has no strong character of its own
-            # before it, so clients would lay it out left to right: anchor it with a RLM.
-            text = "\n".join(RLM + line if line.startswith(FSI) else line
-                              for line in text.split("\n"))
+            text = isolate_ltr(text)
+        if params:
+            rendered = {key: value if isinstance(value, Text)
+                        else self._isolate(self.value(value))
+                        for key, value in params.items()}
+            text = PLACEHOLDER.sub(lambda m: rendered.get(m.group(1), m.group(0)), text)
+        if self.rtl:
+            text = anchor_rtl_lines(text)
         return text
+
+    def command(self, name: str) -> str:
+        """``/name`` as it should stand in this language's text (isolated in RTL)."""
+        return isolate_ltr(f"/{name}") if self.rtl else f"/{name}"
 
     def value(self, value: Any) -> str:
         """A parameter as text: numbers and times in this language's conventions."""
@@ -173,10 +201,16 @@ class Translator:
             day = self.local(day).date()
         return babel_dates.format_skeleton("MMMEd", day, locale=self.locale)
 
+    def day_month(self, day: date) -> str:
+        """A day without weekday or year, e.g. "27 Nov" (a chart's week)."""
+        return babel_dates.format_skeleton("MMMd", day, locale=self.locale)
+
     def time(self, moment: datetime | time) -> str:
+        """Hours and minutes on the 24-hour clock (as the job centre's timetable), in this
+        language's digits and separator: 14:05, not 2:05 PM."""
         if isinstance(moment, datetime):
             moment = self.local(moment).timetz().replace(tzinfo=None)
-        return babel_dates.format_time(moment, format="short", locale=self.locale)
+        return babel_dates.format_skeleton("Hm", moment, locale=self.locale)
 
     def datetime(self, moment: datetime) -> str:
         return f"{self.date(moment)} {self.time(moment)}"
@@ -188,6 +222,49 @@ class Translator:
         from babel.numbers import format_decimal
 
         return format_decimal(value, locale=self.locale)
+
+
+def isolate_ltr(text: str) -> str:
+    """Commands and other left-to-right tokens in the literal parts of a right-to-left
+    text, each isolated so it keeps its own reading order; ``{placeholders}`` are left
+    alone (their values are isolated when filled in)."""
+    parts = PLACEHOLDER.split(text)
+    # split() with one group: literal, name, literal, name, ...
+    for index in range(0, len(parts), 2):
+        parts[index] = _isolate_literal(parts[index])
+    return "".join(part if index % 2 == 0 else "{" + part + "}"
+                   for index, part in enumerate(parts))
+
+
+def _isolate_literal(text: str) -> str:
+    pieces = _COMMAND.split(text)
+    # split() with two groups: text, space, command, text, space, command, ...
+    out = []
+    for index in range(0, len(pieces), 3):
+        out.append(_isolate_tokens(pieces[index]))
+        if index + 2 < len(pieces):
+            # The space before stays outside (it separates the command from the word
+            # before it on screen); the one inside is what Telegram's clients look for.
+            out.append(f"{pieces[index + 1]}{LRI} {pieces[index + 2]}{PDI}")
+    return "".join(out)
+
+
+def _isolate_tokens(text: str) -> str:
+    def isolate(match: re.Match[str]) -> str:
+        token = match.group(0)
+        trailing = _TRAILING.search(token)
+        tail = trailing.group(0) if trailing else ""
+        token = token[: len(token) - len(tail)]
+        return f"{LRI}{token}{PDI}{tail}" if token else tail
+
+    return _LTR_RUN.sub(isolate, text)
+
+
+def anchor_rtl_lines(text: str) -> str:
+    """A line that starts with an isolate has no strong character of its own before it,
+    so clients would lay it out left to right: anchor it with a RLM."""
+    return "\n".join(RLM + line if line.startswith((FSI, LRI)) else line
+                     for line in text.split("\n"))
 
 
 @cache

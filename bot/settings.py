@@ -17,6 +17,7 @@ DEFAULT_DATABASE_URL = "sqlite:///jobbot.sqlite3"
 # Telegram's rule for setWebhook's secret_token.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 WEBHOOK_PORTS = (443, 80, 88, 8443)
+POSTGRES_WITHOUT_DRIVER = ("postgres", "postgresql")
 
 
 class Settings(BaseSettings):
@@ -84,9 +85,14 @@ class Settings(BaseSettings):
         from sqlalchemy.exc import ArgumentError
 
         try:
-            make_url(value)
+            url = make_url(value)
         except ArgumentError as exc:
             raise ValueError("is not a database URL (e.g. sqlite:///jobbot.sqlite3)") from exc
+        if url.drivername in POSTGRES_WITHOUT_DRIVER:
+            # Heroku-style postgres:// and a bare postgresql:// name no driver, and
+            # SQLAlchemy's default one (psycopg2) is not installed: use psycopg (3).
+            return url.set(drivername="postgresql+psycopg").render_as_string(
+                hide_password=False)
         return value
 
     @field_validator("webhook_url")

@@ -27,7 +27,7 @@ from bot.services.people import people
 from bot.services.reminders import rules as reminder_rules
 from bot.services.system import conversations
 from handlers.base import STALE_BUTTON, Turn, on
-from handlers.menu import text_step_handler
+from handlers.menu import text_step_handler, where_hint
 from handlers.text_input import column_limit, too_long
 
 FLOW = "admin"
@@ -313,7 +313,13 @@ def _check_target(turn: Turn, key: str, target: int | None) -> None:
         admin_access.require(turn.person, target)
 
 
-@text_step_handler(FLOW)
+@where_hint(FLOW)
+def where_in_admin(turn: Turn, state: Any) -> None:
+    turn.say(turn._("You are changing a setting: please press Save or Cancel above, or send "
+                    "/admin to start again."))
+
+
+@text_step_handler(FLOW, steps=("input",))
 def receive_value(turn: Turn, state: Any) -> None:
     if not turn.has_role(Role.ADMIN) or state.step != "input":
         turn.say(turn._("Please use the buttons above, or send /admin to start again."))
@@ -452,8 +458,10 @@ def _apply_toggle(turn: Turn, action: str, target: int) -> cb.Callback:
             raise DomainError(N_("That role has already been removed."))
         admin_access.require(turn.person, grant.job_centre_id)
         centre_id = grant.job_centre_id
-        people.revoke_role(turn.db, turn.now, grant.person, grant.role, centre_id,
+        holder = grant.person
+        people.revoke_role(turn.db, turn.now, holder, grant.role, centre_id,
                            actor=turn.person)
+        turn.refresh_menu_of(holder)
         return cb.AdminStaff(centre_id)
     if action == "gender":
         if admin_access.admin_centres(turn.person) is not None:

@@ -33,7 +33,7 @@ from bot.services.reminders.rules import RuleSpec
 from bot.services.system import conversations
 from handlers import admin
 from handlers.base import Turn, on
-from handlers.menu import text_step_handler
+from handlers.menu import text_step_handler, where_hint
 from handlers.text_input import too_long
 
 FLOW = "admin_rules"
@@ -117,7 +117,7 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def describe_timing(t: Translator, spec: RuleSpec) -> str:
+def describe_timing(t: Translator, spec: RuleSpec | ReminderRule) -> str:
     """The timing in words, e.g. "2 working days before, at 09:00"."""
     parts = []
     if spec.offset_days:
@@ -155,10 +155,19 @@ def _scope_name(turn: Turn, centre_id: int | None) -> str:
     return turn._("general") if centre_id is None else centre(turn.db, centre_id).name
 
 
-def _rule_label(t: Translator, rule: ReminderRule) -> str:
+def _rule_line(t: Translator, number: int, rule: ReminderRule) -> str:
+    """One rule in the list, in words: "3. ✓ first job plan: 2 working days before, at
+    09:00 (aspirant)"."""
     mark = "✓" if rule.enabled else "✗"
-    return (f"{mark} {t._(EVENT_NAMES[rule.event_kind])} · {reminder_rules.format_offset(rule)}"
-            f" · {t._(AUDIENCE_NAMES[rule.audience])}")
+    return (f"{number}. {mark} {t._(EVENT_NAMES[rule.event_kind])}: "
+            f"{describe_timing(t, rule)} ({t._(AUDIENCE_NAMES[rule.audience])})")
+
+
+def _rule_label(t: Translator, number: int, rule: ReminderRule) -> str:
+    """The rule's button: its number in the list and when it goes out, in words (short
+    enough for a phone's width; the list above says the event and audience)."""
+    mark = "✓" if rule.enabled else "✗"
+    return f"{mark} {number}. {describe_timing(t, rule)}"
 
 
 def _summary(turn: Turn, spec: RuleSpec, centre_id: int | None) -> list[str]:
@@ -251,8 +260,13 @@ def _scope_view(turn: Turn, centre_id: int | None) -> None:
                          else t._("• {event}: the general rules", event=t._(EVENT_NAMES[kind])))
     if not rules and centre_id is None:
         lines.append(t._("None."))
-    rows = [[InlineKeyboardButton(_rule_label(t, r), callback_data=cb.RuleView(r.id).encode())]
-            for r in rules[:60]]
+    shown = rules[:40]  # a list of 40 rules in words still fits one message
+    if shown:
+        lines.append("")
+        lines += [_rule_line(t, number, r) for number, r in enumerate(shown, start=1)]
+    rows = [[InlineKeyboardButton(_rule_label(t, number, r),
+                                  callback_data=cb.RuleView(r.id).encode())]
+            for number, r in enumerate(shown, start=1)]
     if may_change(turn.person, centre_id):
         rows.append([_button(t, N_("New rule"), cb.NewRule(centre_id or 0))])
     rows.append([_button(t, N_("Back"), cb.RuleScopes())])
@@ -514,7 +528,13 @@ def step(turn: Turn) -> None:
             turn.stale()
 
 
-@text_step_handler(FLOW)
+@where_hint(FLOW)
+def where_in_rules(turn: Turn, state: ConversationState) -> None:
+    turn.say(turn._("You are editing a reminder rule: please choose with the buttons above, "
+                    "or send /admin to start again."))
+
+
+@text_step_handler(FLOW, steps=("offset", "text"))
 def receive_text(turn: Turn, state: ConversationState) -> None:
     if not turn.has_role(Role.ADMIN) or state.step not in ("offset", "text"):
         turn.say(turn._("Please use the buttons above, or send /admin to start again."))

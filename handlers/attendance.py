@@ -291,6 +291,40 @@ def absence_button(turn: Turn) -> None:
     turn.stale()
 
 
+@menu.where_hint(ABSENCE_FLOW)
+def where_in_absence(turn: Turn, state: ConversationState) -> None:
+    """Text typed where a button is expected: the question again, with its buttons."""
+    if not turn.has_role(Role.ASPIRANT):
+        conversations.finish(turn.db, state)
+        return
+    if _left_flow(turn, state):
+        return
+    where = turn._("You are reporting an absence: please answer with the buttons below, "
+                   "or press Cancel.")
+    assert turn.person is not None
+    enrolment = checkin.enrolment_of(turn.db, turn.person)
+    if state.step == "reason":
+        markup = views.reason_keyboard(turn.t, cb.AbsenceReason, cancel=cb.AbsenceCancel())
+        turn.say(where + "\n\n" + turn._("Why will you be absent?"), reply_markup=markup)
+    elif state.step == "when":
+        days = absences.selectable_days(turn.db, turn.now, enrolment)
+        markup = _when_keyboard(turn, days, absences.today_of(turn.db, turn.now, enrolment))
+        turn.say(where + "\n\n" + turn._("When?"), reply_markup=markup)
+    elif state.step in ("day", "first", "last"):
+        if state.step == "last":
+            first = date.fromisoformat(state.data["first"])
+            days = [d for d in absences.selectable_days(turn.db, turn.now, enrolment, count=30)
+                    if d >= first][:12]
+            question = turn._("Until which day (the last day you are away)?")
+        else:
+            days = absences.selectable_days(turn.db, turn.now, enrolment)
+            question = (turn._("Which day?") if state.step == "day"
+                        else turn._("From which day?"))
+        turn.say(where + "\n\n" + question, reply_markup=_days_keyboard(turn, days))
+    else:
+        turn.say(where)
+
+
 def _ask_when(turn: Turn, *, edit: bool) -> None:
     assert turn.person is not None
     enrolment = checkin.enrolment_of(turn.db, turn.person)
@@ -317,7 +351,7 @@ def _save_absence(turn: Turn, state: ConversationState, first: date, last: date)
     turn.edit_or_say(text)
 
 
-@menu.text_step_handler(ABSENCE_FLOW)
+@menu.text_step_handler(ABSENCE_FLOW, steps=("note", "why_note"))
 def absence_text(turn: Turn, state: ConversationState) -> None:
     if not turn.has_role(Role.ASPIRANT):
         conversations.finish(turn.db, state)

@@ -144,8 +144,8 @@ class Turn:
         """Answer the button press (once), optionally with a short notice."""
         self.replies.answer(reply.Toast(text, alert))
 
-    def send_photo(self, data: bytes | Callable[[], bytes], *, caption: str | None = None
-                   ) -> None:
+    def send_photo(self, data: bytes | Callable[[], bytes], *,
+                   caption: str | Callable[[], str] | None = None) -> None:
         self.replies.add(reply.Photo(data, caption))
 
     def send_document(self, data: bytes, filename: str, *, caption: str | None = None) -> None:
@@ -160,6 +160,18 @@ class Turn:
     def set_commands(self, commands: Iterable[BotCommand] | None) -> None:
         """This chat's command menu (None: the bot's default one)."""
         self.replies.add(reply.Commands(tuple(commands) if commands is not None else None))
+
+    def refresh_menu_of(self, person: Person) -> None:
+        """Another person's roles changed in this update: their chat's command menu now
+        lists what is left (none left: the menu of someone the bot does not know)."""
+        if person.chat_id is None or person.erased_at is not None:
+            return
+        from bot.presentation.keyboards import commands, commands_for
+
+        t = translator(person.language, self.runtime.settings.timezone)
+        entries = commands_for(grant.role for grant in person.roles)
+        self.replies.add(reply.Commands(tuple(commands(t, entries)) if entries else None,
+                                        chat_id=person.chat_id))
 
     def _pressed_message_id(self) -> int | None:
         query = self.query
@@ -201,6 +213,13 @@ class Turn:
         step = self.identity.conversation
         return step is not None and (flow is None or step.flow == flow
                                      or step.expires_at <= self.now)
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """The roles the person holds (anywhere); none for someone not known."""
+        if self._person is not None or self.identity is None:
+            return frozenset(g.role for g in self._person.roles) if self._person else frozenset()
+        return frozenset(role for role, _ in self.identity.roles)
 
     def has_role(self, *roles: Role) -> bool:
         if self._person is not None or self.identity is None:
@@ -302,6 +321,10 @@ def _refuse(turn: Turn) -> None:
         )
     else:
         text = turn._("Sorry, this is not available to you.")
+        # Their menu may be older than their roles (one was removed): show what is left.
+        from bot.presentation.keyboards import commands, commands_for
+
+        turn.set_commands(commands(turn.t, commands_for(turn.roles)))
     if turn.query is not None:
         turn.toast(text, alert=True)
     else:

@@ -23,6 +23,7 @@ from bot.services.people import invites, people
 from bot.services.sessions import info_sessions
 from bot.services.system import conversations
 from handlers.base import Turn, on
+from handlers.menu import where_hint
 
 FLOW = "invite"
 STAFF = frozenset({Role.COACH, Role.ADMIN})
@@ -40,6 +41,12 @@ def _allowed_centres(turn: Turn, role: Role) -> list[JobCentre]:
     granting = (Role.ADMIN,) if role != Role.ASPIRANT else (Role.COACH, Role.ADMIN)
     where = people.centres_where(turn.person, *granting)
     return [c for c in centres.active(turn.db) if None in where or c.id in where]
+
+
+@where_hint(FLOW)
+def where_in_invite(turn: Turn, state: object) -> None:
+    turn.say(turn._("You are creating an invite link: please choose with the buttons above, "
+                    "or send /invite to start again."))
 
 
 @on(roles=STAFF)

@@ -11,16 +11,16 @@ from telegram import (
 )
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.i18n import LANGUAGES
-from bot.models import Role
+from bot import keywords
+from bot.i18n import LANGUAGES, N_, anchor_rtl_lines
+from bot.models import BookingStatus, ConversationState, Role
 from bot.presentation import callbacks as cb
 from bot.presentation.keyboards import (
-    ASPIRANT_COMMANDS,
-    STAFF_COMMANDS,
-    aspirant_menu,
     commands,
+    commands_for,
     language_picker,
     menu_action,
+    menu_for,
 )
 from bot.presentation.views import (
     ABSENCE_REASON_NAMES,
@@ -30,10 +30,11 @@ from bot.presentation.views import (
     split_message,
 )
 from bot.services.people import demographics, erasure, my_data
-from bot.services.system import audit
+from bot.services.system import audit, conversations
 from handlers.base import Turn, invoke, on
 
 EVERYONE = frozenset(Role)
+PAST_UNMARKED = N_("already held, attendance not recorded")
 STAFF = frozenset({Role.COACH, Role.TEAM_LEAD, Role.ADMIN})
 
 # Menu actions by name; modules add theirs with ``menu_action_handler``.
@@ -50,44 +51,84 @@ def menu_action_handler(name: str):  # type: ignore[no-untyped-def]
     return register
 
 
-def text_step_handler(flow: str):  # type: ignore[no-untyped-def]
+# Steps of a flow that take typed text (a flow not listed: all of its steps).
+_TEXT_STEP_NAMES: dict[str, frozenset[str]] = {}
+# Flows whose steps are answered by buttons: flow -> how to say where the person is.
+_WHERE: dict[str, Callable[..., None]] = {}
+
+
+def text_step_handler(flow: str, *, steps: tuple[str, ...] | None = None):  # type: ignore[no-untyped-def]
+    """The function that reads typed text in ``flow`` (at ``steps``, if given: at the
+    others, the person is told where they are, see ``where_hint``)."""
     def register(function):  # type: ignore[no-untyped-def]
         _TEXT_STEPS[flow] = function
+        if steps is not None:
+            _TEXT_STEP_NAMES[flow] = frozenset(steps)
         return function
 
     return register
 
 
+def where_hint(flow: str):  # type: ignore[no-untyped-def]
+    """``function(turn, state)`` answers text typed at a step of ``flow`` that expects a
+    button: it says where the person is and shows (or points to) the buttons to press."""
+    def register(function):  # type: ignore[no-untyped-def]
+        _WHERE[flow] = function
+        return function
+
+    return register
+
+
+def takes_text(state: ConversationState) -> bool:
+    if state.flow not in _TEXT_STEPS:
+        return False
+    steps = _TEXT_STEP_NAMES.get(state.flow)
+    return steps is None or state.step in steps
+
+
 def show_home(turn: Turn) -> None:
-    """The menu for the person's role, in their language, keyboard and commands alike."""
+    """What the person may do, in their language: the chat's command menu, the reply
+    keyboard and the words, all from their roles (``keyboards.ROLE_COMMANDS``)."""
     if turn.person_id is None:
         return
-    is_aspirant = turn.has_role(Role.ASPIRANT)
-    entries = ASPIRANT_COMMANDS if is_aspirant else STAFF_COMMANDS
-    turn.set_commands(commands(turn.t, entries))
-    if is_aspirant:
-        turn.say(turn._("What would you like to do? Use the menu below."),
-                       reply_markup=aspirant_menu(turn.t))
+    roles = turn.roles
+    turn.set_commands(commands(turn.t, commands_for(roles)))
+    menu = menu_for(turn.t, roles)
+    if menu is not None:
+        turn.say(turn._("What would you like to do? Use the menu below."), reply_markup=menu)
     else:
-        turn.say(_staff_help(turn))
+        # A keyboard left from a role the person no longer has goes with this message.
+        turn.say(_staff_help(turn), reply_markup=ReplyKeyboardRemove())
+
+
+def command_lines(turn: Turn) -> list[str]:
+    """One line per command the person may use: ``/name — what it does``."""
+    return [f"{turn.t.command(name)} — {turn._(text)}"
+            for name, text in commands_for(turn.roles)]
+
+
+def _joined(turn: Turn, lines: list[str]) -> str:
+    text = "\n".join(lines)
+    return anchor_rtl_lines(text) if turn.t.rtl else text
 
 
 def _staff_help(turn: Turn) -> str:
-    lines = [turn._("What you can do:")]
-    lines += [f"/{name} — {turn._(text)}" for name, text in STAFF_COMMANDS]
-    return "\n".join(lines)
+    return _joined(turn, [turn._("What you can do:"), *command_lines(turn)])
 
 
 @on(roles=EVERYONE)
 def help_command(turn: Turn) -> None:
+    menu = menu_for(turn.t, turn.roles)
     if turn.has_role(Role.ASPIRANT):
         lines = [turn._("This bot reminds you of meetings and plan deadlines at the job "
                         "centre, and lets you check in and report absence."), ""]
-        lines += [f"/{name} — {turn._(text)}" for name, text in ASPIRANT_COMMANDS]
+        lines += command_lines(turn)
         lines += ["", turn._("If something is unclear, talk to your coach.")]
-        turn.say("\n".join(lines), reply_markup=aspirant_menu(turn.t))
+        turn.say(_joined(turn, lines), reply_markup=menu)
     else:
         turn.say(_staff_help(turn))
+    # The command menu follows the roles too, also for someone whose roles just changed.
+    turn.set_commands(commands(turn.t, commands_for(turn.roles)))
 
 
 @on(roles=EVERYONE)
@@ -145,8 +186,12 @@ def my_data_command(turn: Turn) -> None:
     if data.bookings:
         lines += ["", t._("Information sessions:")]
         for booking, session in data.bookings:
+            status = BOOKING_STATUS_NAMES[booking.status]
+            if booking.status == BookingStatus.BOOKED and session.ends_at <= turn.now:
+                # Over, and nobody marked them: "booked" would say it is still to come.
+                status = PAST_UNMARKED
             lines.append(f"• {t.short_date(session.starts_at)} {t.time(session.starts_at)} "
-                         f"({t._(BOOKING_STATUS_NAMES[booking.status])})")
+                         f"({t._(status)})")
     if data.milestones:
         lines += ["", t._("Plan milestones:")]
         for milestone in data.milestones:
@@ -159,9 +204,11 @@ def my_data_command(turn: Turn) -> None:
     if data.absences:
         lines += ["", t._("Absence reports:")]
         for absence in data.absences:
+            days = t.short_date(absence.first_day)
+            if absence.last_day != absence.first_day:
+                days += f"–{t.short_date(absence.last_day)}"
             note = f" — {absence.note}" if absence.note else ""
-            lines.append(f"• {t.short_date(absence.first_day)}–{t.short_date(absence.last_day)}"
-                         f": {t._(ABSENCE_REASON_NAMES[absence.reason])}{note}")
+            lines.append(f"• {days}: {t._(ABSENCE_REASON_NAMES[absence.reason])}{note}")
     if data.notes:
         lines += ["", t._("Notes your coach made about your attendance:")]
         lines += [f"• {t.short_date(note.day)}: {note.text}" for note in data.notes]
@@ -215,8 +262,8 @@ def confirm_stop(turn: Turn) -> None:
 def text_message(turn: Turn) -> None:
     """Free text: a step of a conversation that expects it, a menu button, or a hint."""
     state = turn.current_conversation()
-    if state is not None and state.flow in _TEXT_STEPS:
-        _TEXT_STEPS[state.flow](turn, state)
+    if state is not None:
+        _text_in_flow(turn, state)
         return
     if turn.person_id is None:
         turn.say(turn._(
@@ -229,7 +276,32 @@ def text_message(turn: Turn) -> None:
         invoke(turn, handler)
         return
     turn.say(turn._("Sorry, I did not understand that. Please use the menu or /help."),
-                   reply_markup=aspirant_menu(turn.t) if turn.has_role(Role.ASPIRANT) else None)
+             reply_markup=menu_for(turn.t, turn.roles))
+
+
+def _text_in_flow(turn: Turn, state: ConversationState) -> None:
+    """Typed text while a conversation is open: its step reads it, "cancel" (in any of
+    the bot's languages) ends it, and otherwise the person hears where they are."""
+    if takes_text(state) and not (keywords.is_cancel(turn.text)
+                                  and state.flow in _CANCEL_BY_WORD):
+        _TEXT_STEPS[state.flow](turn, state)
+        return
+    if keywords.is_cancel(turn.text) and state.flow in _CANCEL_BY_WORD:
+        conversations.finish(turn.db, state)
+        turn.say(turn._("Cancelled. Nothing has changed."),
+                 reply_markup=menu_for(turn.t, turn.roles))
+        return
+    hint = _WHERE.get(state.flow)
+    if hint is not None:
+        hint(turn, state)
+        return
+    turn.say(turn._("Please use the buttons above, or press Cancel."))
+
+
+# Flows a typed "cancel" ends (the aspirant's check-in reads it in its own step; the
+# first contact has its own "No, thanks").
+_CANCEL_BY_WORD = frozenset({"absence", "admin", "admin_rules", "sessions_admin", "invite",
+                             "demographics", "attnote"})
 
 
 @on()

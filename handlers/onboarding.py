@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.errors import DomainError
 from bot.i18n import LANGUAGES, N_, Term, supported_language
-from bot.models import Role
+from bot.models import ConversationState, Role
 from bot.presentation import callbacks as cb
 from bot.presentation.keyboards import language_picker, one_column
 from bot.presentation.views import ROLE_NOUNS, session_button, session_summary
@@ -17,7 +17,7 @@ from bot.services.people import invites, onboarding
 from bot.services.sessions import info_sessions
 from bot.services.system import conversations, throttle
 from handlers.base import Turn, on
-from handlers.menu import show_home
+from handlers.menu import show_home, where_hint
 
 CONSENT_TEXT = N_(
     "Before we start, please read this.\n\n"
@@ -155,15 +155,37 @@ def choose_language(turn: Turn) -> None:
     conversations.advance(turn.db, turn.now, state, "consent", language=language)
     turn.use_language(language)
     turn.edit_or_say(turn._("Language: {language}", language=LANGUAGES[language]))
-    turn.say(_consent_text(turn), reply_markup=InlineKeyboardMarkup([[
-        InlineKeyboardButton(turn._("I agree"), callback_data=cb.OnboardingConsent("y").encode()),
-        InlineKeyboardButton(turn._("No, thanks"),
-                             callback_data=cb.OnboardingConsent("n").encode()),
-    ]]))
+    turn.say(_consent_text(turn), reply_markup=_consent_buttons(turn))
 
 
 def _consent_text(turn: Turn) -> str:
     return turn._(CONSENT_TEXT)
+
+
+def _consent_buttons(turn: Turn) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(turn._("I agree"), callback_data=cb.OnboardingConsent("y").encode()),
+        InlineKeyboardButton(turn._("No, thanks"),
+                             callback_data=cb.OnboardingConsent("n").encode()),
+    ]])
+
+
+@where_hint(onboarding.FLOW)
+def where_in_onboarding(turn: Turn, state: ConversationState) -> None:
+    """Text typed while registering: the step's question again, with its buttons (the
+    person is not known yet, but they are not a stranger either)."""
+    if state.step == "language":
+        turn.say(turn._("Welcome! Please choose your language with the buttons below."),
+                 reply_markup=language_picker(cb.OnboardingLanguage,
+                                              preselected=turn.t.language))
+    elif state.step == "consent":
+        turn.say(turn._("To register, please read the text above about your data, then "
+                        "press “I agree” or “No, thanks” below."),
+                 reply_markup=_consent_buttons(turn))
+    else:
+        turn.say(turn._("You are registered. Please choose a time for your information "
+                        "session with the buttons below."))
+        _offer_choices(turn, state.data["centre"], exclude=None)
 
 
 @on()

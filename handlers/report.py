@@ -3,13 +3,12 @@ coaches their own caseload."""
 
 from __future__ import annotations
 
-import functools
-from datetime import timedelta
+from datetime import date, timedelta
 
 from telegram.ext import Application, CommandHandler
 
 from bot.calendar import local_date
-from bot.charts import weekly_chart
+from bot.charts import ChartWords, can_show, weekly_chart, weeks_of, words_for
 from bot.i18n import N_, Translator, translator
 from bot.models import AbsenceReason, Role
 from bot.presentation.views import ABSENCE_REASON_NAMES, split_message
@@ -19,7 +18,6 @@ from bot.services.people import demographics, people
 from handlers.base import Turn, on
 
 PERIOD_DAYS = 90
-LATIN_SCRIPT = frozenset({"sv", "en", "so"})
 
 
 @on(roles={Role.ADMIN, Role.COACH, Role.TEAM_LEAD})
@@ -49,17 +47,42 @@ def report_command(turn: Turn) -> None:
             sections.append(_groups(turn.t, turn._(title), groups, names))
     for part in split_message("\n\n".join(sections)):
         turn.say(part)
-    # matplotlib neither shapes Arabic script nor has Ethiopic glyphs in its bundled font,
-    # so charts for those readers are labelled in the job centres' own language.
-    chart_t = turn.t if turn.t.language in LATIN_SCRIPT else translator("sv")
-    chart = functools.partial(
-        weekly_chart,
-        report.weekly_attendance, report.weekly_first_plan,
-        title=chart_t._("Week by week"), attendance_label=chart_t._("Attendance"),
-        first_plan_label=chart_t._("First plan within 5 working days"),
-        week_label=chart_t._("Week"),
-    )
-    turn.send_photo(chart, caption=turn._("Attendance and first plans on time"))
+    _send_chart(turn, report, first, last)
+
+
+def _send_chart(turn: Turn, report: figures.Report, first: date, last: date) -> None:
+    chart = LabelledChart(turn.t, report, first, last)
+    turn.send_photo(chart.draw, caption=lambda: chart.caption)
+
+
+class LabelledChart:
+    """The weekly chart, labelled in the reader's language if this machine has a font for
+    its script; otherwise in English, and the caption says why. Decided when drawn, after
+    the commit and off the event loop (looking at the fonts loads matplotlib)."""
+
+    def __init__(self, t: Translator, report: figures.Report, first: date, last: date) -> None:
+        self.t, self.report, self.first, self.last = t, report, first, last
+        self.caption = t._("Attendance and first plans on time")
+
+    def draw(self) -> bytes:
+        words = chart_words(self.t)
+        if not can_show(_texts(words, self.first, self.last)):
+            words = chart_words(translator("en", self.t.zone.key))
+            self.caption += "\n" + self.t._(NO_FONT_NOTE)
+        return weekly_chart(self.report.weekly_attendance, self.report.weekly_first_plan,
+                            first=self.first, last=self.last, words=words)
+
+
+NO_FONT_NOTE = N_("The chart is labelled in English: this server has no font for your "
+                  "language's script.")
+
+
+chart_words = words_for
+
+
+def _texts(words: ChartWords, first: date, last: date) -> list[str]:
+    return [words.title, words.attendance, words.first_plan, words.week,
+            *(words.week_label(week) for week in weeks_of(first, last))]
 
 
 def _groups(t: Translator, title: str, groups: dict[str, Figures],

@@ -26,7 +26,7 @@ from bot.services.sessions import info_sessions
 from bot.services.system import conversations
 from handlers.admin import admin_section
 from handlers.base import Turn, on
-from handlers.menu import text_step_handler
+from handlers.menu import text_step_handler, where_hint
 from handlers.text_input import column_limit, too_long
 
 FLOW = "sessions_admin"
@@ -173,7 +173,15 @@ def _ask_when(turn: Turn, centre: JobCentre) -> None:
     )
 
 
-@text_step_handler(FLOW)
+@where_hint(FLOW)
+def where_in_sessions(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
+    turn.say(turn._("You are changing information sessions: please choose with the buttons "
+                    "above, or press Cancel."),
+             reply_markup=InlineKeyboardMarkup([_cancel_row(turn)]))
+
+
+@text_step_handler(FLOW, steps=("new_when", "new_place", "new_capacity", "edit_when",
+                                "edit_place", "edit_capacity"))
 def on_text(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
     if turn.person is None or not turn.has_role(Role.ADMIN):
         conversations.finish(turn.db, state)

@@ -21,7 +21,7 @@ ROOT = HERE.parent
 LANGUAGES = ("sv", "en", "ar", "so", "fa", "ti")
 ARABIC_PLURALS = ("nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : "
                   "n%100>=3 && n%100<=10 ? 3 : n%100>=11 ? 4 : 5);")
-KEYWORDS = ["-k", "_", "-k", "N_", "-k", "gettext", "-k", "ngettext:1,2"]
+KEYWORDS = ["-k", "_", "-k", "N_", "-k", "gettext", "-k", "ngettext:1,2", "-k", "N_plural:1,2"]
 
 
 def pybabel(*args: str) -> None:

@@ -107,7 +107,7 @@ async def test_closed_days_are_added_and_removed(harness):
     await phone.send("next friday")
     assert phone.last_text.startswith("Write the date as YYYY-MM-DD")
     await phone.send("2026-03-13 Staff training")
-    assert phone.last_text == "New value: Friday, March 13, 2026 Staff training\nSave this change?"
+    assert phone.last_text == "New value: Friday, 13 March 2026 Staff training\nSave this change?"
     await phone.press("Save")
     with harness.db() as db:
         closed = db.scalar(select(ClosedDay))
@@ -115,7 +115,7 @@ async def test_closed_days_are_added_and_removed(harness):
         closed_id = closed.id
     await phone.press("Back")
     await phone.press(data=f"ad:t:cdrm:{closed_id}")
-    assert phone.last_text == "Remove the closed day Friday, March 13, 2026?"
+    assert phone.last_text == "Remove the closed day Friday, 13 March 2026?"
     await phone.press("Save")
     with harness.db() as db:
         assert db.scalar(select(ClosedDay)) is None

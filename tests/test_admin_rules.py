@@ -132,8 +132,8 @@ async def test_a_centre_rule_is_built_step_by_step_and_previewed_as_it_will_be_s
     preview = _last(admin)
     assert "When: 3 hours before (-3h)" in preview
     # 06:30 is in the night's quiet hours, and the preview says so.
-    assert ("Preview for a sample information session on Monday, March 9, 2026 9:30 AM; "
-            "the reminder is sent Monday, March 9, 2026 6:30 AM.") in preview
+    assert ("Preview for a sample information session on Monday, 9 March 2026 09:30; "
+            "the reminder is sent Monday, 9 March 2026 06:30.") in preview
     assert "That moment is in the quiet hours" in preview
     sections = _sections(admin.last_text)
     assert set(sections) == {
@@ -168,7 +168,7 @@ async def test_a_centre_rule_is_built_step_by_step_and_previewed_as_it_will_be_s
     for name, language in speakers:
         assert by_language[language] in c.aspirants[name].texts, (name, language)
     # English readers get the Swedish words, with dates in their own language.
-    assert by_language["en"].startswith("Hej! Informationsmöte Monday, March 9, 2026 kl. 9:30")
+    assert by_language["en"].startswith("Hej! Informationsmöte Monday, 9 March 2026 kl. 09:30")
 
 
 async def test_edit_timing_audience_texts_and_switch_a_general_rule_off_and_on(harness):
@@ -187,7 +187,7 @@ async def test_edit_timing_audience_texts_and_switch_a_general_rule_off_and_on(h
     await phone.send("-1x")
     assert phone.last_text.startswith("Not an offset: -1x.")
     await phone.send("-2d 18:00")
-    assert "When: 2 days before, at 6:00 PM (-2d 18:00)" in _last(phone)
+    assert "When: 2 days before, at 18:00 (-2d 18:00)" in _last(phone)
     await phone.press("Save")
     await phone.press("Back")
     await phone.press("Audience")
@@ -201,7 +201,7 @@ async def test_edit_timing_audience_texts_and_switch_a_general_rule_off_and_on(h
     await phone.send("{name} comes to the session on {date}, {time}.")
     await phone.press("Preview and save")
     sections = _sections(_last(phone))
-    assert sections["English:"] == "Amina comes to the session on Monday, March 9, 2026, 9:30 AM."
+    assert sections["English:"] == "Amina comes to the session on Monday, 9 March 2026, 09:30."
     assert sections["Svenska (built-in text):"]
     await phone.press("Save")
 
@@ -247,15 +247,15 @@ async def test_preview_of_a_built_in_rule_in_each_language(harness):
     await phone.press("Reminder rules")
     await phone.press("General rules")
     await phone.press(data=f"ar:r:{rule_id}")
-    assert "When: 2 working days before, at 9:00 AM (-2wd 09:00)" in _last(phone)
+    assert "When: 2 working days before, at 09:00 (-2wd 09:00)" in _last(phone)
     await phone.press("Preview")
     text = _last(phone)
-    assert text.startswith("Preview for a sample first job plan on Monday, March 9, 2026; "
-                           "the reminder is sent Thursday, March 5, 2026 9:00 AM.")
+    assert text.startswith("Preview for a sample first job plan on Monday, 9 March 2026; "
+                           "the reminder is sent Thursday, 5 March 2026 09:00.")
     sections = _sections(phone.last_text)
     assert list(sections) == [f"{name} (built-in text):" for name in LANGUAGES.values()]
     assert sections["English (built-in text):"] == (
-        "Reminder: your first job plan is due on Monday, March 9, 2026. Your coach will help "
+        "Reminder: your first job plan is due on Monday, 9 March 2026. Your coach will help "
         "you with it.")
     assert all(sections.values())
     assert phone.buttons() == ["Back"]

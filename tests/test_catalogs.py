@@ -10,6 +10,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.i18n import LANGUAGES, PLACEHOLDER, Translator
+from locales.update_catalogs import KEYWORDS
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
@@ -30,8 +31,7 @@ def test_template_is_up_to_date(tmp_path):
     fresh = tmp_path / "fresh.pot"
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "_", "-k", "N_", "-k", "gettext", "-k", "ngettext:1,2", "--no-location",
-         "--sort-output", "--omit-header", "-o", str(fresh), "."],
+         *KEYWORDS, "--no-location", "--sort-output", "--omit-header", "-o", str(fresh), "."],
         cwd=ROOT, check=True, capture_output=True,
     )
     with fresh.open("rb") as handle:

@@ -43,7 +43,7 @@ def test_session_reminders_the_day_before_and_two_hours_before(db, clock):
     # Not worth sending once the session has started.
     assert {r.expires_at for r in found} == {session.starts_at}
     text = render(found[0], translator("en")).text
-    assert "Thursday, March 5, 2026" in text and "10:00" in text and "Kistagången" in text
+    assert "Thursday, 5 March 2026" in text and "10:00" in text and "Kistagången" in text
 
 
 def test_a_rule_after_the_session_reminds_the_coach_to_record_attendance(db, clock):
@@ -77,10 +77,10 @@ def test_plan_deadline_reminders_before_on_the_day_and_when_overdue(db, clock):
     assert all(r.due_at.astimezone(local(2026, 3, 2).tzinfo).time() == at_nine for r in found)
     en = translator("en")
     texts = {(r.recipient_id, r.due_at): render(r, en).text for r in found}
-    assert "first job plan is due on Monday, March 9, 2026" in texts[(amina.id,
+    assert "first job plan is due on Monday, 9 March 2026" in texts[(amina.id,
                                                                       local(2026, 3, 5, 9))]
     assert texts[(w.lead.id, local(2026, 3, 10, 9))] == (
-        "Overdue: the first job plan of Amina (coach: Johan) was due on Monday, March 9, 2026.")
+        "Overdue: the first job plan of Amina (coach: Johan) was due on Monday, 9 March 2026.")
     coach_overdue = next(r for r in found if r.recipient_id == w.coach.id
                          and r.due_at == local(2026, 3, 10, 9))
     # The coach can mark it done from the reminder.
@@ -97,7 +97,7 @@ def test_daily_check_in_reminders_for_aspirants_with_a_requirement(db, clock):
     assert [r.due_at for r in rows(db, kind="reminder.check_in")] == [
         local(2026, 3, 2, 8, 15), local(2026, 3, 3, 8, 15)]
     assert {r.recipient_id for r in rows(db, kind="reminder.check_in")} == {daily.id}
-    assert "Check-in opens at 8:30\u202fAM" in render(rows(db, kind="reminder.check_in")[0],
+    assert "Check-in opens at 08:30" in render(rows(db, kind="reminder.check_in")[0],
                                                       translator("en")).text
     # An absence reported for Tuesday cancels that day's reminder when planning again.
     db.add(AbsenceReport(enrolment_id=daily_enrolment.id, first_day=date(2026, 3, 3),

@@ -66,7 +66,7 @@ async def test_an_admin_creates_a_session_step_by_step(harness):
     assert _sessions(harness) == []  # nothing is created before the admin confirms
     await admin.press("Svenska")
     assert admin.last_text.startswith("Create this information session?")
-    assert "Places: 15" in admin.last_text and "Tuesday, March 10, 2026" in admin.last_text
+    assert "Places: 15" in admin.last_text and "Tuesday, 10 March 2026" in admin.last_text
     await admin.press("Create")
     assert admin.last_text.startswith("The information session has been created.")
     [session] = _sessions(harness)
@@ -86,7 +86,7 @@ async def test_moving_a_session_tells_each_booked_aspirant_in_their_language(har
     await admin.press("Change time")
     await admin.send("2026-03-05 13:00")
     assert admin.last_text == (
-        "Move the session to Thursday, March 5, 2026, 1:00\u202fPM–3:00\u202fPM?\n\n"
+        "Move the session to Thursday, 5 March 2026, 13:00–15:00?\n\n"
         "2 booked aspirants will be told and offered other times.")
     await admin.press("Save")
     assert admin.last_text.startswith("Saved. The booked aspirants are being told.")

@@ -78,11 +78,11 @@ async def test_one_aspirant_with_attendance_plan_and_why_a_message_was_not_sent(
     await browser.get(f"/caseload/{enrolments['Amina']}")
     text = browser.text
     assert "Amina" in text and "unexplained absence" in text
-    assert "Fri, Feb 27: absent, unexcused" in text
+    assert "Fri 27 Feb: absent, unexcused" in text
     assert "Unexcused in a row 1" in text
 
     await browser.get(f"/caseload/{enrolments['Erik']}")
-    assert "First job plan: due Fri, Feb 27 — overdue" in browser.text
+    assert "First job plan: due Fri 27 Feb — overdue" in browser.text
 
     await browser.get(f"/caseload/{enrolments['Hodan']}")
     text = browser.text

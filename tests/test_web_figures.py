@@ -50,7 +50,7 @@ async def test_figures_for_a_period_with_chart_and_csv(harness, console):  # noq
     await browser.get("/figures?from=2026-02-23&to=2026-02-28")
     assert browser.status == 200
     text = browser.text
-    assert "Figures for Mon, Feb 23 – Sat, Feb 28" in text
+    assert "Figures for Mon 23 Feb – Sat 28 Feb" in text
     assert "Attendance 50 % (1 of 2)" in text
     assert "Jobbtorg Farsta" not in text  # not this admin's centre
     assert '<img src="/figures/chart.png?from=2026-02-23&amp;to=2026-02-28"' in browser.page

@@ -9,6 +9,7 @@ in ``webhook_attempts``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import itertools
@@ -339,6 +340,34 @@ class BotApiEmulator:
                 return message
         return None
 
+    # --- keeping the chats across restarts (the sandbox's --keep) -----------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The chats as JSON-safe data: messages (with their buttons), reply keyboards,
+        command menus and the files they show."""
+        return {
+            "messages": {str(chat): chat_messages
+                         for chat, chat_messages in self.messages.items()},
+            "reply_keyboards": {str(chat): markup
+                                for chat, markup in self.reply_keyboards.items()},
+            "commands": self.commands,
+            "files": {file_id: [name, base64.b64encode(content).decode("ascii"), mime]
+                      for file_id, (name, content, mime) in self.files.items()},
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Bring back the chats of ``snapshot()``; new messages continue their numbering."""
+        for chat, chat_messages in snapshot.get("messages", {}).items():
+            chat_id = int(chat)
+            self.messages[chat_id] = list(chat_messages)
+            last = max((m["message_id"] for m in chat_messages), default=0)
+            self._message_ids[chat_id] = itertools.count(last + 1)
+        for chat, markup in snapshot.get("reply_keyboards", {}).items():
+            self.reply_keyboards[int(chat)] = markup
+        self.commands.update(snapshot.get("commands", {}))
+        for file_id, (name, content, mime) in snapshot.get("files", {}).items():
+            self.files[file_id] = (name, base64.b64decode(content), mime)
+        self._notify()
+
     def inject(self, fault: Fault) -> None:
         self.faults.append(fault)
 
@@ -485,15 +514,31 @@ class BotApiEmulator:
         return self._updates[: params.get("limit", 100)]
 
     def _m_setMyCommands(self, params: dict[str, Any], files: Any) -> bool:
-        self.commands[params.get("language_code", "")] = params["commands"]
+        self.commands[self._commands_key(params)] = params["commands"]
         return True
 
     def _m_getMyCommands(self, params: dict[str, Any], files: Any) -> list[dict[str, Any]]:
-        return self.commands.get(params.get("language_code", ""), [])
+        return self.commands.get(self._commands_key(params), [])
 
     def _m_deleteMyCommands(self, params: dict[str, Any], files: Any) -> bool:
-        self.commands.pop(params.get("language_code", ""), None)
+        self.commands.pop(self._commands_key(params), None)
         return True
+
+    @staticmethod
+    def _commands_key(params: dict[str, Any]) -> str:
+        """Command lists are kept per scope (the default one, or one chat) and language."""
+        scope = params.get("scope") or {}
+        where = f"chat:{scope.get('chat_id')}" if scope.get("type") == "chat" else "default"
+        return f"{where}|{params.get('language_code', '')}"
+
+    def menu_commands(self, chat_id: int, language_code: str | None = None) -> list[str]:
+        """The commands a user's client shows in this chat: the chat's own list if the bot
+        set one, else the default list for the user's language, else the default one."""
+        language = language_code or self.users.get(chat_id, {}).get("language_code", "")
+        for key in (f"chat:{chat_id}|", f"default|{language}", "default|"):
+            if key in self.commands:
+                return [command["command"] for command in self.commands[key]]
+        return []
 
     def _m_setChatMenuButton(self, params: dict[str, Any], files: Any) -> bool:
         return True

@@ -71,6 +71,11 @@ def _templated(message: OutboxMessage, t: Translator, default_language: str | No
     own = message.params.get("_texts")
     if isinstance(own, dict):
         template = own.get(t.language) or own.get(default_language or "") or template
+    plural = message.params.get("_plural")
+    if (template == message.template and isinstance(plural, dict)
+            and isinstance(params.get(plural.get("count")), int)):
+        # A wording that depends on a number: the catalog's form for that number.
+        return t.ngettext(template, str(plural["msgid"]), params[plural["count"]], **params)
     return t._(template, **params) if template else ""
 
 

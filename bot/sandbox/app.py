@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import socket
@@ -47,6 +48,9 @@ TOKEN = "7000000001:sandbox-token-not-for-telegram"
 BOT_USERNAME = "jobbot_sandbox_bot"
 DATABASE_FILE = "sandbox.sqlite3"
 CLOCK_FILE = "sandbox-time.txt"
+# The phones' chats, so that --keep brings back the buttons of a half-finished step too.
+CHATS_FILE = "sandbox-chats.json"
+CHATS_SAVE_SECONDS = 5.0
 
 
 class Sandbox:
@@ -65,6 +69,8 @@ class Sandbox:
         self.view: SandboxView | None = None
         self._runners: list[web.AppRunner] = []
         self._engine: Engine | None = None
+        self._saver: asyncio.Task[None] | None = None
+        self._saved_version: str | None = None
         self.console: ConsoleServer | None = None
 
     @property
@@ -76,6 +82,8 @@ class Sandbox:
         return f"sqlite:///{(self.data_dir / DATABASE_FILE).resolve()}"
 
     async def start(self) -> None:
+        # Everything that can be refused is checked before the data directory is touched.
+        self._check_start_at()
         self._check_port()
         self._prepare_data_dir()
         await asyncio.to_thread(upgrade, self.database_url)
@@ -83,6 +91,8 @@ class Sandbox:
         clock = self.clock
         self.emulator = BotApiEmulator(TOKEN, BOT_USERNAME,
                                        now=lambda: clock.now().timestamp())
+        if self.keep:
+            self._restore_chats(self.emulator)
         runner, api_port = await serve(self.emulator, HOST, 0, shutdown_timeout=0.5)
         self._runners.append(runner)
         console_port = _free_port()
@@ -114,6 +124,7 @@ class Sandbox:
                                 console_url=settings.console_url)
         await self._serve_page(self.view)
         self._greet_staff()
+        self._saver = asyncio.create_task(self._save_chats_now_and_then(), name="save-chats")
 
     def _seed(self, runtime: Runtime) -> tuple[Seeded, dict[str, Any]]:
         with unit_of_work(runtime.sessions) as db:
@@ -155,6 +166,11 @@ class Sandbox:
                 self.emulator.user_sends_text(phone.telegram_id, "/start")
 
     async def stop(self) -> None:
+        saver, self._saver = self._saver, None
+        if saver is not None:
+            saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saver
         console, self.console = self.console, None
         if console is not None:
             await console.stop()
@@ -165,6 +181,8 @@ class Sandbox:
             if application.running:
                 await application.stop()
             await application.shutdown()
+        # After the bot has stopped: every message it sent is in the chats.
+        self._save_chats()
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
@@ -212,8 +230,15 @@ class Sandbox:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.keep:
             return
-        for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", CLOCK_FILE):
+        for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", CLOCK_FILE,
+                     CHATS_FILE):
             (self.data_dir / name).unlink(missing_ok=True)
+
+    def _check_start_at(self) -> None:
+        """--start-at in the past is refused before anything is wiped."""
+        if self.start_at is not None and self.start_at.astimezone(UTC) <= self.clock.now():
+            raise JobbotError("--start-at must not be in the past: the sandbox clock only "
+                              "moves forward (nothing was changed)")
 
     def _set_clock(self) -> None:
         """Start at --start-at, or where a kept sandbox's clock stopped, else now."""
@@ -227,12 +252,40 @@ class Sandbox:
         ahead = target.astimezone(UTC) - self.clock.now()
         if ahead.total_seconds() > 0:
             self.clock.advance(ahead)
-        elif self.start_at is not None:
-            raise JobbotError("--start-at must not be in the past: the sandbox clock only "
-                              "moves forward")
 
     def _save_clock(self, now: datetime) -> None:
         (self.data_dir / CLOCK_FILE).write_text(now.isoformat())
+
+    # --- the chats ----------------------------------------------------------------------
+    def _restore_chats(self, emulator: BotApiEmulator) -> None:
+        saved = self.data_dir / CHATS_FILE
+        if not saved.is_file():
+            return
+        try:
+            emulator.restore(json.loads(saved.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError):
+            log.warning("the saved chats could not be read; the phones start empty")
+
+    def _save_chats(self) -> None:
+        if self.emulator is None or self.view is None:
+            return
+        version = self.view.version()
+        if version == self._saved_version:
+            return
+        target = self.data_dir / CHATS_FILE
+        partial = target.with_suffix(".tmp")
+        partial.write_text(json.dumps(self.emulator.snapshot()), encoding="utf-8")
+        partial.replace(target)  # a crash mid-write leaves the previous chats
+        self._saved_version = version
+
+    async def _save_chats_now_and_then(self) -> None:
+        """Also while running, so a killed sandbox keeps (nearly) all of its chats."""
+        while True:
+            await asyncio.sleep(CHATS_SAVE_SECONDS)
+            try:
+                self._save_chats()
+            except OSError as error:
+                log.warning("could not save the chats: %s", error.strerror)
 
 
 def _free_port() -> int:

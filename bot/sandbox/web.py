@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -36,7 +37,10 @@ TIME_MOVES = {
     "day": timedelta(days=1),
 }
 MORNING = time(9, 0)
-_STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+_STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css",
+                 ".ico": "image/x-icon"}
+START_WITH_PAYLOAD = re.compile(r"^/start(@\w+)? +\S")
+START_LABEL = "Start"
 
 
 @dataclass
@@ -142,6 +146,10 @@ class SandboxView:
         for key in ("text", "caption", "document", "location", "venue", "reply_markup"):
             if key in message:
                 view[key] = message[key]
+        if not view["bot"] and START_WITH_PAYLOAD.match(view.get("text", "")):
+            # Opening a link (an invite, the check-in QR code) is the Start button in
+            # Telegram; the code it carries is not shown in the chat.
+            view["text"] = START_LABEL
         if message.get("photo"):
             view["photo"] = message["photo"][-1]["file_id"]
         return view
@@ -163,6 +171,7 @@ def make_web_app(view: SandboxView) -> web.Application:
     routes = _Routes(view)
     app.router.add_get("/", routes.index)
     app.router.add_get("/static/{name}", routes.static)
+    app.router.add_get("/favicon.ico", routes.favicon)
     app.router.add_get("/files/{file_id}", routes.file)
     app.router.add_get("/api/state", routes.state)
     app.router.add_post("/api/phones/{key}/text", routes.text)
@@ -180,6 +189,9 @@ class _Routes:
 
     async def index(self, request: web.Request) -> web.Response:
         return _static_file("index.html")
+
+    async def favicon(self, request: web.Request) -> web.Response:
+        return _static_file("favicon.ico")
 
     async def static(self, request: web.Request) -> web.Response:
         return _static_file(request.match_info["name"])
@@ -279,5 +291,7 @@ def _static_file(name: str) -> web.Response:
     resource = resources.files("bot.sandbox") / "static" / name
     if not resource.is_file():
         raise web.HTTPNotFound()
-    return web.Response(body=resource.read_bytes(), content_type=_STATIC_TYPES[suffix],
-                        charset="utf-8", headers={"Cache-Control": "no-store"})
+    mime = _STATIC_TYPES[suffix]
+    return web.Response(body=resource.read_bytes(), content_type=mime,
+                        charset="utf-8" if mime.startswith("text/") else None,
+                        headers={"Cache-Control": "no-store"})

@@ -59,6 +59,10 @@ async def deliver(bot: Bot, runtime: Runtime, replies: Replies) -> None:
         try:
             await _patiently(runtime, lambda item=item: _send(bot, replies.chat_id, item))  # type: ignore[misc]
         except Forbidden:
+            if isinstance(item, Commands) and item.chat_id not in (None, replies.chat_id):
+                # Another person's menu: they blocked the bot, this chat's person did not.
+                log.info("command menu of another chat not set: the bot is blocked there")
+                continue
             await _blocked(runtime, replies)
             return
         except BadRequest as error:
@@ -123,8 +127,9 @@ async def _send(bot: Bot, chat_id: int, item: Reply) -> None:
                 log.info("buttons not replaced: %s", error.message)
     elif isinstance(item, Photo):
         data = item.data if isinstance(item.data, bytes) else await asyncio.to_thread(item.data)
+        caption = item.caption() if callable(item.caption) else item.caption
         await bot.send_photo(chat_id, InputFile(io.BytesIO(data), filename=item.filename),
-                             caption=item.caption)
+                             caption=caption)
     elif isinstance(item, Document):
         await bot.send_document(chat_id, InputFile(io.BytesIO(item.data), filename=item.filename),
                                 caption=item.caption)
@@ -133,7 +138,7 @@ async def _send(bot: Bot, chat_id: int, item: Reply) -> None:
     elif isinstance(item, Venue):
         await bot.send_venue(chat_id, item.latitude, item.longitude, item.title, item.address)
     elif isinstance(item, Commands):
-        scope = BotCommandScopeChat(chat_id)
+        scope = BotCommandScopeChat(item.chat_id or chat_id)
         if item.commands is None:
             await bot.delete_my_commands(scope=scope)
         else:

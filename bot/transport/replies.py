@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import BotCommand, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
@@ -69,7 +70,8 @@ class Toast:
 class Photo:
     # The picture, or how to draw it: drawn after the commit, off the event loop.
     data: bytes | Callable[[], bytes]
-    caption: str | None = None
+    # Or what drawing it decided to say (read after ``data`` is drawn).
+    caption: str | Callable[[], str] | None = None
     filename: str = "chart.png"
 
     def __post_init__(self) -> None:
@@ -86,8 +88,14 @@ class Document:
         object.__setattr__(self, "caption", _caption(self.caption))
 
 
-def _caption(caption: str | None) -> str | None:
-    return limits.fit(caption, limits.CAPTION) if caption is not None else None
+def _caption(caption: Any) -> Any:
+    """A caption fitted to Telegram's limit; one decided only when the picture is drawn
+    (a callable) is fitted then."""
+    if caption is None:
+        return None
+    if callable(caption):
+        return lambda: limits.fit(caption(), limits.CAPTION)
+    return limits.fit(caption, limits.CAPTION)
 
 
 @dataclass(frozen=True)
@@ -106,9 +114,11 @@ class Venue:
 
 @dataclass(frozen=True)
 class Commands:
-    """The command menu of this chat (None: back to the bot's default menu)."""
+    """The command menu of this chat, or of ``chat_id``'s (another person whose roles this
+    update changed); None: back to the bot's default menu."""
 
     commands: tuple[BotCommand, ...] | None
+    chat_id: int | None = None
 
 
 Reply = Text | Edit | EditButtons | Photo | Document | Location | Venue | Commands

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.calendar import local_date
-from bot.charts import weekly_chart
+from bot.charts import weekly_chart, words_for
 from bot.cli_report import rows as csv_rows
 from bot.errors import DomainError, NotFound
 from bot.i18n import N_, Translator
@@ -202,8 +202,7 @@ async def chart(request: web.Request) -> web.Response:
     # Drawing takes a moment of CPU: off the event loop, and off the database's threads.
     png = await asyncio.to_thread(
         weekly_chart, report.weekly_attendance, report.weekly_first_plan,
-        title=t._("Week by week"), attendance_label=t._("Attendance"),
-        first_plan_label=t._("First plan within 5 working days"), week_label=t._("Week"))
+        first=report.first, last=report.last, words=words_for(t))
     return web.Response(body=png, content_type="image/png",
                         headers={"Cache-Control": "no-store"})
 

@@ -126,6 +126,9 @@ def test_aspirant_onboards_gets_the_reminder_and_checks_in(sandbox: RunningSandb
         expect.set_options(timeout=STEP_TIMEOUT_MS)
         try:
             page.goto(sandbox.url)
+            # The tab has an icon (no 404 in the browser's console).
+            icon = page.request.get(f"{sandbox.url}favicon.ico")
+            assert icon.status == 200 and icon.headers["content-type"] == "image/x-icon"
             amina = page.locator('[data-phone="amina"]')
             expect(amina).to_have_attribute("dir", "rtl")
             clock = page.locator("#now")
@@ -139,6 +142,8 @@ def test_aspirant_onboards_gets_the_reminder_and_checks_in(sandbox: RunningSandb
 
             # --- onboarding, by clicking -------------------------------------------------
             amina.get_by_role("button", name="Open invite link").click()
+            # Opening the link shows as Telegram's Start, not as the invite code it carries.
+            expect(amina.locator(".row.out .text").first).to_have_text("Start")
             amina.get_by_role("button", name="✓ العربية").click()
             consent = amina.locator(".row.in", has=page.get_by_role("button",
                                                                      name=ar._("I agree")))

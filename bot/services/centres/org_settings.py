@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import keywords
 from bot.errors import DomainError
 from bot.i18n import N_
 from bot.models import Person, Setting
@@ -33,9 +34,10 @@ def _days(value: Any) -> int:
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("yes", "true", "on", "1"):
+    # "yes" or "no" in any of the bot's languages ("ja", "نعم", "haa"…), as a button says it.
+    if isinstance(value, str) and keywords.is_yes(value):
         return True
-    if isinstance(value, str) and value.lower() in ("no", "false", "off", "0"):
+    if isinstance(value, str) and keywords.is_no(value):
         return False
     raise DomainError(N_("Answer yes or no."))
 

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import DomainError
-from bot.i18n import N_
+from bot.i18n import N_, N_plural
 from bot.models import Booking, BookingStatus, Enrolment, InfoSession, Person
 from bot.services.attendance import follow_up
 from bot.services.centres import org_settings
@@ -16,6 +16,13 @@ from bot.services.messaging import outbox
 from bot.services.reminders import planner as reminders
 from bot.services.system import audit
 
+ENDED_NOTICE = N_plural(
+    "Your time with the job centre {centre} has ended. Good luck! You will get no more "
+    "reminders. What we stored about you is erased after {days} day; send /stop to erase "
+    "it now.",
+    "Your time with the job centre {centre} has ended. Good luck! You will get no more "
+    "reminders. What we stored about you is erased after {days} days; send /stop to erase "
+    "it now.")
 EXIT_REASONS = {
     "work": N_("got a job"),
     "studies": N_("started studies"),
@@ -49,14 +56,13 @@ def close(db: Session, now: datetime, actor: Person, enrolment_id: int, reason: 
     reminders.refresh_enrolment(db, now, enrolment, reason="enrolment_ended")
     aspirant = enrolment.aspirant
     if aspirant.erased_at is None:
+        singular, plural = ENDED_NOTICE
         outbox.enqueue(
-            db, now, aspirant,
-            N_("Your time with the job centre {centre} has ended. Good luck! You will get no "
-               "more reminders. What we stored about you is erased after {days} days; send "
-               "/stop to erase it now."),
-            kind="notice",
+            db, now, aspirant, singular, kind="notice",
             params={"centre": enrolment.job_centre.name,
-                    "days": org_settings.get(db, org_settings.RETENTION_DAYS)},
+                    "days": org_settings.get(db, org_settings.RETENTION_DAYS),
+                    # The number of days decides the wording (Arabic has six forms).
+                    "_plural": {"msgid": plural, "count": "days"}},
         )
     audit.record(db, now, "enrolment.close", actor=actor, subject=enrolment, reason=reason)
     return enrolment
