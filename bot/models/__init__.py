@@ -19,13 +19,15 @@ from bot.models.enums import (
     BookingStatus,
     CheckInMethod,
     EventKind,
+    FollowUpOutcome,
+    Judgement,
     MilestoneKind,
     OutboxStatus,
     Role,
 )
 from bot.models.messaging import OutboxMessage, ReminderRule, ReminderSettings
 from bot.models.people import Enrolment, Invite, JobCentre, Person, RoleGrant
-from bot.models.plans import PlanMilestone
+from bot.models.plans import ExitFollowUp, PlanMilestone
 from bot.models.sessions import Booking, InfoSession
 from bot.models.system import AuditEntry, ConversationState, Setting, Throttle
 
@@ -49,8 +51,11 @@ __all__ = [
     "ConversationState",
     "Enrolment",
     "EventKind",
+    "ExitFollowUp",
+    "FollowUpOutcome",
     "InfoSession",
     "Invite",
+    "Judgement",
     "JobCentre",
     "LocationRule",
     "MilestoneKind",
