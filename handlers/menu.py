@@ -16,6 +16,7 @@ from bot.models import Role
 from bot.presentation import callbacks as cb
 from bot.presentation.keyboards import (
     ASPIRANT_COMMANDS,
+    SOCIAL_WORKER_COMMANDS,
     STAFF_COMMANDS,
     aspirant_menu,
     commands,
@@ -63,7 +64,7 @@ def show_home(turn: Turn) -> None:
     if turn.person_id is None:
         return
     is_aspirant = turn.has_role(Role.ASPIRANT)
-    entries = ASPIRANT_COMMANDS if is_aspirant else STAFF_COMMANDS
+    entries = ASPIRANT_COMMANDS if is_aspirant else _staff_commands(turn)
     turn.set_commands(commands(turn.t, entries))
     if is_aspirant:
         turn.say(turn._("What would you like to do? Use the menu below."),
@@ -72,9 +73,16 @@ def show_home(turn: Turn) -> None:
         turn.say(_staff_help(turn))
 
 
+def _staff_commands(turn: Turn) -> tuple[tuple[str, str], ...]:
+    """A social worker who is not also staff sees only their own commands."""
+    if turn.has_role(Role.SOCIAL_WORKER) and not turn.has_role(*STAFF):
+        return SOCIAL_WORKER_COMMANDS
+    return STAFF_COMMANDS
+
+
 def _staff_help(turn: Turn) -> str:
     lines = [turn._("What you can do:")]
-    lines += [f"/{name} — {turn._(text)}" for name, text in STAFF_COMMANDS]
+    lines += [f"/{name} — {turn._(text)}" for name, text in _staff_commands(turn)]
     return "\n".join(lines)
 
 
@@ -140,6 +148,12 @@ def my_data_command(turn: Turn) -> None:
         lines.append(t._("Coach: {coach}", coach=coach or "—"))
         lines.append(t._("Daily attendance required: {answer}",
                          answer=t._("yes") if enrolment.attendance_required else t._("no")))
+        if enrolment.intake_on is not None:
+            lines.append(t._("Intake: {date}", date=t.short_date(enrolment.intake_on)))
+        worker = enrolment.social_worker
+        if worker is not None and worker.erased_at is None:
+            lines.append(t._("Social worker who gets your attendance and plan: {name}",
+                             name=worker.display_name or "?"))
         if enrolment.left_at is not None:
             lines.append(t._("Left: {date}", date=t.date(enrolment.left_at)))
     if data.bookings:
@@ -151,6 +165,9 @@ def my_data_command(turn: Turn) -> None:
         lines += ["", t._("Plan milestones:")]
         for milestone in data.milestones:
             done = f" ✓ {t.short_date(milestone.done_at)}" if milestone.done_at else ""
+            if milestone.confirmed_at is not None:
+                done += " " + t._("(you confirmed it on {date})",
+                                  date=t.short_date(milestone.confirmed_at))
             lines.append(f"• {t._(MILESTONE_NAMES[milestone.kind])}: "
                          f"{t.short_date(milestone.due_on)}{done}")
     if data.attendance:

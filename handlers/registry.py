@@ -20,6 +20,7 @@ from handlers import (
     reminder_answers,
     report,
     sessions_admin,
+    social_worker,
 )
 
 
@@ -37,6 +38,7 @@ def register_all(application: Application) -> None:
     admin_rules.register(application)
     sessions_admin.register(application)
     plans.register(application)
+    social_worker.register(application)
     reminder_answers.register(application)
     menu.register(application)
     application.add_error_handler(base.on_error)

@@ -239,7 +239,7 @@ def test_location_rules_need_the_centre_coordinates(db, clock):
 def test_checking_in_at_an_information_session_marks_it_attended_and_starts_the_plan(db, clock):
     centre, coach, _ = centre_with_staff(db, clock.now())
     session = factories.session(db, clock.now(), centre, local(2026, 3, 3, 13, 0))
-    aspirant, enrolment = enrol(db, clock.now(), centre, coach, "Amina", required=False)
+    aspirant, enrolment = enrol(db, clock.now(), centre, coach, "Amina", required=False, intake=None)
     booking = info_sessions.book(db, clock.now(), aspirant, session.id)
     now = local(2026, 3, 3, 12, 45)
     done = checkin.check_in(db, now, aspirant, code=code_now(db, centre, now))

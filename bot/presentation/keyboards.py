@@ -51,6 +51,14 @@ STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 
+SOCIAL_WORKER_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("statements", N_("My aspirants' attendance and plans")),
+    ("language", N_("Language")),
+    ("help", N_("Help")),
+    ("mydata", N_("My data")),
+)
+
+
 def menu_label(t: Translator, emoji: str, label: str) -> str:
     return f"{emoji} {t._(label)}"
 

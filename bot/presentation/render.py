@@ -14,14 +14,15 @@ from telegram import (
 
 from bot.i18n import Translator
 from bot.models import OutboxMessage
-from bot.presentation import attendance_views, reminder_buttons
+from bot.presentation import attendance_views, plan_views, reminder_buttons
 from bot.services.messaging.outbox import REPLY_KIND
 
 # kind -> function(message, translator) -> text, for kinds worded from structured params
 # (the others are worded from their template) ...
-_COMPOSERS: dict[str, Any] = {**attendance_views.COMPOSERS}
+_COMPOSERS: dict[str, Any] = {**attendance_views.COMPOSERS, **plan_views.COMPOSERS}
 # ... and kind -> function(message, translator) -> rows of inline buttons.
-_KEYBOARDS: dict[str, Any] = {**attendance_views.KEYBOARDS, **reminder_buttons.KEYBOARDS}
+_KEYBOARDS: dict[str, Any] = {**attendance_views.KEYBOARDS, **reminder_buttons.KEYBOARDS,
+                              **plan_views.KEYBOARDS}
 
 
 @dataclass
@@ -71,4 +72,4 @@ def _templated(message: OutboxMessage, t: Translator, default_language: str | No
 
 # The kinds' wordings and buttons register themselves when imported; importing them here
 # means whoever renders (the dispatcher, a preview, a test) has every one of them.
-from bot.presentation import attendance_views, reminder_buttons  # noqa: E402
+from bot.presentation import attendance_views, plan_views, reminder_buttons  # noqa: E402

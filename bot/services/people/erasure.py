@@ -19,6 +19,7 @@ from bot.models import (
 )
 from bot.services.attendance import follow_up
 from bot.services.messaging import outbox
+from bot.services.plans import follow_ups
 from bot.services.reminders import planner as reminders
 from bot.services.system import audit, conversations
 
@@ -55,6 +56,10 @@ def erase(db: Session, now: datetime, person: Person, *, actor: Person | None,
             .values(note=None)
         )
         follow_up.forget_notes(db, enrolment_ids)
+        follow_ups.forget(db, enrolment_ids)
+        # Who their social worker was is about them too.
+        db.execute(update(Enrolment).where(Enrolment.id.in_(enrolment_ids))
+                   .values(social_worker_id=None).execution_options(synchronize_session="fetch"))
     future = select(InfoSession.id).where(InfoSession.starts_at > now)
     db.execute(
         update(Booking)
