@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from itertools import count
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

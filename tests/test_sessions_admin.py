@@ -189,8 +189,9 @@ async def test_recording_who_came_starts_the_plan_and_offers_a_new_time(harness)
             select(Booking).where(Booking.info_session_id == session_id))}
         assert statuses == {c.ids["Amina"]: BookingStatus.ATTENDED,
                             c.ids["Erik"]: BookingStatus.NO_SHOW}
-        [milestone] = db.scalars(select(PlanMilestone))
-        assert milestone.due_on.isoformat() == "2026-03-10"  # five working days later
+        first, deepened = db.scalars(select(PlanMilestone).order_by(PlanMilestone.due_on))
+        assert first.due_on.isoformat() == "2026-03-10"  # five working days later
+        assert deepened.due_on.isoformat() == "2026-04-07"  # a month on, after Easter
     await harness.dispatch()
     erik = c.aspirants["Erik"]
     erik.find_button(data=f"rb:{friday_id}")  # offered a new time
