@@ -216,11 +216,11 @@ def compute(db: Session, first: date, last: date, *, centre_ids: Iterable[int] |
             today: date | None = None) -> Report:
     """Figures for ``first``..``last`` inclusive, per centre; ``coach_id`` limits to a caseload;
     ``groups`` adds figures by gender and by age band (age reached in the period's last year);
-    ``today`` is the day they are made (default: the day after the period, i.e. every
-    deadline in it has passed)."""
+    ``today`` is the day they are made: a deadline on or after it is not yet due (default:
+    the period's last day)."""
     if last < first:
         raise ValueError("the period ends before it starts")
-    today = today or last + timedelta(days=1)
+    today = today or last
     query = select(JobCentre).order_by(JobCentre.name)
     if centre_ids is not None:
         query = query.where(JobCentre.id.in_(list(centre_ids)))
