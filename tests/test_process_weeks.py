@@ -258,3 +258,25 @@ async def test_the_social_worker_sees_their_aspirants_statements_and_no_one_else
     await phones["Amina"].send("/mydata")
     assert "Social worker who gets your attendance and plan: Sofia" in phones[
         "Amina"].last_text
+
+
+async def test_a_social_worker_is_invited_like_staff_and_sees_only_their_commands(harness):
+    now = harness.clock.now()
+    admin = harness.phone("Maria", "en")
+    with harness.db() as db:
+        centre = factories.centre(db, now)
+        factories.staff(db, now, Role.ADMIN, centre, name="Maria", language="en",
+                        telegram_user_id=admin.id)
+    await admin.send("/invite")
+    assert "Social worker" in admin.buttons()
+    await admin.press("Social worker")
+    link = admin.bot_messages[-2]["text"].split()[-1]
+    assert link.startswith("https://t.me/")
+    sofia = harness.phone("Sofia", "en")
+    replies = await sofia.send(f"/start {link.rsplit('=', 1)[1]}")
+    assert replies[0]["text"] == ("You are now registered as social worker for Jobbtorg "
+                                  "Kista.")
+    (help_text,) = await sofia.send("/help")
+    assert help_text["text"].splitlines()[1:] == [
+        "/statements — My aspirants' attendance and plans", "/language — Language",
+        "/help — Help", "/mydata — My data"]
