@@ -31,6 +31,7 @@ from bot.presentation.views import (
     split_message,
 )
 from bot.services.people import demographics, erasure, my_data
+from bot.services.plans import follow_ups
 from bot.services.system import audit
 from handlers.base import Turn, invoke, on
 
@@ -178,6 +179,10 @@ def my_data_command(turn: Turn) -> None:
         for absence in data.absences:
             lines.append(f"• {t.short_date(absence.first_day)}–{t.short_date(absence.last_day)}"
                          f": {t._(ABSENCE_REASON_NAMES[absence.reason])}")
+    for follow_up in data.follow_ups:
+        assert follow_up.outcome is not None
+        lines += ["", t._("Follow-up six months after you left: {outcome}",
+                          outcome=t._(follow_ups.OUTCOME_NAMES[follow_up.outcome]))]
     if data.notes:
         lines += ["", t._("Notes your coach made about your attendance:")]
         lines += [f"• {t.short_date(note.day)}: {note.text}" for note in data.notes]

@@ -280,3 +280,37 @@ async def test_a_social_worker_is_invited_like_staff_and_sees_only_their_command
     assert help_text["text"].splitlines()[1:] == [
         "/statements — My aspirants' attendance and plans", "/language — Language",
         "/help — Help", "/mydata — My data"]
+
+
+async def test_six_months_after_leaving_the_coach_records_whether_they_support_themselves(
+        harness):
+    _centre_id, coach, _lead, phones = await _centre(harness, "Amina")
+    with harness.db() as db:
+        from bot.services.people import enrolments
+
+        enrolment = db.scalar(select(Enrolment))
+        karin = db.scalar(select(Person).where(Person.display_name == "Karin"))
+        enrolments.close(db, harness.clock.now(), karin, enrolment.id, "work")
+    await harness.dispatch()
+    coach.new_messages()
+    # Monday 2 March + 6 months: Wednesday 2 September, at 09:00 the coach is asked.
+    harness.clock.set(local(2026, 9, 2, 8, 59))
+    await harness.dispatch()
+    assert coach.new_messages() == []
+    harness.clock.set(local(2026, 9, 2, 9, 0))
+    await harness.dispatch()
+    (question,) = coach.new_messages()
+    assert question["text"] == ("Six months ago Amina left the job centre (Jobbtorg Kista). "
+                                "Do they support themselves now? Please find out and record it.")
+    assert coach.buttons(question) == ["Self-supporting", "Not self-supporting",
+                                       "Could not find out"]
+    await coach.press("Self-supporting", message=question)
+    assert coach.bot_messages[-1]["text"] == "Follow-up of Amina: self-supporting. Thank you."
+    await phones["Amina"].send("/mydata")
+    assert "Follow-up six months after you left: self-supporting" in phones["Amina"].last_text
+    with harness.db() as db:
+        from bot.services.figures import figures
+
+        report = figures.compute(db, date(2026, 9, 1), date(2026, 9, 30))
+        assert (report.total.follow_ups.self_supporting.hits,
+                report.total.follow_ups.self_supporting.total) == (1, 1)

@@ -14,6 +14,7 @@ from bot.models import (
     AttendanceRecord,
     Booking,
     Enrolment,
+    ExitFollowUp,
     InfoSession,
     Person,
     PlanMilestone,
@@ -29,6 +30,7 @@ class StoredData:
     attendance: list[AttendanceRecord] = field(default_factory=list)
     absences: list[AbsenceReport] = field(default_factory=list)
     notes: list[AttendanceNote] = field(default_factory=list)
+    follow_ups: list[ExitFollowUp] = field(default_factory=list)
 
     @property
     def first_attendance(self) -> date | None:
@@ -60,6 +62,9 @@ def gather(db: Session, person: Person) -> StoredData:
         data.absences = list(db.scalars(
             select(AbsenceReport).where(AbsenceReport.enrolment_id.in_(enrolment_ids))
             .order_by(AbsenceReport.first_day)))
+        data.follow_ups = list(db.scalars(
+            select(ExitFollowUp).where(ExitFollowUp.enrolment_id.in_(enrolment_ids),
+                                       ExitFollowUp.outcome.is_not(None))))
         data.notes = list(db.scalars(
             select(AttendanceNote).where(AttendanceNote.enrolment_id.in_(enrolment_ids),
                                          AttendanceNote.text.is_not(None))
