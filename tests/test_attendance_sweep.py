@@ -323,3 +323,13 @@ def test_two_instances_detecting_at_once_queue_one_alert(sessions, database_url,
     assert reports[0].queued == 0
     with unit_of_work(sessions) as db:
         assert len(queued(db, ALERT_KIND)) == 1 and len(queued(db, WHY_KIND)) == 1
+
+
+def test_with_no_wait_the_alert_goes_out_with_the_question(db, clock):
+    centre, coach, _ = centre_with_staff(db, clock.now(), alert_delay_minutes=0)
+    yusuf, _ = enrol(db, clock.now(), centre, coach, "Yusuf")
+    report = attendance_sweep.run_due(db, after_cutoff(MONDAY))
+    assert (report.absent, report.alerts) == (1, 1)
+    (why,) = queued(db, WHY_KIND)
+    (alert,) = queued(db, ALERT_KIND, coach)
+    assert why.recipient_id == yusuf.id and why.due_at == alert.due_at == after_cutoff(MONDAY)
