@@ -416,3 +416,16 @@ async def test_marking_another_day_by_hand(harness):
 
         entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "attendance.mark"))
         assert entry.details["day"] == "2026-03-02"
+
+
+async def test_only_the_reasons_the_centre_offers_are_shown(harness):
+    _, _coach, (amina,) = await setup(harness, "Amina", absence_reasons="ill")
+    await amina.send("/absence")
+    assert amina.buttons() == ["Ill", "Other reason", "Cancel"]  # "other" always
+    await detect_and_alert(harness, day=3)
+    why, _ = amina.find_button("Ill")
+    assert amina.buttons(why) == ["Ill", "Other reason"]
+    # A reason the centre does not offer, pressed from a forged button, is refused.
+    await amina.press_data(why["message_id"], why["reply_markup"]["inline_keyboard"][0][0][
+        "callback_data"].replace(":i", ":j"))
+    assert status(harness, "Amina", date(2026, 3, 3)) == AttendanceStatus.UNEXCUSED

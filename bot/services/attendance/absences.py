@@ -174,6 +174,8 @@ def explain(db: Session, now: datetime, aspirant: Person, record_id: int,
     """The aspirant's answer to "why were you absent?" for a detected absence."""
     record, enrolment = check_explainable(db, aspirant, record_id)
     note = clean_note(reason, note)
+    if reason not in offered_reasons(db, now, enrolment.job_centre_id):
+        raise DomainError(N_("Please choose one of the reasons shown."))
     absence = AbsenceReport(enrolment_id=enrolment.id, first_day=record.day,
                             last_day=record.day, reason=reason, note=note, reported_at=now,
                             reported_by_id=aspirant.id)
