@@ -54,7 +54,9 @@ from bot.runtime import Runtime
 from bot.services.attendance import checkin_codes
 from bot.services.attendance import policy as attendance_policy
 from bot.services.centres import centres
+from bot.services.centres.calendars import calendar_for
 from bot.services.people import invites, onboarding, people
+from bot.services.plans import milestones
 from bot.settings import Settings
 
 WARM_UP = 50
@@ -94,7 +96,8 @@ def fresh_database(url: str | None, workdir: str) -> str:
 
 
 def seed(url: str, count: int, clock: ManualClock) -> tuple[int, str, list[int]]:
-    """A job centre, a coach and ``count`` aspirants with a daily requirement."""
+    """A job centre, a coach and ``count`` aspirants with a daily requirement (their intake
+    was the working day before)."""
     now = clock.now()
     engine = make_engine(url)
     with unit_of_work(make_session_factory(engine)) as db:
@@ -105,14 +108,18 @@ def seed(url: str, count: int, clock: ManualClock) -> tuple[int, str, list[int]]
                                      display_name="Coach")
         people.grant_role(db, now, coach, Role.COACH, job_centre_id=centre.id)
         user_ids = []
+        intake = calendar_for(db, centre.id).add_working_days(
+            now.astimezone(ZoneInfo(centre.timezone)).date(), -1)
         for n in range(count):
             invite = invites.create(db, now, role=Role.ASPIRANT, job_centre=centre, coach=coach,
                                     attendance_required=True)
             uid = FIRST_USER_ID + n
-            onboarding.enrol_aspirant(db, now, invite.id, invite.code, telegram_user_id=uid,
-                                      chat_id=uid, language=("sv", "ar", "so", "fa", "ti",
-                                                             "en")[n % 6],
-                                      display_name=f"Aspirant {n}")
+            _, enrolment = onboarding.enrol_aspirant(
+                db, now, invite.id, invite.code, telegram_user_id=uid, chat_id=uid,
+                language=("sv", "ar", "so", "fa", "ti", "en")[n % 6],
+                display_name=f"Aspirant {n}")
+            # The daily requirement starts the day after the intake: theirs was yesterday.
+            milestones.on_info_session_attended(db, now, enrolment.id, intake)
             user_ids.append(uid)
         policy = attendance_policy.policy_for(db, now, centre.id)
         code = checkin_codes.current_code(policy, now)

@@ -48,7 +48,7 @@ class ChartWords:
 def words_for(t: Translator) -> ChartWords:
     """The chart's words in ``t``'s language (chat and web console alike)."""
     return ChartWords(title=t._("Week by week"), attendance=t._("Attendance"),
-                      first_plan=t._("First plan within 5 working days"), week=t._("Week"),
+                      first_plan=t._("Plan, work or a measure within 5 working days"), week=t._("Week"),
                       week_label=t.day_month)
 
 

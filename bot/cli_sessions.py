@@ -151,6 +151,11 @@ def session_add_command(args: argparse.Namespace, settings: Settings) -> int:
             duration=duration or session_schedule.DEFAULT_DURATION, place=args.place,
             language=args.language, capacity=args.capacity)
         print(_line(session, 0))
+        reason = info_sessions.day_off(db, centre.id, start)
+    if reason is not None:
+        kind, note = reason
+        print(f"warning: {start:%Y-%m-%d} is not a working day at {args.centre} "
+              f"({note or kind})", file=sys.stderr)
     return 0
 
 

@@ -80,6 +80,9 @@ REGISTRY: dict[str, dict[str, Declared]] = {
         "coach_id": _BY, "attendance_required": linked("their requirement"),
         "invite_id": linked("the invite they came with"), "enrolled_at": _WHEN,
         "left_at": _WHEN, "exit_reason": linked("work, studies, sent back… for the figures"),
+        "intake_on": _WHEN,
+        "social_worker_id": linked("the social worker who follows them (a person id); "
+                                   "cleared on erasure"),
     },
     "invite": {
         "id": _ID, "code": not_personal("a random code"), "role": _CONFIG,
@@ -100,29 +103,36 @@ REGISTRY: dict[str, dict[str, Declared]] = {
             "id", "job_centre_id", "weekdays", "window_start", "window_end", "grace_minutes",
             "streak_limit", "window_limit", "window_days", "alert_resend_minutes",
             "digest_time", "location_rule", "accept_location_pin", "radius_m",
-            "code_step_seconds", "code_secret", "version", "created_at", "updated_at")
+            "code_step_seconds", "code_secret", "version", "created_at", "updated_at",
+            "alert_delay_minutes", "absence_reasons")
     },
     "attendance_record": {
         "id": _ID, "enrolment_id": linked("whose day"), "day": _WHEN,
         "status": linked("present or absent"), "method": linked("how it was recorded"),
         "evidence": linked("what proved presence"), "recorded_at": _WHEN,
         "recorded_by_id": _BY, "absence_report_id": linked("the report explaining it"),
+        "judged_by_id": _BY, "judged_at": _WHEN,
     },
     "absence_report": {
         "id": _ID, "enrolment_id": linked("whose absence"), "first_day": _WHEN,
         "last_day": _WHEN, "reason": linked("one of the listed reasons"),
         "note": personal("the reason in their own words"), "reported_at": _WHEN,
         "reported_by_id": _BY,
+        "judgement": linked("valid or not valid, as the coach judged it"),
+        "judged_by_id": _BY, "judged_at": _WHEN,
     },
     "closed_day": {"id": _ID, "job_centre_id": _CONFIG, "day": _CONFIG, "note": _CONFIG},
     "attendance_day": {
         "id": _ID, "job_centre_id": _CONFIG, "day": _CONFIG,
         "detected_at": not_personal("when the day's work ran"),
         "digest_at": not_personal("when the day's work ran"),
+        "alerted_at": not_personal("when the day's work ran"),
+        "weekly_at": not_personal("when the day's work ran"),
     },
     "coach_alert": {
         "id": _ID, "coach_id": _BY, "job_centre_id": _CONFIG, "day": _WHEN,
         "created_at": _WHEN, "acknowledged_at": _WHEN, "resent_at": _WHEN,
+        "sent_at": _WHEN,
     },
     "coach_alert_item": {
         "id": _ID, "alert_id": linked("the alert"), "enrolment_id": linked("whose absence"),
@@ -163,6 +173,13 @@ REGISTRY: dict[str, dict[str, Declared]] = {
         "id": _ID, "enrolment_id": linked("whose plan"), "kind": linked("which plan"),
         "due_on": _WHEN, "counted_from": _WHEN, "done_at": _WHEN, "done_by_id": _BY,
         "created_at": _WHEN, "cancelled_at": _WHEN,
+        "confirmed_at": _WHEN, "questions_at": _WHEN,
+        "measure_on": linked("when a measure (work training, internship, course) began"),
+    },
+    "exit_follow_up": {
+        "id": _ID, "enrolment_id": linked("whose follow-up"), "due_on": _WHEN,
+        "outcome": linked("self-supporting or not, kept anonymously for the figures"),
+        "recorded_at": _WHEN, "recorded_by_id": _BY, "created_at": _WHEN,
     },
     "info_session": {
         column: _CONFIG for column in (

@@ -101,6 +101,16 @@ def _within(db: Session, text: str) -> list[int]:
     return [limit, days]
 
 
+def _reasons(db: Session, text: str) -> str:
+    return attendance_policy.parse_reasons(text)
+
+
+def _reasons_text(t: Translator, value: str) -> str:
+    from bot.presentation.attendance_views import reason_label
+
+    return ", ".join(reason_label(t, reason) for reason in value.split(","))
+
+
 def _optional_clock(db: Session, text: str) -> str | None:
     if text.strip() in ("-", "—", "0"):
         return None
@@ -226,6 +236,15 @@ FIELDS: dict[str, admin.Field] = {
            "(5–1440)."),
         _int_parser("alert_resend_minutes"), _minutes,
         _policy(lambda v: {"alert_resend_minutes": v}), POLICY_VIEW),
+    "apad": Field(
+        N_("Send how many minutes the coach's alert waits for the aspirant's answer to \"why "
+           "were you absent?\" (0–240; 0 = the alert goes out at once)."),
+        _int_parser("alert_delay_minutes"), _minutes,
+        _policy(lambda v: {"alert_delay_minutes": v}), POLICY_VIEW),
+    "apar": Field(
+        N_("Send the absence reasons to offer, separated by spaces: ill, sick_child, "
+           "job_interview, appointment, other (\"other\" is always offered)."),
+        _reasons, _reasons_text, _policy(lambda v: {"absence_reasons": v}), POLICY_VIEW),
     "apdg": Field(
         N_("Send the time of the coaches' daily digest, e.g. 08:00, or - for no digest."),
         _optional_clock, _digest, _policy(lambda v: {"digest_time": _time_or_none(v)}),
@@ -306,8 +325,12 @@ def _policy_view(turn: Turn, centre_id: int) -> None:
         t._("Escalation: {rule}", rule=_streak(t, policy.streak_limit)),
         t._("Escalation: {rule}", rule=_within_text(t, [policy.window_limit,
                                                          policy.window_days])),
+        t._("The coach's alert waits {minutes} for the aspirant's answer",
+            minutes=_minutes(t, policy.alert_delay_minutes)),
         t._("An alert no coach has acted on is sent again after {minutes}",
             minutes=_minutes(t, policy.alert_resend_minutes)),
+        t._("Absence reasons offered: {reasons}", reasons=_reasons_text(
+            t, ",".join(r.value for r in attendance_policy.reasons_of(policy)))),
         t._("Coaches' daily digest: {time}", time=_digest(
             t, policy.digest_time.isoformat() if policy.digest_time else None)),
         t._("Location check: {rule}", rule=t._(LOCATION_NAMES[policy.location_rule])),
@@ -326,6 +349,8 @@ def _policy_view(turn: Turn, centre_id: int) -> None:
          _button(t, N_("Alert sent again"), edit("aprs"))],
         [_button(t, N_("Absences in a row"), edit("apstk")),
          _button(t, N_("Absences within days"), edit("apwl"))],
+        [_button(t, N_("Wait for the answer"), edit("apad")),
+         _button(t, N_("Absence reasons"), edit("apar"))],
         [_button(t, N_("Digest time"), edit("apdg")),
          _button(t, N_("Code rotation"), edit("apcs"))],
         [_button(t, N_("Radius"), edit("aprad")),

@@ -223,11 +223,15 @@ def _days_keyboard(turn: Turn, days: list[date]) -> InlineKeyboardMarkup:
 @on(roles=ASPIRANT)
 def absence_command(turn: Turn) -> None:
     assert turn.person is not None
-    checkin.enrolment_of(turn.db, turn.person)
+    enrolment = checkin.enrolment_of(turn.db, turn.person)
+    # Before the requirement starts there is nothing to report: say so now, not at the end.
+    absences.first_reportable_day(turn.db, turn.now, enrolment)
+    reasons = absences.offered_reasons(turn.db, turn.now, enrolment.job_centre_id)
     conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, ABSENCE_FLOW, "reason")
     turn.say(turn._("Why will you be absent?"),
                    reply_markup=views.reason_keyboard(turn.t, cb.AbsenceReason,
-                                                      cancel=cb.AbsenceCancel()))
+                                                      cancel=cb.AbsenceCancel(),
+                                                      reasons=[r.value for r in reasons]))
 
 
 @on(roles=ASPIRANT)
@@ -396,13 +400,19 @@ def why_button(turn: Turn) -> None:
         turn.stale()
         return
     record = pressed.record
-    if reason == AbsenceReason.OTHER:
-        absences.check_explainable(turn.db, turn.person, record)
-        conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, ABSENCE_FLOW,
-                            "why_note", {"record": record})
-        turn.say(turn._("Please write the reason in a few words:"))
+    try:
+        if reason == AbsenceReason.OTHER:
+            absences.check_explainable(turn.db, turn.person, record)
+            conversations.begin(turn.db, turn.now, turn.user_id, turn.chat_id, ABSENCE_FLOW,
+                                "why_note", {"record": record})
+            turn.say(turn._("Please write the reason in a few words:"))
+            return
+        absences.explain(turn.db, turn.now, turn.person, record, reason)
+    except absences.NotExplainable as closed:
+        # The question is closed: say why, and take its buttons away.
+        turn.toast()
+        turn.edit_or_say(turn._(closed.message, **closed.params))
         return
-    absences.explain(turn.db, turn.now, turn.person, record, reason)
     turn.edit_or_say(turn._("Thank you. Your coach has been told: {reason}.",
                                   reason=views.reason_label(turn.t, reason)))
 

@@ -11,13 +11,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.calendar import local_date
 from bot.errors import DomainError
 from bot.i18n import N_
-from bot.models import AttendanceStatus, ConversationState, Role
+from bot.models import AttendanceStatus, ConversationState, Judgement, Role
 from bot.presentation import attendance_views as views
 from bot.presentation import callbacks as cb
 from bot.services.attendance import caseload, coach_alerts, follow_up
 from bot.services.attendance import policy as attendance_policy
 from bot.services.attendance import statement as attendance_statement
-from bot.services.people import demographics
+from bot.services.people import demographics, social_workers
 from bot.services.system import conversations
 from handlers import menu
 from handlers.base import Turn, on
@@ -29,8 +29,10 @@ NOTE_FLOW = "attnote"
 MARKS = {"p": AttendanceStatus.PRESENT, "e": AttendanceStatus.EXCUSED,
          "u": AttendanceStatus.UNEXCUSED}
 SAVED = {AttendanceStatus.PRESENT: N_("Marked present."),
-         AttendanceStatus.EXCUSED: N_("Excused."),
-         AttendanceStatus.UNEXCUSED: N_("Marked as unexcused absence.")}
+         AttendanceStatus.EXCUSED: N_("Recorded: valid absence."),
+         AttendanceStatus.UNEXCUSED: N_("Recorded: absence not valid.")}
+VERDICTS = {"v": Judgement.VALID, "x": Judgement.NOT_VALID}
+VERDICT_STATUS = {"v": AttendanceStatus.EXCUSED, "x": AttendanceStatus.UNEXCUSED}
 PERIODS = (("30", N_("Last 30 days")), ("m", N_("This month")), ("pm", N_("Last month")))
 
 
@@ -74,7 +76,8 @@ def _show_detail(turn: Turn, enrolment_id: int) -> None:
 
 CASELOAD_BUTTONS = (cb.CaseloadPage, cb.CaseloadDetail, cb.MarkAttendance,
                     cb.ChooseAttendanceDay, cb.ChooseAttendanceStatus, cb.WriteNote,
-                    cb.ChooseStatementPeriod, cb.SendStatement, cb.SetRequirement)
+                    cb.ChooseStatementPeriod, cb.SendStatement, cb.SetRequirement,
+                    cb.ChooseSocialWorker, cb.LinkSocialWorker)
 
 
 @on(roles=STAFF)
@@ -105,8 +108,41 @@ def caseload_button(turn: Turn) -> None:
             turn.toast(turn._("Daily check-in switched on.") if required
                        else turn._("Daily check-in switched off."))
             _show_detail(turn, enrolment)
+        case cb.ChooseSocialWorker(enrolment):
+            _choose_social_worker(turn, enrolment)
+        case cb.LinkSocialWorker(enrolment, worker):
+            if worker:
+                social_workers.link(turn.db, turn.now, turn.person, enrolment, worker)
+                turn.toast(turn._("Linked. The social worker gets the weekly statement."))
+            else:
+                social_workers.unlink(turn.db, turn.now, turn.person, enrolment)
+                turn.toast(turn._("The social worker no longer gets the statements."))
+            _show_detail(turn, enrolment)
         case _:
             turn.stale()
+
+
+def _choose_social_worker(turn: Turn, enrolment_id: int) -> None:
+    assert turn.person is not None
+    enrolment = follow_up.enrolment_for(turn.db, turn.person, enrolment_id)
+    workers = social_workers.available(turn.db, enrolment.job_centre_id)
+    rows = [[InlineKeyboardButton(("✓ " if w.id == enrolment.social_worker_id else "")
+                                  + (w.display_name or "?")[:40],
+                                  callback_data=cb.LinkSocialWorker(enrolment_id, w.id).encode())]
+            for w in workers[:20]]
+    if enrolment.social_worker_id is not None:
+        rows.append([InlineKeyboardButton(turn._("No social worker"),
+                                          callback_data=cb.LinkSocialWorker(enrolment_id,
+                                                                            0).encode())])
+    rows.append([_back(turn, enrolment_id)])
+    if not workers:
+        text = turn._("No social worker has joined for this job centre yet. An administrator "
+                      "can invite them with /invite.")
+    else:
+        text = turn._("Which social worker should get the attendance statements and plan "
+                      "status of {name}? They see nothing else.",
+                      name=enrolment.aspirant.display_name or "?")
+    _edit(turn, text, InlineKeyboardMarkup(rows))
 
 
 def _choose_day(turn: Turn, enrolment_id: int) -> None:
@@ -200,27 +236,39 @@ def note_text(turn: Turn, state: ConversationState) -> None:
 
 
 # --- the alert's buttons --------------------------------------------------------------------
-ALERT_BUTTONS = (cb.AlertAction, cb.AlertSeen, cb.ExcuseExplained)
+ALERT_BUTTONS = (cb.AlertAction, cb.AlertSeen, cb.ExcuseExplained, cb.JudgeRecord,
+                 cb.JudgeReport)
+ALERT_STATUS = {"v": AttendanceStatus.EXCUSED, "e": AttendanceStatus.EXCUSED,
+                "x": AttendanceStatus.UNEXCUSED, "p": AttendanceStatus.PRESENT}
 
 
 @on(roles=STAFF)
 def alert_button(turn: Turn) -> None:
-    """An action on one aspirant of an alert, "seen" on the alert, or excusing an absence
-    the aspirant explained."""
+    """An action on one aspirant of an alert, "seen" on the alert, or the coach's judgement
+    of an absence the aspirant explained or reported."""
     assert turn.query is not None and turn.person is not None
     pressed = turn.pressed(*ALERT_BUTTONS)
-    if isinstance(pressed, cb.ExcuseExplained):
-        _excuse_explained(turn, pressed.record)
-        return
-    if isinstance(pressed, cb.AlertSeen):
-        alert = follow_up.alert_for(turn.db, turn.person, pressed.alert)
-        follow_up.acknowledge(turn.db, turn.now, alert)
-        turn.toast(turn._("Thank you."))
-        _redraw_alert(turn, alert)
-        return
-    if not isinstance(pressed, cb.AlertAction):
-        turn.stale()
-        return
+    match pressed:
+        case cb.ExcuseExplained(record):
+            _judge_record(turn, record, "v")
+            return
+        case cb.JudgeRecord(record, verdict):
+            _judge_record(turn, record, verdict)
+            return
+        case cb.JudgeReport(report, verdict):
+            _judge_report(turn, report, verdict)
+            return
+        case cb.AlertSeen(alert_id):
+            alert = follow_up.alert_for(turn.db, turn.person, alert_id)
+            follow_up.acknowledge(turn.db, turn.now, alert)
+            turn.toast(turn._("Thank you."))
+            _redraw_alert(turn, alert)
+            return
+        case cb.AlertAction():
+            pass
+        case _:
+            turn.stale()
+            return
     action = pressed.action
     _, alert, enrolment = follow_up.alert_item(turn.db, turn.person, pressed.item)
     if action == "n":
@@ -232,7 +280,7 @@ def alert_button(turn: Turn) -> None:
         follow_up.contacted(turn.db, turn.now, turn.person, enrolment.id, alert.day)
         turn.toast(turn._("Recorded: contacted."))
     else:
-        status = AttendanceStatus.EXCUSED if action == "e" else AttendanceStatus.PRESENT
+        status = ALERT_STATUS[action]
         follow_up.mark(turn.db, turn.now, turn.person, enrolment.id, alert.day, status)
         turn.toast(turn._(SAVED[status]))
     _redraw_alert(turn, alert)
@@ -244,17 +292,30 @@ def _redraw_alert(turn: Turn, alert) -> None:  # type: ignore[no-untyped-def]
                 views.alert_keyboard(turn.t, view, acknowledged=alert.acknowledged_at is not None))
 
 
-def _excuse_explained(turn: Turn, record_id: int) -> None:
-    assert turn.person is not None and turn.query is not None
-    record = follow_up.record(turn.db, record_id)
-    if record is None:
-        turn.stale()
-        return
-    follow_up.mark(turn.db, turn.now, turn.person, record.enrolment_id, record.day,
-                   AttendanceStatus.EXCUSED)
-    turn.toast(turn._(SAVED[AttendanceStatus.EXCUSED]))
-    original = turn.query.message.text if turn.query.message else ""
-    _edit(turn, f"{original}\n\n✓ {turn._('Excused.')}", None)
+def _original(turn: Turn) -> str:
+    """The pressed notice's text, without an earlier judgement line."""
+    text = turn.query.message.text if turn.query is not None and turn.query.message else ""
+    return (text or "").split("\n\n✓ ")[0]
+
+
+def _judge_record(turn: Turn, record_id: int, verdict: str) -> None:
+    assert turn.person is not None
+    follow_up.judge_record(turn.db, turn.now, turn.person, record_id, VERDICTS[verdict])
+    turn.toast(turn._(SAVED[VERDICT_STATUS[verdict]]))
+    line = views.judged_line(turn.t, verdict, turn.person.display_name or "?")
+    buttons = views.judge_buttons(turn.t, lambda v: cb.JudgeRecord(record_id, v),  # type: ignore[arg-type]
+                                  judged=verdict)
+    _edit(turn, f"{_original(turn)}\n\n{line}", InlineKeyboardMarkup([buttons]))
+
+
+def _judge_report(turn: Turn, report_id: int, verdict: str) -> None:
+    assert turn.person is not None
+    follow_up.judge_report(turn.db, turn.now, turn.person, report_id, VERDICTS[verdict])
+    turn.toast(turn._(SAVED[VERDICT_STATUS[verdict]]))
+    line = views.judged_line(turn.t, verdict, turn.person.display_name or "?")
+    buttons = views.judge_buttons(turn.t, lambda v: cb.JudgeReport(report_id, v),  # type: ignore[arg-type]
+                                  judged=verdict)
+    _edit(turn, f"{_original(turn)}\n\n{line}", InlineKeyboardMarkup([buttons]))
 
 
 def register(application: Application) -> None:

@@ -32,6 +32,7 @@ _ROLE_LABELS = {
     Role.COACH: N_("Coach"),
     Role.TEAM_LEAD: N_("Team lead"),
     Role.ADMIN: N_("Administrator"),
+    Role.SOCIAL_WORKER: N_("Social worker"),
 }
 
 
@@ -55,9 +56,11 @@ def invite_command(turn: Turn) -> None:
     if turn.has_role(Role.ADMIN):
         buttons = [InlineKeyboardButton(turn._(_ROLE_LABELS[r]),
                                         callback_data=cb.InviteRole(r).encode())
-                   for r in (Role.ASPIRANT, Role.COACH, Role.TEAM_LEAD, Role.ADMIN)]
+                   for r in (Role.ASPIRANT, Role.COACH, Role.TEAM_LEAD, Role.ADMIN,
+                             Role.SOCIAL_WORKER)]
         turn.say(turn._("Whom do you want to invite?"),
-                       reply_markup=InlineKeyboardMarkup([buttons[:2], buttons[2:]]))
+                       reply_markup=InlineKeyboardMarkup([buttons[:2], buttons[2:4],
+                                                          buttons[4:]]))
         return
     _ask_centre(turn, state, Role.ASPIRANT)
 

@@ -30,6 +30,7 @@ from bot.presentation.views import (
     split_message,
 )
 from bot.services.people import demographics, erasure, my_data
+from bot.services.plans import follow_ups
 from bot.services.system import audit, conversations
 from handlers.base import Turn, invoke, on
 
@@ -181,6 +182,12 @@ def my_data_command(turn: Turn) -> None:
         lines.append(t._("Coach: {coach}", coach=coach or "—"))
         lines.append(t._("Daily attendance required: {answer}",
                          answer=t._("yes") if enrolment.attendance_required else t._("no")))
+        if enrolment.intake_on is not None:
+            lines.append(t._("Intake: {date}", date=t.short_date(enrolment.intake_on)))
+        worker = enrolment.social_worker
+        if worker is not None and worker.erased_at is None:
+            lines.append(t._("Social worker who gets your attendance and plan: {name}",
+                             name=worker.display_name or "?"))
         if enrolment.left_at is not None:
             lines.append(t._("Left: {date}", date=t.date(enrolment.left_at)))
     if data.bookings:
@@ -196,6 +203,9 @@ def my_data_command(turn: Turn) -> None:
         lines += ["", t._("Plan milestones:")]
         for milestone in data.milestones:
             done = f" ✓ {t.short_date(milestone.done_at)}" if milestone.done_at else ""
+            if milestone.confirmed_at is not None:
+                done += " " + t._("(you confirmed it on {date})",
+                                  date=t.short_date(milestone.confirmed_at))
             lines.append(f"• {t._(MILESTONE_NAMES[milestone.kind])}: "
                          f"{t.short_date(milestone.due_on)}{done}")
     if data.attendance:
@@ -209,6 +219,10 @@ def my_data_command(turn: Turn) -> None:
                 days += f"–{t.short_date(absence.last_day)}"
             note = f" — {absence.note}" if absence.note else ""
             lines.append(f"• {days}: {t._(ABSENCE_REASON_NAMES[absence.reason])}{note}")
+    for follow_up in data.follow_ups:
+        assert follow_up.outcome is not None
+        lines += ["", t._("Follow-up six months after you left: {outcome}",
+                          outcome=t._(follow_ups.OUTCOME_NAMES[follow_up.outcome]))]
     if data.notes:
         lines += ["", t._("Notes your coach made about your attendance:")]
         lines += [f"• {t.short_date(note.day)}: {note.text}" for note in data.notes]

@@ -20,6 +20,7 @@ from handlers import (
     reminder_answers,
     report,
     sessions_admin,
+    social_worker,
     text_input,
     web,
 )
@@ -39,6 +40,7 @@ def register_all(application: Application) -> None:
     admin_rules.register(application)
     sessions_admin.register(application)
     plans.register(application)
+    social_worker.register(application)
     reminder_answers.register(application)
     text_input.register(application)
     web.register(application)

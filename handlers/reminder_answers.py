@@ -35,6 +35,12 @@ def answer(turn: Turn) -> None:
     action = pressed.answer
     booking = info_sessions.own_booking(turn.db, turn.person, pressed.booking)
     session = booking.info_session
+    if action in ("y", "c") and session.ends_at <= turn.now:
+        # Nothing to come to or to put in a calendar any more: say so, and take the
+        # buttons away (the place stays useful only while the session is ahead).
+        turn.toast(turn._("That information session is over."), alert=True)
+        _replace_buttons(turn, None)
+        return
     if action == "y":
         info_sessions.confirm_booking(turn.db, turn.now, turn.person, booking.id)
         turn.toast(turn._("Thank you! See you there."))

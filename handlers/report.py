@@ -29,11 +29,11 @@ def report_command(turn: Turn) -> None:
     if admin_of:
         centre_ids = None if None in admin_of else admin_of
         report = figures.compute(turn.db, first, last, centre_ids=centre_ids,  # type: ignore[arg-type]
-                                 groups=demographics.enabled(turn.db))
+                                 groups=demographics.enabled(turn.db), today=last)
         heading = turn._("Figures for {first} – {last}", first=turn.t.short_date(first),
                          last=turn.t.short_date(last))
     else:
-        report = figures.compute(turn.db, first, last, coach_id=turn.person.id)
+        report = figures.compute(turn.db, first, last, coach_id=turn.person.id, today=last)
         heading = turn._("Figures for your aspirants, {first} – {last}",
                          first=turn.t.short_date(first), last=turn.t.short_date(last))
     sections = [heading]
@@ -62,7 +62,7 @@ class LabelledChart:
 
     def __init__(self, t: Translator, report: figures.Report, first: date, last: date) -> None:
         self.t, self.report, self.first, self.last = t, report, first, last
-        self.caption = t._("Attendance and first plans on time")
+        self.caption = t._("Attendance, and the five-day guarantee met")
 
     def draw(self) -> bytes:
         words = chart_words(self.t)
@@ -91,8 +91,12 @@ def _groups(t: Translator, title: str, groups: dict[str, Figures],
     for label, item in groups.items():
         shown = t._("not recorded") if label == figures.NOT_RECORDED else (
             t._(names[label]) if label in names else label)
-        lines.append(t._("{group}: first plan within 5 working days {plan}, attendance {share}",
+        lines.append(t._("{group}: plan, work or a measure within 5 working days {plan}; "
+                         "closed within 12 months {closed}; self-supporting after 6 months "
+                         "{supporting}; attendance {share}",
                          group=shown, plan=_percent(t, item.first_plan.on_time),
+                         closed=_percent(t, item.closed_within_12_months),
+                         supporting=_percent(t, item.follow_ups.self_supporting),
                          share=_percent(t, item.attendance)))
     return "\n".join(lines)
 
@@ -104,15 +108,43 @@ def _percent(t: Translator, share: Share) -> str:
                hits=share.hits, total=share.total)
 
 
+def _days(t: Translator, mean: float | None, count: int) -> str:
+    if mean is None:
+        return "—"
+    return t.ngettext("{days} days on average ({count} aspirant)",
+                      "{days} days on average ({count} aspirants)", count,
+                      days=t.number(mean))
+
+
 def _section(t: Translator, item: Figures) -> str:
-    median = item.first_plan.median_days
+    plan = item.first_plan
+    median = plan.median_days
     lines = [
         item.name,
-        t._("First plan within 5 working days: {share}", share=_percent(t, item.first_plan.on_time)),
+        t._("Plan, work or a measure within 5 working days of the intake: {share}",
+            share=_percent(t, plan.on_time)),
+        "  " + t._("by plan {plan}, work {work}, studies {studies}, a measure {measure}; not "
+                   "yet due {pending}; left before the deadline {left}",
+                   plan=plan.met_by.get("plan", 0), work=plan.met_by.get("work", 0),
+                   studies=plan.met_by.get("studies", 0),
+                   measure=plan.met_by.get("measure", 0), pending=plan.pending,
+                   left=plan.left_before_due),
+        t._("A job within 5 working days: {share}", share=_percent(t, plan.job_within_five_days)),
         t._("Median working days to the first plan: {days}",
             days="—" if median is None else median),
         t._("Deepened plan on time: {share}", share=_percent(t, item.deepened_plan.on_time)),
         t._("Reviews on time: {share}", share=_percent(t, item.reviews.on_time)),
+        t._("Plans waiting for the aspirant's confirmation: {count}",
+            count=plan.awaiting_confirmation + item.deepened_plan.awaiting_confirmation
+            + item.reviews.awaiting_confirmation),
+        t._("Enrolled without an intake recorded: {count}", count=item.enrolled_without_intake),
+        t._("Closed within 12 months, not counting those sent back: {share}",
+            share=_percent(t, item.closed_within_12_months)),
+        t._("Self-supporting 6 months after leaving: {share}",
+            share=_percent(t, item.follow_ups.self_supporting)),
+        t._("Time enrolled until work or studies, aged 16–24: {days}",
+            days=_days(t, item.young_mean_days_to_work_or_studies,
+                       len(item.young_days_to_work_or_studies))),
         t._("Attendance: {share}", share=_percent(t, item.attendance)),
         t._("Aspirants with 2 or more unexcused absences in a row: {count}",
             count=item.aspirants_with_streak(2)),

@@ -292,6 +292,7 @@ def language_button(turn: Turn) -> None:
             end=t.time(end), place=state.data["place"] or centre.address),
         t._("Language: {language}", language=LANGUAGES[language]),
         t._("Places: {count}", count=state.data["capacity"]),
+        *_day_off_warning(turn, centre.id, start),
     ])
     turn.edit_or_say(text, reply_markup=InlineKeyboardMarkup([
         [_button(t._("Create"), cb.SessionConfirm()), *_cancel_row(turn)]]))
@@ -346,7 +347,24 @@ def _edit_when(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]
     t = turn.t
     question = t._("Move the session to {date}, {start}–{end}?", date=t.date(start),
                    start=t.time(start), end=t.time(start + duration))
+    warning = _day_off_warning(turn, session.job_centre_id, start)
+    if warning:
+        question += "\n" + warning[1]
     _confirm_edit(turn, state, session, changes, question)
+
+
+def _day_off_warning(turn: Turn, centre_id: int, start: datetime) -> list[str]:
+    """Lines to add to the confirmation if the day is not a working day (a blank one,
+    then the warning)."""
+    found = info_sessions.day_off(turn.db, centre_id, start)
+    if found is None:
+        return []
+    kind, note = found
+    reason = {info_sessions.HOLIDAY: turn._("a public holiday"),
+              info_sessions.CLOSED: note or turn._("a closed day"),
+              info_sessions.WEEKEND: turn._("a weekend")}[kind]
+    return ["", "⚠️ " + turn._("{date} is not a working day ({reason}): the job centre is "
+                              "usually closed then.", date=turn.t.date(start), reason=reason)]
 
 
 def _edit_place(turn: Turn, state) -> None:  # type: ignore[no-untyped-def]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from itertools import count
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +21,9 @@ from bot.models import (
 )
 from bot.services.attendance import checkin_codes
 from bot.services.attendance import policy as attendance_policy
+from bot.services.centres.calendars import calendar_for
 from bot.services.people import onboarding
+from bot.services.plans import milestones
 from tests import factories
 
 _ids = count(700001)
@@ -39,14 +42,27 @@ def centre_with_staff(db: Session, now: datetime, name: str = "Jobbtorg Kista",
     return centre, coach, lead
 
 
+BEFORE = "before"
+
+
 def enrol(db: Session, now: datetime, centre: JobCentre, coach: Person | None, name: str, *,
-          required: bool = True, telegram_user_id: int | None = None, language: str = "sv"
-          ) -> tuple[Person, Enrolment]:
-    """An aspirant enrolled through an invite, as the onboarding does it."""
+          required: bool = True, telegram_user_id: int | None = None, language: str = "sv",
+          intake: date | str | None = BEFORE) -> tuple[Person, Enrolment]:
+    """An aspirant enrolled through an invite, as the onboarding does it, whose intake (the
+    group information session) was recorded on ``intake``: by default the working day
+    before ``now``, so their daily requirement runs from ``now``'s day; None: no intake."""
     invite = factories.aspirant_invite(db, now, centre, coach, attendance_required=required)
     uid = telegram_user_id or next(_ids)
-    return onboarding.enrol_aspirant(db, now, invite.id, invite.code, telegram_user_id=uid,
-                                     chat_id=uid, language=language, display_name=name)
+    person, enrolment = onboarding.enrol_aspirant(
+        db, now, invite.id, invite.code, telegram_user_id=uid, chat_id=uid, language=language,
+        display_name=name)
+    if intake == BEFORE:
+        today = now.astimezone(ZoneInfo(centre.timezone)).date()
+        intake = calendar_for(db, centre.id).add_working_days(today, -1)
+    if intake is not None:
+        assert isinstance(intake, date)
+        milestones.on_info_session_attended(db, now, enrolment.id, intake)
+    return person, enrolment
 
 
 def policy(db: Session, centre: JobCentre) -> AttendancePolicy:

@@ -86,6 +86,10 @@ async def test_each_policy_value_is_validated_confirmed_and_audited(harness):
         ("Radius", "5", "Send a whole number from 20 to 5,000.", "350", "350 m"),
         ("Code rotation", "1", "Send a whole number from 15 to 3,600.", "30",
          "every 30 seconds"),
+        ("Wait for the answer", "300", "Send a whole number from 0 to 240.", "0",
+         "0 minutes"),
+        ("Absence reasons", "ill flu", "Unknown absence reason: flu.", "job_interview ill",
+         "Ill, Job interview, Other reason"),
     ]
     for button, bad, problem, good, preview in cases:
         reply = await _change(phone, button, bad)
@@ -104,6 +108,8 @@ async def test_each_policy_value_is_validated_confirmed_and_audited(harness):
     assert (policy.window_limit, policy.window_days) == (4, 15)
     assert (policy.alert_resend_minutes, policy.digest_time) == (90, None)
     assert (policy.radius_m, policy.code_step_seconds) == (350, 30)
+    assert policy.alert_delay_minutes == 0
+    assert policy.absence_reasons == "ill,job_interview,other"
     entries = _audit(harness, "attendance.policy")
     assert len(entries) == len(cases)
     assert {e.actor_id for e in entries} == {_actor_id(harness, phone)}

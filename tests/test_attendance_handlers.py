@@ -43,6 +43,17 @@ async def setup(harness, *names, required=True, **policy):  # type: ignore[no-un
     return centre_id, coach_phone, phones
 
 
+async def detect_and_alert(harness, day: int = 2, month: int = 3):  # type: ignore[no-untyped-def]
+    """Absences detected after the window (the aspirants asked at once), then the coaches'
+    alerts after the default 30-minute wait for the answers."""
+    harness.clock.set(local(2026, month, day, 10, 16))
+    await attendance_jobs.tick(harness.runtime)
+    await harness.dispatch()
+    harness.clock.set(local(2026, month, day, 10, 46))
+    await attendance_jobs.tick(harness.runtime)
+    await harness.dispatch()
+
+
 def code(harness, centre_id):  # type: ignore[no-untyped-def]
     with harness.db() as db:
         from bot.models import JobCentre
@@ -200,12 +211,10 @@ async def test_another_reason_is_written_in_words(harness):
     await harness.dispatch()
     (notice,) = coach.new_messages()
     assert notice["text"].endswith(": Other reason (Court hearing).")
-    # Reported before the window closed: excused, so no alert.
-    harness.clock.set(local(2026, 3, 2, 10, 16))
-    await attendance_jobs.tick(harness.runtime)
-    await harness.dispatch()
+    # Reported before the window closed: no alert, and "reported" until the coach judges.
+    await detect_and_alert(harness)
     assert coach.new_messages() == []
-    assert status(harness, "Amina") == AttendanceStatus.EXCUSED
+    assert status(harness, "Amina") == AttendanceStatus.REPORTED
 
 
 # --- the coach's alert ----------------------------------------------------------------------
@@ -218,24 +227,35 @@ async def test_one_checks_in_one_misses_and_the_coach_gets_one_correct_alert(har
     await attendance_jobs.tick(harness.runtime)
     await attendance_jobs.tick(harness.runtime)  # asking twice changes nothing
     await harness.dispatch()
-
-    (alert,) = coach.new_messages()
-    assert alert["text"].splitlines()[:3] == [
-        "Not checked in today (Monday, 2 March 2026) at Jobbtorg Kista:", "",
-        "1. \u2068Yusuf\u2069"]
-    assert "Amina" not in alert["text"]
-    assert coach.buttons(alert) == ["1 ✔️ Excuse", "1 ✅ Present", "1 📞 Contacted",
-                                    "1 📝 Note", "👍 Seen, I'll follow up"]
-    assert amina.new_messages() == []
+    # Ask first: the aspirant now, the coach after the wait.
     (why,) = yusuf.new_messages()
     assert why["text"].startswith("We did not see you at the job centre today")
     assert "Ill" in yusuf.buttons(why)
+    assert coach.new_messages() == []
+    harness.clock.set(local(2026, 3, 2, 10, 46))
+    await attendance_jobs.tick(harness.runtime)
+    await harness.dispatch()
 
-    await coach.press("1 ✔️ Excuse")
+    (alert,) = coach.new_messages()
+    assert alert["text"].splitlines()[:4] == [
+        "Not checked in today (Monday, 2 March 2026) at Jobbtorg Kista:", "",
+        "1. \u2068Yusuf\u2069", "    💬 No answer yet."]
+    assert "Amina" not in alert["text"]
+    # At most three buttons a row, each with the aspirant's number.
+    rows = alert["reply_markup"]["inline_keyboard"]
+    assert [[b["text"] for b in row] for row in rows] == [
+        ["1 ✔️ Valid", "1 ❌ Not valid", "1 ✅ Present"], ["1 📞 Contacted", "1 📝 Note"],
+        ["👍 Seen, I'll follow up"]]
+    assert amina.new_messages() == []
+
+    await coach.press("1 ✔️ Valid")
     edited = coach.bot_messages[-1]
-    assert "1. \u2068Yusuf\u2069 — ✓ excused" in edited["text"]
-    assert "reply_markup" not in edited
+    assert "1. \u2068Yusuf\u2069 — ✓ valid absence" in edited["text"]
+    assert coach.buttons(edited) == ["1 ❌ Not valid"]  # the judgement can be changed
     assert status(harness, "Yusuf") == AttendanceStatus.EXCUSED
+    await coach.press("1 ❌ Not valid")
+    assert "— ✓ absence not valid" in coach.bot_messages[-1]["text"]
+    assert status(harness, "Yusuf") == AttendanceStatus.UNEXCUSED
     # Acted on: not sent again.
     harness.clock.advance(timedelta(hours=2))
     await attendance_jobs.tick(harness.runtime)
@@ -246,9 +266,7 @@ async def test_one_checks_in_one_misses_and_the_coach_gets_one_correct_alert(har
 async def test_two_missed_days_in_a_row_reach_the_team_lead(harness):
     _, coach, _ = await setup(harness, "Yusuf", streak_limit=2, window_limit=0)
     for day in (2, 3):
-        harness.clock.set(local(2026, 3, day, 10, 16))
-        await attendance_jobs.tick(harness.runtime)
-        await harness.dispatch()
+        await detect_and_alert(harness, day)
     first, second = [m for m in coach.new_messages() if m["text"].startswith("Not checked in")]
     assert "⚠️" not in first["text"]
     assert "⚠️ 2 unexcused absences in a row; the team lead has been told." in second["text"]
@@ -258,34 +276,58 @@ async def test_two_missed_days_in_a_row_reach_the_team_lead(harness):
                                   "been told.")
 
 
-async def test_the_aspirant_answers_why_and_the_coach_excuses_from_the_notice(harness):
-    _centre_id, coach, (yusuf,) = await setup(harness, "Yusuf")
+async def test_the_answer_comes_in_the_alert_and_a_late_one_updates_it(harness):
+    _centre_id, coach, (yusuf, ali) = await setup(harness, "Yusuf", "Ali")
     harness.clock.set(local(2026, 3, 2, 10, 16))
     await attendance_jobs.tick(harness.runtime)
     await harness.dispatch()
-    coach.new_messages()
-    why, ill = yusuf.find_button("Ill")
+    harness.clock.set(local(2026, 3, 2, 10, 30))
     await yusuf.press("Sick child")
     assert yusuf.last_text == "Thank you. Your coach has been told: Sick child."
-    assert status(harness, "Yusuf") == AttendanceStatus.UNEXCUSED
+    assert status(harness, "Yusuf") == AttendanceStatus.REPORTED
+    harness.clock.set(local(2026, 3, 2, 10, 46))
+    await attendance_jobs.tick(harness.runtime)
     await harness.dispatch()
-    (notice,) = coach.new_messages()
-    assert notice["text"] == "Yusuf explained the absence on Monday, 2 March 2026: Sick child."
-    await coach.press("✔️ Excuse", message=notice)
-    assert coach.bot_messages[-1]["text"].endswith("✓ Excused.")
-    assert status(harness, "Yusuf") == AttendanceStatus.EXCUSED
-    await yusuf.press_data(why["message_id"], ill["callback_data"])  # the old buttons again
-    assert harness.emulator.callback_answers[-1]["text"].startswith("Thank you, this day is")
+    (alert,) = coach.new_messages()
+    lines = alert["text"].splitlines()
+    assert lines[2:6] == ["1. \u2068Yusuf\u2069", "    💬 Answer: Sick child",
+                          "2. \u2068Ali\u2069", "    💬 No answer yet."]
+    # Ali answers after the alert went out: it comes again, updated.
+    harness.clock.set(local(2026, 3, 2, 11, 30))
+    why, ill = ali.find_button("Ill")
+    await ali.press("Ill")
+    await harness.dispatch()
+    (updated,) = coach.new_messages()
+    assert updated["text"].startswith("Update to the alert of Monday, 2 March 2026 at "
+                                      "Jobbtorg Kista: an aspirant has answered.")
+    assert "    💬 Answer: Ill" in updated["text"]
+    await coach.press("2 ✔️ Valid", message=updated)
+    assert status(harness, "Ali") == AttendanceStatus.EXCUSED
+    # The old question's buttons say it is settled, and go.
+    await ali.press_data(why["message_id"], ill["callback_data"])
+    assert harness.emulator.find_message(ali.id, why["message_id"])["text"] == (
+        "You have already told us why. Thank you!")
+
+
+async def test_an_answer_after_the_coach_marked_present_is_refused_and_its_buttons_go(harness):
+    _centre_id, coach, (yusuf,) = await setup(harness, "Yusuf")
+    await detect_and_alert(harness)
+    await coach.press("1 ✅ Present")
+    assert status(harness, "Yusuf") == AttendanceStatus.PRESENT
+    why, _ = yusuf.find_button("Ill")
+    await yusuf.press("Ill")
+    message = harness.emulator.find_message(yusuf.id, why["message_id"])
+    assert message["text"].startswith("Your coach has recorded you as present on Monday")
+    assert "reply_markup" not in message
+    assert status(harness, "Yusuf") == AttendanceStatus.PRESENT
 
 
 async def test_an_unacknowledged_alert_comes_once_more(harness):
     _, coach, _ = await setup(harness, "Yusuf", alert_resend_minutes=45)
-    harness.clock.set(local(2026, 3, 2, 10, 16))
-    await attendance_jobs.tick(harness.runtime)
-    await harness.dispatch()
+    await detect_and_alert(harness)
     (_first,) = coach.new_messages()
     for minutes in (44, 45, 90, 180):
-        harness.clock.set(local(2026, 3, 2, 10, 16) + timedelta(minutes=minutes))
+        harness.clock.set(local(2026, 3, 2, 10, 46) + timedelta(minutes=minutes))
         await attendance_jobs.tick(harness.runtime)
         await harness.dispatch()
     (again,) = coach.new_messages()
@@ -295,9 +337,7 @@ async def test_an_unacknowledged_alert_comes_once_more(harness):
 
 async def test_a_note_from_the_alert(harness):
     _, coach, _ = await setup(harness, "Yusuf")
-    harness.clock.set(local(2026, 3, 2, 10, 16))
-    await attendance_jobs.tick(harness.runtime)
-    await harness.dispatch()
+    await detect_and_alert(harness)
     (alert,) = coach.new_messages()
     (question,) = await coach.press("1 📝 Note")
     assert question["text"] == "Write your note about Yusuf (one message):"
@@ -319,11 +359,9 @@ async def test_a_tampered_button_from_another_coach_is_refused(harness):
         centre = db.scalar(select(JobCentre))
         factories.staff(db, harness.clock.now(), Role.COACH, centre, name="Nils",
                         language="en", telegram_user_id=other_phone.id)
-    harness.clock.set(local(2026, 3, 2, 10, 16))
-    await attendance_jobs.tick(harness.runtime)
-    await harness.dispatch()
+    await detect_and_alert(harness)
     (alert,) = coach.new_messages()
-    item_data = coach.find_button("1 ✔️ Excuse", message=alert)[1]["callback_data"]
+    item_data = coach.find_button("1 ✔️ Valid", message=alert)[1]["callback_data"]
     (own,) = await other_phone.send("/caseload")
     assert own["text"] == "You have no aspirants in your caseload."
     await other_phone.press_data(own["message_id"], item_data)
@@ -373,10 +411,23 @@ async def test_marking_another_day_by_hand(harness):
     await coach.press("📅 Another day")
     assert coach.last_text == "Which day do you want to record?"
     await coach.press(data="cl:q:1:20260302")
-    await coach.press("❌ Unexcused")
+    await coach.press("❌ Not valid")
     assert status(harness, "Yusuf") == AttendanceStatus.UNEXCUSED
     with harness.db() as db:
         from bot.models import AuditEntry
 
         entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "attendance.mark"))
         assert entry.details["day"] == "2026-03-02"
+
+
+async def test_only_the_reasons_the_centre_offers_are_shown(harness):
+    _, _coach, (amina,) = await setup(harness, "Amina", absence_reasons="ill")
+    await amina.send("/absence")
+    assert amina.buttons() == ["Ill", "Other reason", "Cancel"]  # "other" always
+    await detect_and_alert(harness, day=3)
+    why, _ = amina.find_button("Ill")
+    assert amina.buttons(why) == ["Ill", "Other reason"]
+    # A reason the centre does not offer, pressed from a forged button, is refused.
+    await amina.press_data(why["message_id"], why["reply_markup"]["inline_keyboard"][0][0][
+        "callback_data"].replace(":i", ":j"))
+    assert status(harness, "Amina", date(2026, 3, 3)) == AttendanceStatus.UNEXCUSED

@@ -54,7 +54,7 @@ def test_labels_are_in_the_readers_language_and_every_glyph_is_there(language):
     axes = figure.axes[0]
     assert axes.get_title() == t._("Week by week")
     assert [text.get_text() for text in axes.get_legend().get_texts()] == [
-        t._("Attendance"), t._("First plan within 5 working days")]
+        t._("Attendance"), t._("Plan, work or a measure within 5 working days")]
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     width, height = figure.get_size_inches() * figure.dpi
@@ -75,6 +75,6 @@ async def test_report_chart_in_arabic_is_labelled_in_arabic(harness):
     replies = await phone.send("/report")
     photo = replies[-1]
     ar = translator("ar")
-    assert photo["caption"] == ar._("Attendance and first plans on time")
+    assert photo["caption"] == ar._("Attendance, and the five-day guarantee met")
     assert ar._(NO_FONT_NOTE) not in photo["caption"]
     assert harness.emulator.files[photo["photo"][0]["file_id"]][1].startswith(b"\x89PNG")

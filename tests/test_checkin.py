@@ -243,7 +243,7 @@ def test_location_rules_need_the_centre_coordinates(db, clock):
 def test_checking_in_at_an_information_session_marks_it_attended_and_starts_the_plan(db, clock):
     centre, coach, _ = centre_with_staff(db, clock.now())
     session = factories.session(db, clock.now(), centre, local(2026, 3, 3, 13, 0))
-    aspirant, enrolment = enrol(db, clock.now(), centre, coach, "Amina", required=False)
+    aspirant, enrolment = enrol(db, clock.now(), centre, coach, "Amina", required=False, intake=None)
     booking = info_sessions.book(db, clock.now(), aspirant, session.id)
     now = local(2026, 3, 3, 12, 45)
     done = checkin.check_in(db, now, aspirant, code=code_now(db, centre, now))
@@ -304,3 +304,37 @@ def test_policy_changes_are_audited_and_rotating_the_secret_voids_every_code(db,
     late = local(2026, 3, 2, 9, 50)
     with pytest.raises(DomainError):
         checkin.check_in(db, late, aspirant, code=code_now(db, centre, late))
+
+
+def test_a_check_in_reads_two_statements_and_writes_one(engine, sessions, clock):
+    """The hot path stays as it was optimised: who it is (with the intake that decides the
+    requirement) in one statement, the day's state in one more, one write."""
+    from sqlalchemy import event
+
+    from bot.db import unit_of_work
+    from bot.services.people import identity
+
+    with unit_of_work(sessions) as db:
+        centre, coach, _ = centre_with_staff(db, clock.now())
+        for uid, name in ((811, "Amina"), (812, "Bea")):
+            enrol(db, clock.now(), centre, coach, name, telegram_user_id=uid)
+    at = local(2026, 3, 2, 8, 45)
+
+    def check_in_as(uid: int) -> None:
+        with unit_of_work(sessions) as db:
+            who = identity.identify(db, uid, uid)
+            code = checkin_codes.current_code(
+                attendance_policy.policy_for(db, at, who.enrolment.job_centre_id), at)
+            statements.clear()
+            who = identity.identify(db, uid, uid)
+            checkin.check_in(db, at, who.person_id, enrolment=who.enrolment, code=code)
+
+    statements: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement.split()[0].upper())
+
+    check_in_as(812)  # the centre's facts are cached from here on
+    check_in_as(811)
+    assert statements == ["SELECT", "SELECT", "INSERT"]

@@ -9,12 +9,18 @@ import pytest
 from sqlalchemy import select
 
 from bot.errors import DomainError, NotFound
-from bot.models import AbsenceReason, AttendanceStatus, AuditEntry, CheckInMethod, Role
+from bot.models import (
+    AbsenceReason,
+    AttendanceStatus,
+    AuditEntry,
+    CheckInMethod,
+    Judgement,
+    Role,
+)
 from bot.services.attendance import absences, caseload, checkin, follow_up
 from bot.services.attendance import statement as attendance_statement
 from bot.services.attendance import sweep as attendance_sweep
 from bot.services.attendance.caseload import Today
-from bot.services.plans import milestones
 from tests import factories
 from tests.attendance_support import centre_with_staff, code_now, enrol, queued
 from tests.conftest import local
@@ -24,23 +30,26 @@ MONDAY = date(2026, 3, 2)
 
 def test_the_caseload_shows_today_and_puts_overdue_deadlines_first(db, clock):
     centre, coach, _ = centre_with_staff(db, clock.now())
-    amina, amina_e = enrol(db, clock.now(), centre, coach, "Amina")
+    # Sara's first plan was due last week; Amina's and Yusuf's are due this Friday.
+    amina, _amina_e = enrol(db, clock.now(), centre, coach, "Amina", intake=date(2026, 2, 27))
     _yusuf, _yusuf_e = enrol(db, clock.now(), centre, coach, "Yusuf")
-    _sara, sara_e = enrol(db, clock.now(), centre, coach, "Sara", required=False)
-    # Sara's first plan was due last week; Amina's is due next week.
-    milestones.on_info_session_attended(db, clock.now(), sara_e.id, date(2026, 2, 16))
-    milestones.on_info_session_attended(db, clock.now(), amina_e.id, MONDAY)
+    _sara, _sara_e = enrol(db, clock.now(), centre, coach, "Sara", required=False,
+                           intake=date(2026, 2, 16))
+    # Omar's information session is today: his daily check-in starts tomorrow.
+    _omar, _omar_e = enrol(db, clock.now(), centre, coach, "Omar", intake=MONDAY)
     now = local(2026, 3, 2, 8, 45)
     checkin.check_in(db, now, amina, code=code_now(db, centre, now))
     entries = caseload.entries(db, now, coach)
-    assert [e.name for e in entries] == ["Sara", "Amina", "Yusuf"]
-    sara_entry, amina_entry, yusuf_entry = entries
+    assert [e.name for e in entries] == ["Sara", "Amina", "Yusuf", "Omar"]
+    sara_entry, amina_entry, yusuf_entry, omar_entry = entries
     assert sara_entry.overdue and sara_entry.next_due == date(2026, 2, 23)
     assert sara_entry.today == Today.NONE
     assert amina_entry.today == Today.PRESENT and not amina_entry.overdue
-    assert yusuf_entry.today == Today.WAITING and yusuf_entry.next_due is None
+    assert yusuf_entry.today == Today.WAITING and yusuf_entry.next_due == date(2026, 3, 6)
+    assert omar_entry.today == Today.NOT_STARTED
     later = caseload.entries(db, local(2026, 3, 2, 10, 20), coach)
-    assert [e.today for e in later if e.name == "Yusuf"] == [Today.MISSING]
+    assert [(e.name, e.today) for e in later if e.name in ("Yusuf", "Omar")] == [
+        ("Yusuf", Today.MISSING), ("Omar", Today.NOT_STARTED)]
 
 
 def test_the_caseload_counts_the_unexcused_streak(db, clock):
@@ -119,13 +128,13 @@ def test_notes_are_kept_and_shown_newest_first(db, clock):
     assert follow_up.notes(db, enrolment.id) == []
 
 
-def test_the_statement_counts_presence_absences_by_reason_and_unexcused(db, clock):
+def test_the_statement_shows_reasons_the_coachs_judgement_and_who_made_it(db, clock):
     centre, coach, _ = centre_with_staff(db, clock.now())
     yusuf, enrolment = enrol(db, clock.now(), centre, coach, "Yusuf")
     week = [MONDAY + timedelta(days=offset) for offset in range(5)]
-    # Mon present, Tue ill (reported ahead), Wed unexcused, Thu explained (sick child) but
-    # unexcused, Fri marked present by hand.
-    absences.report(db, clock.now(), yusuf, AbsenceReason.ILL, week[1], week[1])
+    # Mon present, Tue ill (reported ahead), Wed no reason, Thu explained (sick child),
+    # Fri marked present by hand.
+    tuesday = absences.report(db, clock.now(), yusuf, AbsenceReason.ILL, week[1], week[1])
     for day in week:
         morning = local(day.year, day.month, day.day, 8, 45)
         if day == week[0]:
@@ -141,11 +150,40 @@ def test_the_statement_counts_presence_absences_by_reason_and_unexcused(db, cloc
     statement = attendance_statement.statement(db, now, coach, enrolment.id, MONDAY,
                                                date(2026, 3, 9))
     assert [d.day for d in statement.days] == week  # today is not decided yet
-    assert (statement.present, statement.excused, statement.unexcused) == (2, 1, 2)
+    # Nothing is judged by the software: two reasons wait for the coach.
+    assert (statement.present, statement.reported, statement.no_reason) == (2, 2, 1)
+    assert (statement.valid, statement.not_valid) == (0, 0)
     assert statement.absences_by_reason() == Counter({AbsenceReason.ILL: 1,
                                                       AbsenceReason.SICK_CHILD: 1, None: 1})
+    # The coach judges Tuesday valid and Thursday not valid.
+    follow_up.judge_report(db, now, coach, tuesday.id, Judgement.VALID)
+    follow_up.judge_record(db, now, coach, record_thursday.params["record"],
+                           Judgement.NOT_VALID)
+    statement = attendance_statement.statement(db, now, coach, enrolment.id, MONDAY,
+                                               date(2026, 3, 9))
+    assert [(d.status, d.reason, d.judged_by) for d in statement.days] == [
+        ("present", None, None), ("valid", AbsenceReason.ILL, "Coach Karin"),
+        ("no_reason", None, None), ("not_valid", AbsenceReason.SICK_CHILD, "Coach Karin"),
+        ("present", None, None)]
     assert statement.not_recorded == 0
     assert db.scalar(select(AuditEntry).where(AuditEntry.action == "attendance.statement"))
+
+
+def test_the_statement_starts_the_day_after_the_intake(db, clock):
+    centre, coach, _ = centre_with_staff(db, clock.now())
+    _amina, enrolment = enrol(db, clock.now(), centre, coach, "Amina",
+                              intake=date(2026, 3, 4))
+    now = local(2026, 3, 9, 12, 0)
+    statement = attendance_statement.statement(db, now, coach, enrolment.id, MONDAY,
+                                               date(2026, 3, 8))
+    assert statement.starts_on == date(2026, 3, 5)
+    # Thursday and Friday only, nothing recorded (no detection ran in this test).
+    assert [(d.day, d.status) for d in statement.days] == [
+        (date(2026, 3, 5), "not_recorded"), (date(2026, 3, 6), "not_recorded")]
+    _omar, no_intake = enrol(db, clock.now(), centre, coach, "Omar", intake=None)
+    empty = attendance_statement.statement(db, now, coach, no_intake.id, MONDAY,
+                                           date(2026, 3, 8))
+    assert empty.days == [] and empty.starts_on is None
 
 
 def test_statement_periods():

@@ -26,6 +26,8 @@ from tests import factories
 from tests.conftest import local
 
 MARCH = (date(2026, 3, 1), date(2026, 3, 31))
+# The figures are made on the last day of March: a deadline on it has not passed yet.
+TODAY = date(2026, 3, 31)
 
 
 def _aspirant(db, now, centre, coach, name):
@@ -38,10 +40,17 @@ def _aspirant(db, now, centre, coach, name):
 
 
 def _milestone(db, now, enrolment, due, done=None, kind=MilestoneKind.FIRST_PLAN,
-               counted_from=date(2026, 3, 2)):
-    db.add(PlanMilestone(enrolment_id=enrolment.id, kind=kind, due_on=due,
-                         counted_from=counted_from, created_at=now,
-                         done_at=local(*done, 15, 0) if done else None))
+               counted_from=date(2026, 3, 2), confirmed=None):
+    """A plan milestone; ``done``: the day both signed (the coach at 15:00, the aspirant
+    at 16:00), unless ``confirmed`` gives the aspirant's day ("no": not yet)."""
+    confirmed = done if confirmed is None else confirmed
+    milestone = PlanMilestone(enrolment_id=enrolment.id, kind=kind, due_on=due,
+                              counted_from=counted_from, created_at=now,
+                              done_at=local(*done, 15, 0) if done else None,
+                              confirmed_at=local(*confirmed, 16, 0)
+                              if done and confirmed != "no" else None)
+    db.add(milestone)
+    return milestone
 
 
 def _day(db, now, enrolment, day, status):
@@ -64,7 +73,7 @@ def seeded(db, clock):
     _milestone(db, now, a, date(2026, 3, 9), done=(2026, 3, 6))   # 4 working days: on time
     _milestone(db, now, b, date(2026, 3, 9), done=(2026, 3, 11))  # 7 working days: late
     _milestone(db, now, c, date(2026, 3, 9))                      # never done: late
-    _milestone(db, now, d, date(2026, 3, 31))                     # due on the last day: pending
+    _milestone(db, now, d, date(2026, 3, 31))                     # due on "today": pending
     _milestone(db, now, a, date(2026, 4, 6), kind=MilestoneKind.DEEPENED_PLAN)  # outside
     _milestone(db, now, a, date(2026, 3, 20), done=(2026, 3, 20),
                kind=MilestoneKind.DEEPENED_PLAN)                  # on time
@@ -108,7 +117,7 @@ def seeded(db, clock):
 
 
 def test_figures_per_centre_match_hand_counts(db, seeded):
-    report = figures.compute(db, *MARCH)
+    report = figures.compute(db, *MARCH, today=TODAY)
     by_name = {f.name: f for f in report.centres}
     kista = by_name["Jobbtorg Kista"]
 
@@ -130,7 +139,7 @@ def test_figures_per_centre_match_hand_counts(db, seeded):
 
 
 def test_a_coach_sees_only_their_caseload(db, seeded):
-    report = figures.compute(db, *MARCH, coach_id=seeded["coach"])
+    report = figures.compute(db, *MARCH, coach_id=seeded["coach"], today=TODAY)
     kista = next(f for f in report.centres if f.name == "Jobbtorg Kista")
     assert kista.first_plan.on_time.total == 3
     # Messages to staff are not part of a caseload's figures.
@@ -198,11 +207,12 @@ async def test_report_in_chat_for_a_coach_with_chart(harness):
     replies = await coach_phone.send("/report")
     text = replies[0]["text"]
     assert text.startswith("Figures for your aspirants,")
-    assert "First plan within 5 working days: 100 % (1 of 1)" in text
+    assert "Plan, work or a measure within 5 working days of the intake: 100 % (1 of 1)" in text
+    assert "by plan 1, work 0, studies 0, a measure 0; not yet due 0" in text
     assert "Median working days to the first plan: 4" in text
     assert "Attendance: 50 % (1 of 2)" in text
     photo = replies[-1]
-    assert photo["caption"] == "Attendance and first plans on time"
+    assert photo["caption"] == "Attendance, and the five-day guarantee met"
     assert harness.emulator.files[photo["photo"][0]["file_id"]][1].startswith(b"\x89PNG")
     # Aspirants have no figures.
     aspirant = harness.phone("Amina", "en")
@@ -217,7 +227,7 @@ def test_figures_by_gender_and_age_band(db, seeded, clock):
     people_by_name["Amina"].gender, people_by_name["Amina"].birth_year = "woman", 1999  # 27
     people_by_name["Bashir"].gender, people_by_name["Bashir"].birth_year = "man", 2004  # 22
     db.flush()
-    report = figures.compute(db, *MARCH, groups=True)
+    report = figures.compute(db, *MARCH, groups=True, today=TODAY)
     woman, man = report.by_gender["woman"], report.by_gender["man"]
     assert (woman.first_plan.on_time.hits, woman.first_plan.on_time.total) == (1, 1)
     assert (man.first_plan.on_time.hits, man.first_plan.on_time.total) == (0, 1)

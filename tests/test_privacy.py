@@ -138,6 +138,7 @@ async def _aspirant_with_everything(harness) -> Ids:
         enrolment = db.scalar(select(Enrolment).where(Enrolment.aspirant_id == person.id))
         coach = people.by_telegram_id(db, coach_phone.id)
         person.gender, person.birth_year = "woman", BIRTH_YEAR
+        enrolment.intake_on = date(2026, 2, 27)  # came to the information session
         absences.report(db, now, person, AbsenceReason.OTHER, date(2026, 3, 3),
                         date(2026, 3, 3), ABSENCE_NOTE)
         follow_up.add_note(db, now, coach, enrolment.id, date(2026, 3, 2), COACH_NOTE)

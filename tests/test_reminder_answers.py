@@ -112,3 +112,21 @@ async def test_buttons_of_someone_elses_booking_do_nothing(harness):
                              f"rm:y:{bookings['Amina']}")
     assert harness.emulator.callback_answers[-1]["text"] == translator("sv")._(
         "Sorry, this is not available to you.")
+
+
+async def test_answers_on_a_session_that_is_over_say_so_and_send_nothing(harness):
+    c = cast(harness, ("Amina", "en"))
+    await _reminded(harness, c)
+    amina = c.aspirants["Amina"]
+    reminder, coming = amina.find_button("I'm coming")
+    coming_data = coming["callback_data"]
+    harness.clock.set(local(2026, 3, 5, 13, 0))  # the session was 10:00-12:00
+    before = len(amina.bot_messages)
+    await amina.press("📅", message=reminder)
+    answer = harness.emulator.callback_answers[-1]
+    assert answer["text"] == "That information session is over." and answer["show_alert"]
+    assert len(amina.bot_messages) == before  # no calendar file
+    assert "reply_markup" not in harness.emulator.find_message(amina.id,
+                                                               reminder["message_id"])
+    await amina.press_data(reminder["message_id"], coming_data)  # pressed from an old copy
+    assert harness.emulator.callback_answers[-1]["text"] == "That information session is over."

@@ -156,19 +156,20 @@ async def test_reminders_for_a_done_milestone_stop_and_the_next_is_planned(sessi
         await sender.run()
         assert any("first job plan" in text for text in sender.texts(w.coach))
         with unit_of_work(sessions) as db:
-            done = milestones.mark_done(db, clock.now(), first.id,
-                                        actor=db.get(Person, w.coach.id))
-            assert done.next.due_on == date(2026, 4, 7)  # a month after 5 March, Easter off
+            milestones.mark_done(db, clock.now(), first.id, actor=db.get(Person, w.coach.id))
+            (deepened_plan,) = [m for m in milestones.plan_of(db, enrolment.id)
+                                if m.done_at is None]
+            assert deepened_plan.due_on == date(2026, 4, 2)  # a month after the intake
             assert rows(db, event_key=reminders.milestone_key(first.id)) == []
             assert {r.skip_reason for r in rows(db, event_key=reminders.milestone_key(first.id),
                                                 status=OutboxStatus.CANCELLED)} == {
                 "milestone_done"}
-            assert rows(db, event_key=reminders.milestone_key(done.next.id))
+            assert rows(db, event_key=reminders.milestone_key(deepened_plan.id))
         clock.set(local(2026, 3, 12, 9, 0))
         before = len(sender.texts(w.coach))
         await sender.run()
         assert len(sender.texts(w.coach)) == before  # no first-plan reminders after done
-        clock.set(local(2026, 4, 7, 9, 0))
+        clock.set(local(2026, 4, 2, 9, 0))
         await sender.run()
         deepened = [t for t in sender.texts(w.coach) if "deepened job plan" in t]
-        assert len(deepened) == 2  # two working days before (2 April) and on the day
+        assert len(deepened) == 2  # two working days before (31 March) and on the day

@@ -14,6 +14,7 @@ from bot.models import (
     AbsenceReport,
     Audience,
     EventKind,
+    MilestoneKind,
     OutboxStatus,
     ReminderRule,
 )
@@ -92,7 +93,12 @@ def test_daily_check_in_reminders_for_aspirants_with_a_requirement(db, clock):
     now = clock.now()  # Monday 08:00
     w = world(db, now)
     daily, daily_enrolment = enrol(db, now, w, "Amina", attendance_required=True)
-    free, _ = enrol(db, now, w, "Erik", "sv", attendance_required=False)
+    free, free_enrolment = enrol(db, now, w, "Erik", "sv", attendance_required=False)
+    reminders.plan_horizon(db, now)
+    # No reminder before the requirement starts, the day after the intake.
+    assert rows(db, kind="reminder.check_in") == []
+    for enrolment in (daily_enrolment, free_enrolment):
+        milestones.on_info_session_attended(db, now, enrolment.id, date(2026, 2, 27))
     reminders.plan_horizon(db, now)
     assert [r.due_at for r in rows(db, kind="reminder.check_in")] == [
         local(2026, 3, 2, 8, 15), local(2026, 3, 3, 8, 15)]
@@ -108,14 +114,16 @@ def test_daily_check_in_reminders_for_aspirants_with_a_requirement(db, clock):
     assert [r.due_at for r in rows(db, kind="reminder.check_in")] == [local(2026, 3, 2, 8, 15)]
     assert [r.skip_reason for r in rows(db, kind="reminder.check_in",
                                         status=OutboxStatus.CANCELLED)] == ["rescheduled"]
-    assert free.id not in {r.recipient_id for r in rows(db, status=None)}
+    assert free.id not in {r.recipient_id
+                           for r in rows(db, kind="reminder.check_in", status=None)}
 
 
 def test_no_check_in_reminder_on_a_weekend_or_public_holiday(db, clock):
     clock.set(local(2026, 4, 2, 12, 0))  # Maundy Thursday afternoon
     now = clock.now()
     w = world(db, now)
-    enrol(db, now, w, attendance_required=True)
+    _, enrolment = enrol(db, now, w, attendance_required=True)
+    milestones.on_info_session_attended(db, now, enrolment.id, date(2026, 3, 26))
     reminders.plan_horizon(db, now)
     assert rows(db, kind="reminder.check_in") == []  # Good Friday is a public holiday
     clock.set(local(2026, 4, 6, 12, 0))  # Easter Monday
@@ -274,10 +282,14 @@ def test_forgetting_an_aspirant_cancels_reminders_about_them_and_blanks_names(db
 def test_every_milestone_kind_has_its_reminders(db, clock):
     now = clock.now()
     w = world(db, now)
-    _, enrolment = enrol(db, now, w, language="en")
+    amina, enrolment = enrol(db, now, w, language="en")
     first = milestones.on_info_session_attended(db, now, enrolment.id, date(2026, 3, 2))
-    deepened = milestones.mark_done(db, now, first.id, actor=w.coach).next
-    review = milestones.mark_done(db, now, deepened.id, actor=w.coach).next
+    (deepened,) = [m for m in milestones.plan_of(db, enrolment.id)
+                   if m.kind == MilestoneKind.DEEPENED_PLAN]
+    for milestone in (first, deepened):
+        milestones.mark_done(db, now, milestone.id, actor=w.coach)
+        done = milestones.confirm(db, now, amina, milestone.id, agree=True)
+    review = done.next
     assert rows(db, kind="reminder.first_plan") == []
     assert rows(db, kind="reminder.deepened_plan") == []
     found = rows(db, kind="reminder.review")

@@ -76,6 +76,28 @@ async def test_an_admin_creates_a_session_step_by_step(harness):
     assert session.place == "Kistagången 2, 164 40 Kista"
 
 
+async def test_a_session_on_a_public_holiday_is_named_as_one_before_it_is_created(harness):
+    c = cast(harness)
+    admin = c.admin
+    await admin.send("/sessions")
+    await admin.press("New information session")
+    await admin.send("2026-04-06 10:00-12:00")  # Easter Monday
+    await admin.press("Use the job centre's address")
+    await admin.press("15")
+    await admin.press("English")
+    assert admin.last_text.startswith("Create this information session?")
+    assert ("⚠️ Monday, 6 April 2026 is not a working day (a public holiday): the job "
+            "centre is usually closed then.") in admin.last_text
+    # An ordinary Tuesday has no warning.
+    await admin.send("/sessions")
+    await admin.press("New information session")
+    await admin.send("2026-04-07 10:00-12:00")
+    await admin.press("Use the job centre's address")
+    await admin.press("15")
+    await admin.press("English")
+    assert "⚠️" not in admin.last_text
+
+
 async def test_moving_a_session_tells_each_booked_aspirant_in_their_language(harness):
     c = cast(harness, ("Amina", "ar"), ("Erik", "sv"))
     session_id, friday_id = _booked(harness, c)
@@ -189,8 +211,9 @@ async def test_recording_who_came_starts_the_plan_and_offers_a_new_time(harness)
             select(Booking).where(Booking.info_session_id == session_id))}
         assert statuses == {c.ids["Amina"]: BookingStatus.ATTENDED,
                             c.ids["Erik"]: BookingStatus.NO_SHOW}
-        [milestone] = db.scalars(select(PlanMilestone))
-        assert milestone.due_on.isoformat() == "2026-03-10"  # five working days later
+        first, deepened = db.scalars(select(PlanMilestone).order_by(PlanMilestone.due_on))
+        assert first.due_on.isoformat() == "2026-03-10"  # five working days later
+        assert deepened.due_on.isoformat() == "2026-04-07"  # a month on, after Easter
     await harness.dispatch()
     erik = c.aspirants["Erik"]
     erik.find_button(data=f"rb:{friday_id}")  # offered a new time

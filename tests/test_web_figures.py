@@ -13,6 +13,7 @@ from bot.cli_report import rows as report_rows
 from bot.models import AttendanceStatus, Enrolment, Person, Role
 from bot.services.attendance import follow_up
 from bot.services.figures import figures
+from bot.services.plans import milestones
 from tests import factories
 from tests.conftest import local
 from tests.reminder_support import World, cast, enrol
@@ -33,6 +34,8 @@ def _world(harness):
         coach = db.get(Person, people.world.coach.id)
         amina = db.scalar(select(Enrolment.id).where(
             Enrolment.aspirant_id == people.ids["Amina"]))
+        # Her information session was on Monday: the daily check-in starts on Tuesday.
+        milestones.on_info_session_attended(db, now, amina, local(2026, 2, 23, 9).date())
         harness.clock.set(local(2026, 2, 27, 12, 0))
         now = harness.clock.now()
         follow_up.mark(db, now, coach, amina, local(2026, 2, 25, 9).date(),

@@ -41,6 +41,10 @@ def _check_in_world(db):
     for name, language in (("Amina", "ar"), ("Erik", "sv"), ("Hodan", "so"),
                            ("Dariush", "fa"), ("Sven", "sv")):
         people[name] = enrol(db, MONDAY, w, name, language, attendance_required=True)
+        # Their information session was the Friday before: the check-in starts Monday.
+        people[name][1].intake_on = date(2026, 2, 27)
+    # Noor was invited but has not been to the information session: no check-in yet.
+    people["Noor"] = enrol(db, MONDAY, w, "Noor", "sv", attendance_required=True)
     closed_days.add(db, MONDAY, w.centre, date(2026, 3, 6), "staff training", actor=None)
     tuesday = local(2026, 3, 3, 9, 0)
     follow_up.mark(db, tuesday, w.coach, people["Erik"][1].id, tuesday.date(),
@@ -78,11 +82,11 @@ def test_check_in_preview_is_what_the_planner_plans_for_each_aspirant(db):
     assert by_name["Amina"] == {date(2026, 3, d) for d in (2, 3, 4, 5, 9, 10, 11, 12, 13)}
     assert date(2026, 3, 3) not in by_name["Erik"]  # checked in already
     assert not {date(2026, 3, 4), date(2026, 3, 5)} & by_name["Hodan"]
-    assert "Dariush" not in by_name and "Sven" not in by_name
+    assert "Dariush" not in by_name and "Sven" not in by_name and "Noor" not in by_name
     # 08:00 is the end of the night's quiet hours and the window opens 08:30: at 08:00.
     assert {due.astimezone(MONDAY.tzinfo).time().isoformat("minutes") for _, due in got} \
         == {"08:00"}
-    assert [(c.day, c.aspirants) for c in found.no_check_in] == [(date(2026, 3, 6), 4)]
+    assert [(c.day, c.aspirants) for c in found.no_check_in] == [(date(2026, 3, 6), 5)]
     # Nothing was stored by looking (the stand-in aspirant least of all).
     db.flush()
     assert db.scalar(select(func.count(OutboxMessage.id))) == rows_before

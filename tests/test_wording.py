@@ -48,8 +48,9 @@ def test_arabic_says_job_centre_and_uses_its_own_quotes():
     assert not any("مركز العمل" in s or "مراكز العمل" in s for s in strings)
     assert not any("“" in s or "”" in s or '"' in s for s in strings)
     assert sum("مركز التوظيف" in s for s in strings) > 20
-    # A button is something to do: the coach accepts the excuse.
-    assert _msgstrs("ar")["Excuse"] == "قبول العذر"
+    # A button is something to do: the coach accepts (or rejects) the excuse.
+    assert _msgstrs("ar")["Valid"] == "قبول العذر"
+    assert _msgstrs("ar")["Not valid"] == "رفض العذر"
     # Addressed without a masculine form where a neutral one exists.
     assert _msgstrs("ar")["You are already registered."] == "سبق أن سجّلت."
 

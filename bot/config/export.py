@@ -38,7 +38,7 @@ HEADER = (
     "# Apply it with 'jobbot config import FILE' (try --dry-run first; see --help).\n"
 )
 POLICY_NUMBERS = ("grace_minutes", "streak_limit", "window_limit", "window_days",
-                  "alert_resend_minutes")
+                  "alert_resend_minutes", "alert_delay_minutes")
 
 
 def export_config(db: Session, now: datetime) -> str:
@@ -103,6 +103,7 @@ def _policy_values(policy: AttendancePolicy) -> dict[str, Any]:
         "window_start": _clock(policy.window_start),
         "window_end": _clock(policy.window_end),
         **{name: getattr(policy, name) for name in POLICY_NUMBERS},
+        "absence_reasons": [reason.value for reason in attendance_policy.reasons_of(policy)],
         "digest_time": _clock(policy.digest_time),
         "location_rule": policy.location_rule.value,
         "radius_m": policy.radius_m,

@@ -278,6 +278,8 @@ class _Importer:
         for name, value in item.value.model_dump(exclude_unset=True).items():
             if name == "weekdays":
                 value = "".join(str(day) for day in value)
+            elif name == "absence_reasons":
+                value = attendance_policy.parse_reasons(value)
             if getattr(policy, name) != value:
                 changes[name] = value
         if changes:

@@ -150,6 +150,7 @@ Language = Annotated[str, AfterValidator(_language)]
 Zone = Annotated[str, AfterValidator(_zone)]
 Capacity = Annotated[int, BeforeValidator(_domain(_capacity))]
 Weekdays = Annotated[tuple[int, ...], BeforeValidator(_weekdays)]
+AbsenceReasonName = Literal["ill", "sick_child", "job_interview", "appointment", "other"]
 LocalDateTime = Annotated[datetime, BeforeValidator(_local_datetime)]
 Minutes = Annotated[Whole, Field(ge=1, le=MAX_DURATION_MINUTES)]
 Texts = Annotated[dict[Language, str | None], BeforeValidator(_no_texts)]
@@ -277,6 +278,10 @@ class PolicyConfig(_Model):
     window_limit: Whole | None = None
     window_days: Whole | None = None
     alert_resend_minutes: Whole | None = None
+    # Ask first: the coach's alert waits this long for the aspirant's answer (0: at once).
+    alert_delay_minutes: Whole | None = None
+    # The absence reasons offered ("other" is always offered).
+    absence_reasons: list[AbsenceReasonName] | None = None
     digest_time: Clock | None = None  # null: no daily digest
     location_rule: LocationRule | None = None
     radius_m: Whole | None = None

@@ -20,13 +20,15 @@ from bot.models.enums import (
     BookingStatus,
     CheckInMethod,
     EventKind,
+    FollowUpOutcome,
+    Judgement,
     MilestoneKind,
     OutboxStatus,
     Role,
 )
 from bot.models.messaging import OutboxMessage, ReminderRule, ReminderSettings
 from bot.models.people import Enrolment, Invite, JobCentre, Person, RoleGrant
-from bot.models.plans import PlanMilestone
+from bot.models.plans import ExitFollowUp, PlanMilestone
 from bot.models.sessions import Booking, InfoSession
 from bot.models.system import AuditEntry, ConversationState, Setting, Throttle
 
@@ -52,9 +54,12 @@ __all__ = [
     "ConversationState",
     "Enrolment",
     "EventKind",
+    "ExitFollowUp",
+    "FollowUpOutcome",
     "InfoSession",
     "Invite",
     "JobCentre",
+    "Judgement",
     "LocationRule",
     "MilestoneKind",
     "OutboxMessage",

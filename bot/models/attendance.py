@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Time, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, UTCDateTime, str_enum
-from bot.models.enums import AbsenceReason, AttendanceStatus, CheckInMethod
+from bot.models.enums import AbsenceReason, AttendanceStatus, CheckInMethod, Judgement
 
 
 class LocationRule(StrEnum):
@@ -40,6 +40,13 @@ class AttendancePolicy(Base):
     window_days: Mapped[int] = mapped_column(Integer, default=10)
     # An alert no coach has acted on is sent again, once, after this long.
     alert_resend_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    # Ask first: the aspirant is asked why at once, the coach's alert waits this long for
+    # the answer (0: both at once).
+    alert_delay_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # The absence reasons offered, comma-separated AbsenceReason values ("other" always).
+    absence_reasons: Mapped[str] = mapped_column(
+        String(100), default="ill,sick_child,job_interview,appointment,other",
+        server_default="ill,sick_child,job_interview,appointment,other")
     # Local time of the coaches' daily digest on working days; None: no digest.
     digest_time: Mapped[time | None] = mapped_column(Time, default=time(8, 0))
     location_rule: Mapped[LocationRule] = mapped_column(str_enum(LocationRule),
@@ -76,6 +83,10 @@ class AttendanceRecord(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     # The report that explains an absence on this day (given in advance or when asked).
     absence_report_id: Mapped[int | None] = mapped_column(ForeignKey("absence_report.id"))
+    # Who judged the absence valid (EXCUSED) or not valid (UNEXCUSED), and when; None: no
+    # one has judged it (an UNEXCUSED day without a judge had no reason given).
+    judged_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    judged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AbsenceReport(Base):
@@ -90,6 +101,11 @@ class AbsenceReport(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # The coach's judgement of the whole report (e.g. from the notice, before the days came);
+    # the days recorded under it take it over. None: not judged.
+    judgement: Mapped[Judgement | None] = mapped_column(str_enum(Judgement, 12))
+    judged_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    judged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ClosedDay(Base):
@@ -107,7 +123,10 @@ class ClosedDay(Base):
 class AttendanceDay(Base):
     """The day's scheduled attendance work at one job centre; each step runs once.
 
-    ``detected_at``: absences detected after the window; ``digest_at``: coaches' digests queued.
+    ``detected_at``: absences detected after the window (the aspirants asked why);
+    ``alerted_at``: the coaches' alerts queued, after the wait for the answers;
+    ``digest_at``: coaches' digests queued; ``weekly_at`` (on a week's Monday): the social
+    workers' weekly statements of the week before queued.
     """
 
     __tablename__ = "attendance_day"
@@ -117,7 +136,9 @@ class AttendanceDay(Base):
     job_centre_id: Mapped[int] = mapped_column(ForeignKey("job_centre.id"))
     day: Mapped[date] = mapped_column(Date)
     detected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    weekly_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CoachAlert(Base):
@@ -131,6 +152,8 @@ class CoachAlert(Base):
     job_centre_id: Mapped[int] = mapped_column(ForeignKey("job_centre.id"))
     day: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # When it was queued for the coach (after the wait for the aspirants' answers).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -147,7 +170,8 @@ class CoachAlertItem(Base):
     record_id: Mapped[int] = mapped_column(ForeignKey("attendance_record.id"))
     # Which escalation rules this absence reached: "streak", "window", or both ("streak,window").
     escalation: Mapped[str | None] = mapped_column(String(20))
-    # "excused", "present", "contacted" or "noted": the latest thing done from the alert.
+    # "valid", "not_valid", "present", "contacted" or "noted": the latest thing done
+    # (earlier releases: "excused").
     action: Mapped[str | None] = mapped_column(String(20))
     acted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acted_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -95,6 +96,13 @@ class Enrolment(Base):
     job_centre_id: Mapped[int] = mapped_column(ForeignKey("job_centre.id"))
     coach_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     attendance_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The intake: the day the aspirant attended the group information session, or the
+    # coach started the plan (three-party meeting). Deadlines count from it, and the
+    # daily attendance requirement starts the day after it; None: no intake yet.
+    intake_on: Mapped[date | None] = mapped_column(Date)
+    # The social worker (socialsekreterare) who receives the aspirant's attendance
+    # statements and plan status; personal data, cleared on erasure.
+    social_worker_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     invite_id: Mapped[int | None] = mapped_column(ForeignKey("invite.id"))
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime())
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -103,6 +111,7 @@ class Enrolment(Base):
 
     aspirant: Mapped[Person] = relationship(foreign_keys=[aspirant_id])
     coach: Mapped[Person | None] = relationship(foreign_keys=[coach_id])
+    social_worker: Mapped[Person | None] = relationship(foreign_keys=[social_worker_id])
     job_centre: Mapped[JobCentre] = relationship()
 
 

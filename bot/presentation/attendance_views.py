@@ -20,26 +20,40 @@ from bot.models import AbsenceReason, AttendanceStatus, MilestoneKind, OutboxMes
 from bot.presentation import callbacks as cb
 from bot.presentation.callbacks import Callback
 from bot.services.attendance import absences, coach_alerts
+from bot.services.attendance import policy as attendance_policy
+from bot.services.attendance import statement as statements
 from bot.services.attendance.caseload import Detail, Entry, Today
-from bot.services.attendance.statement import NOT_RECORDED, STAFF, UNKNOWN, Statement
+from bot.services.attendance.statement import STAFF, UNKNOWN, Statement
 from bot.services.attendance.sweep import DIGEST_KIND, STREAK, WHY_KIND, WINDOW
 
-# Telegram allows 100 buttons on a message: 4 per aspirant and one "seen".
-ALERT_BUTTON_ROWS = 20
-
-ALERT_ACTIONS = (("e", "✔️", N_("Excuse")), ("p", "✅", N_("Present")),
-                 ("c", "📞", N_("Contacted")), ("n", "📝", N_("Note")))
-DONE = {"excused": N_("excused"), "present": N_("marked present"),
+# Telegram allows 100 buttons on a message: at most 5 per aspirant, and one "seen".
+ALERT_ITEMS_WITH_BUTTONS = 19
+# At most three buttons in a row, so each fits a phone's width with its number.
+JUDGE_ACTIONS = (("v", "✔️", N_("Valid")), ("x", "❌", N_("Not valid")),
+                 ("p", "✅", N_("Present")))
+FOLLOW_ACTIONS = (("c", "📞", N_("Contacted")), ("n", "📝", N_("Note")))
+DONE = {"valid": N_("valid absence"), "excused": N_("valid absence"),
+        "not_valid": N_("absence not valid"), "present": N_("marked present"),
         "contacted": N_("contacted"), "noted": N_("note added")}
 MILESTONES = {MilestoneKind.FIRST_PLAN: N_("First job plan"),
               MilestoneKind.DEEPENED_PLAN: N_("Deepened job plan"),
               MilestoneKind.REVIEW: N_("Plan review")}
-STATUS_ICONS = {AttendanceStatus.PRESENT: "✅", AttendanceStatus.EXCUSED: "✔️",
-                AttendanceStatus.UNEXCUSED: "❌", None: "·"}
-STATUS_WORDS = {AttendanceStatus.PRESENT.value: N_("present"),
-                AttendanceStatus.EXCUSED.value: N_("absent, excused"),
-                AttendanceStatus.UNEXCUSED.value: N_("absent, unexcused"),
-                NOT_RECORDED: N_("not recorded")}
+STATUS_ICONS = {AttendanceStatus.PRESENT: "✅", AttendanceStatus.REPORTED: "🤒",
+                AttendanceStatus.EXCUSED: "✔️", AttendanceStatus.UNEXCUSED: "❌", None: "·"}
+# A statement line's status, as words.
+STATUS_WORDS = {statements.PRESENT: N_("present"),
+                statements.REPORTED: N_("absent, reason reported, not judged yet"),
+                statements.VALID: N_("absent, judged valid"),
+                statements.NOT_VALID: N_("absent, judged not valid"),
+                statements.NO_REASON: N_("absent, no reason given"),
+                statements.NOT_RECORDED: N_("not recorded")}
+JUDGEMENT_WORDS = {statements.VALID: N_("valid"), statements.NOT_VALID: N_("not valid")}
+# A day's record, as words (an unexcused day was judged not valid or has no reason).
+RECORD_WORDS = {AttendanceStatus.PRESENT: N_("present"),
+                AttendanceStatus.REPORTED: N_("absent, reason reported, not judged yet"),
+                AttendanceStatus.EXCUSED: N_("absent, judged valid"),
+                AttendanceStatus.UNEXCUSED: N_("absent, no reason given"),
+                None: N_("not recorded")}
 
 
 def name(value: str) -> str:
@@ -54,10 +68,13 @@ def reason_label(t: Translator, reason: AbsenceReason | str | None) -> str:
 
 
 def reason_keyboard(t: Translator, data: Callable[[str], Callback], *,
-                    cancel: Callback | None = None) -> InlineKeyboardMarkup:
-    """One button per absence reason; ``data(code)`` is what each button carries."""
+                    cancel: Callback | None = None, reasons: list[str] | None = None
+                    ) -> InlineKeyboardMarkup:
+    """One button per absence reason the centre offers (``reasons``: their values; None:
+    all); ``data(code)`` is what each button carries."""
     buttons = [InlineKeyboardButton(reason_label(t, reason), callback_data=data(code).encode())
-               for code, reason in absences.REASON_CODES.items()]
+               for code, reason in absences.REASON_CODES.items()
+               if reasons is None or reason.value in reasons]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     if cancel is not None:
         rows.append([InlineKeyboardButton(t._("Cancel"), callback_data=cancel.encode())])
@@ -65,9 +82,21 @@ def reason_keyboard(t: Translator, data: Callable[[str], Callback], *,
 
 
 # --- the coach's alert ------------------------------------------------------------------
+def answer_text(t: Translator, reason: str, note: str) -> str:
+    """The aspirant's answer to "why?" as shown to the coach."""
+    if not reason:
+        return t._("No answer yet.")
+    if note:
+        return t._("Answer: {reason} ({note})", reason=reason_label(t, reason), note=name(note))
+    return t._("Answer: {reason}", reason=reason_label(t, reason))
+
+
 def alert_text(t: Translator, view: dict[str, Any]) -> str:
     day = date.fromisoformat(view["day"])
-    if view.get("again"):
+    if view.get("updated"):
+        heading = t._("Update to the alert of {date} at {centre}: an aspirant has answered.",
+                      date=day, centre=view["centre"])
+    elif view.get("again"):
         heading = t._("Reminder: these aspirants did not check in today ({date}) at {centre}, "
                       "and nothing has been recorded yet:", date=day, centre=view["centre"])
     else:
@@ -79,6 +108,8 @@ def alert_text(t: Translator, view: dict[str, Any]) -> str:
         if item["action"]:
             line += f" — ✓ {t._(DONE[item['action']])}"
         lines.append(line)
+        if item["action"] != "present":
+            lines.append("    💬 " + answer_text(t, item.get("answer", ""), item.get("note", "")))
         rules = item["escalation"].split(",") if item["escalation"] else []
         if STREAK in rules:
             lines.append("    ⚠️ " + t._("{count} unexcused absences in a row; the team lead "
@@ -89,23 +120,38 @@ def alert_text(t: Translator, view: dict[str, Any]) -> str:
                                           count=view["window_limit"], days=view["window_days"]))
     open_items = [i for i in view["items"] if not i["action"]]
     if open_items:
-        lines += ["", t._("They have been asked why. The buttons record what you do; each row "
-                          "is for the aspirant with that number.")]
-        if len(open_items) > ALERT_BUTTON_ROWS:
+        lines += ["", t._("They were asked why. Whether an absence is valid is your judgement: "
+                          "the number on each button is the aspirant's.")]
+        if len(view["items"]) > ALERT_ITEMS_WITH_BUTTONS:
             lines.append(t._("More aspirants than buttons: see /caseload for the rest."))
     return "\n".join(lines)
 
 
+def _alert_button(t: Translator, number: int, item_id: int,
+                  action: tuple[str, str, str]) -> InlineKeyboardButton:
+    code, icon, label = action
+    return InlineKeyboardButton(f"{number} {icon} {t._(label)}",
+                                callback_data=cb.AlertAction(item_id, code).encode())  # type: ignore[arg-type]
+
+
 def alert_keyboard(t: Translator, view: dict[str, Any], *, acknowledged: bool = False
                    ) -> InlineKeyboardMarkup | None:
-    rows = []
-    for number, item in enumerate(view["items"], start=1):
-        if item["action"] or len(rows) >= ALERT_BUTTON_ROWS:
+    """Each aspirant's buttons carry their number, three to a row at most. A judgement
+    made can be changed with one tap: the other judgement stays."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for number, item in enumerate(view["items"][:ALERT_ITEMS_WITH_BUTTONS], start=1):
+        action = item["action"]
+        if action == "present":
             continue
-        rows.append([InlineKeyboardButton(f"{number} {icon} {t._(label)}",
-                                          callback_data=cb.AlertAction(item["id"], code).encode())
-                     for code, icon, label in ALERT_ACTIONS])
-    if rows and not acknowledged:
+        if action in ("valid", "excused"):
+            rows.append([_alert_button(t, number, item["id"], JUDGE_ACTIONS[1])])
+        elif action == "not_valid":
+            rows.append([_alert_button(t, number, item["id"], JUDGE_ACTIONS[0])])
+        else:
+            rows.append([_alert_button(t, number, item["id"], a) for a in JUDGE_ACTIONS])
+            rows.append([_alert_button(t, number, item["id"], a) for a in FOLLOW_ACTIONS])
+    open_items = any(not item["action"] for item in view["items"])
+    if open_items and not acknowledged:
         rows.append([InlineKeyboardButton("👍 " + t._("Seen, I'll follow up"),
                                           callback_data=cb.AlertSeen(view["alert"]).encode())])
     return InlineKeyboardMarkup(rows) if rows else None
@@ -120,18 +166,45 @@ def _alert_buttons(message: OutboxMessage, t: Translator) -> list[list[InlineKey
     return [list(row) for row in markup.inline_keyboard] if markup else []
 
 
-# --- the aspirant is asked why, the coach hears the answer ------------------------------
+# --- the aspirant is asked why, the coach hears the answer and judges -------------------
 def _why_buttons(message: OutboxMessage, t: Translator) -> list[list[InlineKeyboardButton]]:
     record = int(message.params["record"])
-    markup = reason_keyboard(t, lambda code: cb.WhyAbsent(record, code))
+    markup = reason_keyboard(t, lambda code: cb.WhyAbsent(record, code),
+                             reasons=message.params.get("reasons"))
     return [list(row) for row in markup.inline_keyboard]
+
+
+def judge_buttons(t: Translator, data: Callable[[str], Callback], *,
+                  judged: str | None = None) -> list[InlineKeyboardButton]:
+    """Valid / not valid; after a judgement, the other one, to change it."""
+    buttons = []
+    if judged != "v":
+        buttons.append(InlineKeyboardButton("✔️ " + t._("Valid absence"),
+                                            callback_data=data("v").encode()))
+    if judged != "x":
+        buttons.append(InlineKeyboardButton("❌ " + t._("Not valid"),
+                                            callback_data=data("x").encode()))
+    return buttons
+
+
+def judged_line(t: Translator, verdict: str, judge: str) -> str:
+    if verdict == "v":
+        return "✓ " + t._("Judged valid by {name}.", name=name(judge))
+    return "✓ " + t._("Judged not valid by {name}.", name=name(judge))
 
 
 def _explained_buttons(message: OutboxMessage, t: Translator
                        ) -> list[list[InlineKeyboardButton]]:
-    return [[InlineKeyboardButton("✔️ " + t._("Excuse"),
-                                  callback_data=cb.ExcuseExplained(
-                                      int(message.params["record"])).encode())]]
+    record = int(message.params["record"])
+    return [judge_buttons(t, lambda verdict: cb.JudgeRecord(record, verdict))]  # type: ignore[arg-type]
+
+
+def _reported_buttons(message: OutboxMessage, t: Translator
+                      ) -> list[list[InlineKeyboardButton]]:
+    report = message.params.get("report")
+    if report is None:  # queued by an earlier release
+        return []
+    return [judge_buttons(t, lambda verdict: cb.JudgeReport(int(report), verdict))]  # type: ignore[arg-type]
 
 
 # --- the daily digest -------------------------------------------------------------------
@@ -181,12 +254,21 @@ def today_text(t: Translator, entry: Entry) -> str:
             assert entry.checked_in_at is not None
             return "✅ " + t._("checked in {time}", time=t.time(entry.checked_in_at))
         case Today.REPORTED:
-            return "🤒 " + t._("reported absent: {reason}", reason=reason or "—")
+            return "🤒 " + t._("reported absent: {reason}, waiting for your judgement",
+                              reason=reason or "—")
         case Today.EXCUSED:
-            return "✔️ " + (t._("excused: {reason}", reason=reason) if reason else t._("excused"))
+            return "✔️ " + (t._("valid absence: {reason}", reason=reason) if reason
+                           else t._("valid absence"))
+        case Today.NOT_VALID:
+            return "❌ " + (t._("absence not valid: {reason}", reason=reason) if reason
+                           else t._("absence not valid"))
         case Today.ABSENT:
-            return "❌ " + (t._("absent, reason given: {reason}", reason=reason) if reason
-                           else t._("absent"))
+            return "❌ " + t._("absent, no reason given")
+        case Today.NOT_STARTED:
+            starts = attendance_policy.attendance_starts_on(entry.enrolment)
+            if starts is None:
+                return t._("daily check-in starts the day after the intake")
+            return t._("daily check-in starts {date}", date=t.short_date(starts))
         case Today.MISSING:
             return "❌ " + t._("not checked in")
         case Today.WAITING:
@@ -245,11 +327,25 @@ def caseload_page(t: Translator, entries: list[Entry], number: int, pages: int, 
 
 
 def detail_text(t: Translator, detail: Detail) -> str:
+    from bot.presentation import plan_views
+
     entry = detail.entry
+    enrolment = entry.enrolment
+    starts = attendance_policy.attendance_starts_on(enrolment)
+    if not enrolment.attendance_required:
+        requirement = t._("not required")
+    elif starts is None:
+        requirement = t._("required, from the day after the intake")
+    else:
+        requirement = t._("required from {date}", date=t.short_date(starts))
     lines = [f"{name(entry.name)} — {detail.centre.name}",
-             t._("Daily check-in: {answer}", answer=t._("required") if
-                 entry.enrolment.attendance_required else t._("not required")),
+             t._("Daily check-in: {answer}", answer=requirement),
              t._("Today: {status}", status=today_text(t, entry))]
+    if enrolment.intake_on is not None:
+        lines.append(t._("Intake: {date}", date=t.short_date(enrolment.intake_on)))
+    worker = enrolment.social_worker
+    if worker is not None and worker.erased_at is None:
+        lines.append(t._("Social worker: {name}", name=name(worker.display_name or "?")))
     if entry.streak:
         lines.append(t._("Unexcused absences in a row: {count}", count=entry.streak))
     if detail.recent:
@@ -263,12 +359,8 @@ def detail_text(t: Translator, detail: Detail) -> str:
             lines.append(f"• {span}: {reason_label(t, absence.reason)}")
     if detail.milestones:
         lines += ["", t._("Job plan:")]
-        for milestone in detail.milestones:
-            if milestone.done_at is not None:
-                state = t._("done {date}", date=t.short_date(milestone.done_at))
-            else:
-                state = t._("due {date}", date=t.short_date(milestone.due_on))
-            lines.append(f"• {milestone_label(t, milestone.kind)}: {state}")
+        lines += [f"• {plan_views.milestone_line(t, m, entry.day.day)}"
+                  for m in detail.milestones]
     if detail.notes:
         lines += ["", t._("Notes:")]
         lines += [f"• {t.short_date(note.day)}: {note.text}" for note in detail.notes]
@@ -280,14 +372,17 @@ def detail_keyboard(t: Translator, detail: Detail, *, demographics: bool = False
     entry = detail.entry
     enrolment = entry.enrolment.id
     rows = []
-    if entry.day.is_attendance_day:
+    if entry.day.is_attendance_day and attendance_policy.required_on(entry.enrolment,
+                                                                     entry.day.day):
         rows.append(mark_buttons(t, enrolment, entry.day.day))
     rows.append([InlineKeyboardButton("📅 " + t._("Another day"),
                                       callback_data=cb.ChooseAttendanceDay(enrolment).encode()),
                  InlineKeyboardButton("📝 " + t._("Add a note"),
                                       callback_data=cb.WriteNote(enrolment).encode())])
     rows.append([InlineKeyboardButton("📄 " + t._("Attendance statement"),
-                                      callback_data=cb.ChooseStatementPeriod(enrolment).encode())])
+                                      callback_data=cb.ChooseStatementPeriod(enrolment).encode()),
+                 InlineKeyboardButton("👤 " + t._("Social worker"),
+                                      callback_data=cb.ChooseSocialWorker(enrolment).encode())])
     required = entry.enrolment.attendance_required
     rows.append([InlineKeyboardButton(
         t._("Daily check-in: switch off") if required else t._("Daily check-in: switch on"),
@@ -303,13 +398,13 @@ def detail_keyboard(t: Translator, detail: Detail, *, demographics: bool = False
 
 
 def mark_buttons(t: Translator, enrolment: int, day: date) -> list[InlineKeyboardButton]:
-    """Present, excused or unexcused on ``day``, recorded by hand."""
+    """Present, or an absence judged valid or not valid on ``day``, recorded by hand."""
     return [
         InlineKeyboardButton("✅ " + t._("Present"),
                              callback_data=cb.MarkAttendance(enrolment, day, "p").encode()),
-        InlineKeyboardButton("✔️ " + t._("Excuse"),
+        InlineKeyboardButton("✔️ " + t._("Valid"),
                              callback_data=cb.MarkAttendance(enrolment, day, "e").encode()),
-        InlineKeyboardButton("❌ " + t._("Unexcused"),
+        InlineKeyboardButton("❌ " + t._("Not valid"),
                              callback_data=cb.MarkAttendance(enrolment, day, "u").encode()),
     ]
 
@@ -330,12 +425,19 @@ EVIDENCE_NAMES = {
 def statement_text(t: Translator, statement: Statement) -> str:
     lines = [t._("Attendance statement: {name}, {centre}", name=statement.name,
                  centre=statement.centre.name),
-             t._("Period: {first} to {last}", first=statement.first, last=statement.last),
-             "",
-             t._("Check-in days: {count}", count=statement.check_in_days),
-             t._("Present: {count}", count=statement.present),
-             t._("Absent, excused: {count}", count=statement.excused),
-             t._("Absent, unexcused: {count}", count=statement.unexcused)]
+             t._("Period: {first} to {last}", first=statement.first, last=statement.last)]
+    if statement.enrolment.attendance_required and statement.starts_on is None:
+        lines.append(t._("The daily check-in starts the day after the intake; no intake is "
+                         "recorded yet."))
+    elif statement.starts_on is not None and statement.starts_on > statement.first:
+        lines.append(t._("The daily check-in started on {date}.", date=statement.starts_on))
+    lines += ["",
+              t._("Check-in days: {count}", count=statement.check_in_days),
+              t._("Present: {count}", count=statement.present),
+              t._("Absent, judged valid by the coach: {count}", count=statement.valid),
+              t._("Absent, judged not valid by the coach: {count}", count=statement.not_valid),
+              t._("Absent, reason reported, not judged yet: {count}", count=statement.reported),
+              t._("Absent, no reason given: {count}", count=statement.no_reason)]
     by_evidence = statement.presence_by_evidence()
     if by_evidence:
         lines += ["", t._("Present, by what showed it:")]
@@ -344,10 +446,16 @@ def statement_text(t: Translator, statement: Statement) -> str:
                 lines.append(f"• {t._(label)}: {t.number(by_evidence[evidence])}")
     by_reason = statement.absences_by_reason()
     if by_reason:
-        lines += ["", t._("Absences by reason:")]
+        lines += ["", t._("Absences by the reason reported:")]
         for reason in [*absences.REASON_LABELS, None]:
             if by_reason.get(reason):
                 lines.append(f"• {reason_label(t, reason)}: {t.number(by_reason[reason])}")
+    judged = [d for d in statement.days if d.judged_by]
+    if judged:
+        lines += ["", t._("Judged by:")]
+        for line in judged:
+            lines.append(f"• {t.short_date(line.day)}: {t._(JUDGEMENT_WORDS[line.status])}, "
+                         f"{name(line.judged_by or '?')}")
     if statement.not_recorded:
         lines += ["", t._("Check-in days with nothing recorded: {count}",
                           count=statement.not_recorded)]
@@ -359,13 +467,16 @@ def statement_csv(t: Translator, statement: Statement) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([t._("Aspirant"), t._("Job centre"), t._("Date"), t._("Weekday"),
-                     t._("Status"), t._("Reason"), t._("Checked in at"), t._("Evidence")])
+                     t._("Status"), t._("Reason reported"), t._("Judgement"),
+                     t._("Judged by"), t._("Checked in at"), t._("Evidence")])
     for line in statement.days:
-        absent = line.status in (AttendanceStatus.EXCUSED.value, AttendanceStatus.UNEXCUSED.value)
+        absent = line.status in statements.ABSENT
         writer.writerow([
             statement.name, statement.centre.name, line.day.isoformat(), t.weekday(line.day),
             t._(STATUS_WORDS[line.status]),
             reason_label(t, line.reason) if absent else "",
+            t._(JUDGEMENT_WORDS[line.status]) if line.status in JUDGEMENT_WORDS else "",
+            line.judged_by or "",
             t.time(line.checked_in_at) if line.checked_in_at else "",
             t._(EVIDENCE_NAMES.get(line.evidence, EVIDENCE_NAMES[UNKNOWN]))
             if line.evidence else "",
@@ -376,4 +487,4 @@ def statement_csv(t: Translator, statement: Statement) -> bytes:
 # How the attendance kinds of the outbox are worded and which buttons they carry.
 COMPOSERS = {coach_alerts.KIND: _alert_message, DIGEST_KIND: _digest_message}
 KEYBOARDS = {coach_alerts.KIND: _alert_buttons, WHY_KIND: _why_buttons,
-             "absence_explained": _explained_buttons}
+             "absence_explained": _explained_buttons, "absence_notice": _reported_buttons}

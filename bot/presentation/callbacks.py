@@ -365,10 +365,11 @@ class SetRequirement(Callback, tag="cl:r"):
 
 @dataclass(frozen=True)
 class AlertAction(Callback, tag="al"):
-    """On a coach alert: excuse (e), present (p), contacted (c), note (n)."""
+    """On a coach alert: the absence is valid (v) or not valid (x), the aspirant was
+    present (p), contacted (c), a note (n); "e" (excuse) is the valid of earlier releases."""
 
     item: int
-    action: Literal["e", "p", "c", "n"]
+    action: Literal["v", "x", "p", "c", "n", "e"]
 
 
 @dataclass(frozen=True)
@@ -378,9 +379,40 @@ class AlertSeen(Callback, tag="ak"):
 
 @dataclass(frozen=True)
 class ExcuseExplained(Callback, tag="ax"):
-    """On "X explained the absence": excuse it."""
+    """On "X explained the absence" of earlier releases: judge it valid."""
 
     record: int
+
+
+@dataclass(frozen=True)
+class JudgeRecord(Callback, tag="jr"):
+    """The coach judges a recorded absence valid (v) or not valid (x)."""
+
+    record: int
+    verdict: Literal["v", "x"]
+
+
+@dataclass(frozen=True)
+class JudgeReport(Callback, tag="jp"):
+    """The coach judges a reported absence (all its days) valid (v) or not valid (x)."""
+
+    report: int
+    verdict: Literal["v", "x"]
+
+
+@dataclass(frozen=True)
+class ChooseSocialWorker(Callback, tag="cl:w"):
+    """Which social worker gets this aspirant's statements?"""
+
+    enrolment: int
+
+
+@dataclass(frozen=True)
+class LinkSocialWorker(Callback, tag="cl:wl"):
+    """Link this social worker (0: unlink) to the aspirant."""
+
+    enrolment: int
+    worker: int
 
 
 @dataclass(frozen=True)
@@ -403,6 +435,57 @@ class StartPlan(Callback, tag="pl:s"):
     """Start the plan (record the intake) of this enrolment."""
 
     enrolment: int
+
+
+@dataclass(frozen=True)
+class RecordMeasure(Callback, tag="pl:m"):
+    """A job, studies or another measure started: the five-day guarantee is met."""
+
+    milestone: int
+
+
+@dataclass(frozen=True)
+class ConfirmPlan(Callback, tag="pc"):
+    """The aspirant's answer on a plan the coach marked finished: agree (y), questions (q)."""
+
+    milestone: int
+    answer: Literal["y", "q"]
+
+
+@dataclass(frozen=True)
+class FollowUpView(Callback, tag="fu:v"):
+    """A follow-up six months after leaving, with its outcome buttons."""
+
+    follow_up: int
+
+
+@dataclass(frozen=True)
+class FollowUpAnswer(Callback, tag="fu"):
+    """Self-supporting (s), not self-supporting (n), could not be found out (u)."""
+
+    follow_up: int
+    outcome: Literal["s", "n", "u"]
+
+
+# --- the social worker's buttons ------------------------------------------------------------
+@dataclass(frozen=True)
+class LinkedAspirants(Callback, tag="sw:l"):
+    """The social worker's list of linked aspirants."""
+
+
+@dataclass(frozen=True)
+class LinkedAspirant(Callback, tag="sw:a"):
+    """One linked aspirant: plan status and the statement periods."""
+
+    enrolment: int
+
+
+@dataclass(frozen=True)
+class LinkedStatement(Callback, tag="sw:s"):
+    """A linked aspirant's statement: last week (pw), last 30 days, this month, last month."""
+
+    enrolment: int
+    period: Literal["pw", "30", "m", "pm"]
 
 
 @dataclass(frozen=True)

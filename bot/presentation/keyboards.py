@@ -62,6 +62,15 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     *STAFF_COMMANDS[5:],
 )
 
+SOCIAL_WORKER_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("statements", N_("My aspirants' attendance and plans")),
+    ("language", N_("Language")),
+    ("help", N_("Help")),
+    ("mydata", N_("My data")),
+    ("stop", N_("Stop and erase my data")),
+)
+
+
 # Someone the bot does not know yet can only start (from an invite link).
 NEWCOMER_COMMANDS: tuple[tuple[str, str], ...] = (("start", N_("Start with your invite link")),)
 
@@ -72,6 +81,7 @@ ROLE_COMMANDS: dict[Role, tuple[tuple[str, str], ...]] = {
     Role.COACH: STAFF_COMMANDS,
     Role.TEAM_LEAD: TEAM_LEAD_COMMANDS,
     Role.ADMIN: ADMIN_COMMANDS,
+    Role.SOCIAL_WORKER: SOCIAL_WORKER_COMMANDS,
 }
 # The reply keyboard under the chat, for the roles that have one.
 ROLE_MENUS: dict[Role, tuple[tuple[str, str, str], ...]] = {

@@ -14,16 +14,17 @@ from telegram import (
 
 from bot.i18n import Translator
 from bot.models import OutboxMessage
-from bot.presentation import attendance_views, invite_views, reminder_buttons
+from bot.presentation import attendance_views, invite_views, plan_views, reminder_buttons
 from bot.services.messaging.outbox import REPLY_KIND
 from bot.transport import limits
 
 # kind -> function(message, translator) -> text, for kinds worded from structured params
 # (the others are worded from their template) ...
-_COMPOSERS: dict[str, Any] = {**attendance_views.COMPOSERS, **invite_views.COMPOSERS}
+_COMPOSERS: dict[str, Any] = {**attendance_views.COMPOSERS, **invite_views.COMPOSERS,
+                              **plan_views.COMPOSERS}
 # ... and kind -> function(message, translator) -> rows of inline buttons.
 _KEYBOARDS: dict[str, Any] = {**attendance_views.KEYBOARDS, **reminder_buttons.KEYBOARDS,
-                               **invite_views.KEYBOARDS}
+                              **invite_views.KEYBOARDS, **plan_views.KEYBOARDS}
 
 
 @dataclass
@@ -78,7 +79,3 @@ def _templated(message: OutboxMessage, t: Translator, default_language: str | No
         return t.ngettext(template, str(plural["msgid"]), params[plural["count"]], **params)
     return t._(template, **params) if template else ""
 
-
-# The kinds' wordings and buttons register themselves when imported; importing them here
-# means whoever renders (the dispatcher, a preview, a test) has every one of them.
-from bot.presentation import attendance_views, invite_views, reminder_buttons  # noqa: E402

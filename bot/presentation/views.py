@@ -15,6 +15,7 @@ ROLE_NOUNS = {
     Role.COACH: N_("coach"),
     Role.TEAM_LEAD: N_("team lead"),
     Role.ADMIN: N_("administrator"),
+    Role.SOCIAL_WORKER: N_("social worker"),
 }
 MILESTONE_NAMES = {
     MilestoneKind.FIRST_PLAN: N_("first job plan"),

@@ -20,8 +20,8 @@ from bot.errors import NotFound
 from bot.i18n import N_
 from bot.models import Enrolment, OutboxMessage, Person, Role
 from bot.presentation.attendance_views import (
+    RECORD_WORDS,
     STATUS_ICONS,
-    STATUS_WORDS,
     deadline_text,
     milestone_label,
     reason_label,
@@ -29,7 +29,6 @@ from bot.presentation.attendance_views import (
 )
 from bot.services.attendance import caseload
 from bot.services.attendance.caseload import Entry, Today
-from bot.services.attendance.statement import NOT_RECORDED
 from bot.services.people import people
 from bot.web.base import Viewer, in_console, query_int, render, route_int
 from bot.web.words import kind_name, skip_reason, status_name
@@ -145,8 +144,7 @@ async def show(request: web.Request) -> web.Response:
             "risks": [t._(RISKS[r]) for r in risks(entry, person)],
             "recent": [{"day": t.short_date(day), "icon": STATUS_ICONS[status],
                         "status": status.value if status is not None else "none",
-                        "label": t._(STATUS_WORDS[status.value if status is not None
-                                                  else NOT_RECORDED])}
+                        "label": t._(RECORD_WORDS[status])}
                        for day, status in detail.recent],
             "absences": [{"span": (t.short_date(a.first_day) if a.first_day == a.last_day
                                    else f"{t.short_date(a.first_day)}–{t.short_date(a.last_day)}"),

@@ -171,9 +171,12 @@ def test_aspirant_onboards_gets_the_reminder_and_checks_in(sandbox: RunningSandb
             expect(clock).to_have_text(_shown(sandbox.start + timedelta(days=1)))
             expect(amina.locator(".row.in .text", has_text=reminder).first).to_be_visible()
 
-            # --- at 09:00 the check-in window is open: scan the QR code at the door ---------
+            # --- at 10:00 the information session starts: scan the QR code at the door; ---
+            # it records the intake (the daily check-in starts the day after it).
             page.get_by_role("button", name="+1 hour").click()
             expect(clock).to_have_text(_shown(sandbox.start + timedelta(days=1, hours=1)))
+            page.get_by_role("button", name="+1 hour").click()
+            expect(clock).to_have_text(_shown(sandbox.start + timedelta(days=1, hours=2)))
             expect(page.locator("#checkin-code")).to_have_text(_SIX_DIGITS)
             amina.get_by_role("button", name="Scan check-in QR").click()
             # Every way of being checked in is confirmed with a tick first.

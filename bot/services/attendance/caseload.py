@@ -37,12 +37,14 @@ DIGEST_DAYS_AHEAD = 2
 
 class Today(StrEnum):
     NONE = "none"  # no daily requirement
+    NOT_STARTED = "not_started"  # a requirement that starts the day after the intake
     CLOSED = "closed"  # no check-in today
     WAITING = "waiting"  # the window is open or not yet open
     PRESENT = "present"
-    REPORTED = "reported"  # an absence reported for today
-    EXCUSED = "excused"
-    ABSENT = "absent"  # detected, unexcused
+    REPORTED = "reported"  # absent with a reason reported, not judged yet
+    EXCUSED = "excused"  # absent, judged valid
+    NOT_VALID = "not_valid"  # absent, judged not valid
+    ABSENT = "absent"  # detected, no reason given
     MISSING = "missing"  # the window has closed, detection not yet run
 
 
@@ -136,8 +138,11 @@ def _today(entry: Entry, now: datetime, day: Day, record: AttendanceRecord | Non
            report: AbsenceReport | None, linked: dict[int, AbsenceReport]) -> None:
     if record is not None:
         entry.today = {AttendanceStatus.PRESENT: Today.PRESENT,
+                       AttendanceStatus.REPORTED: Today.REPORTED,
                        AttendanceStatus.EXCUSED: Today.EXCUSED,
                        AttendanceStatus.UNEXCUSED: Today.ABSENT}[record.status]
+        if record.status == AttendanceStatus.UNEXCUSED and record.judged_by_id is not None:
+            entry.today = Today.NOT_VALID
         if record.status == AttendanceStatus.PRESENT:
             entry.checked_in_at = record.recorded_at
         explained = linked.get(record.absence_report_id or 0)
@@ -145,6 +150,8 @@ def _today(entry: Entry, now: datetime, day: Day, record: AttendanceRecord | Non
         return
     if not entry.enrolment.attendance_required:
         entry.today = Today.NONE
+    elif not attendance_policy.required_on(entry.enrolment, day.day):
+        entry.today = Today.NOT_STARTED
     elif not day.is_attendance_day:
         entry.today = Today.CLOSED
     elif report is not None:
@@ -209,8 +216,8 @@ def detail(db: Session, now: datetime, actor: Person, enrolment_id: int, *,
     where = _centres(db, now, {enrolment.job_centre_id})[enrolment.job_centre_id]
     days = attendance_policy.attendance_days_back(where.policy, where.calendar, where.day.day,
                                                   recent_days)
-    enrolled = local_date(enrolment.enrolled_at, where.day.zone)
-    days = [d for d in days if d >= enrolled]
+    starts = attendance_policy.attendance_starts_on(enrolment)
+    days = [d for d in days if starts is not None and d >= starts]
     statuses = {r.day: r.status for r in db.scalars(
         select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment.id,
                                        AttendanceRecord.day.in_(days)))} if days else {}
@@ -230,9 +237,10 @@ def markable_days(db: Session, now: datetime, actor: Person, enrolment_id: int, 
     enrolment = follow_up.enrolment_for(db, actor, enrolment_id)
     where = _centres(db, now, {enrolment.job_centre_id})[enrolment.job_centre_id]
     enrolled = local_date(enrolment.enrolled_at, where.day.zone)
+    starts = attendance_policy.attendance_starts_on(enrolment)
     days = attendance_policy.attendance_days_back(where.policy, where.calendar, where.day.day,
                                                   count)
-    return [d for d in days if d >= enrolled]
+    return [d for d in days if d >= enrolled and starts is not None and d >= starts]
 
 
 # --- the daily digest -------------------------------------------------------------------
@@ -247,7 +255,8 @@ def digest_view(db: Session, now: datetime, coach: Person, centre: JobCentre
     horizon = calendar.add_working_days(where.day, DIGEST_DAYS_AHEAD)
     view: dict[str, Any] = defaultdict(list)
     view.update(day=where.day.isoformat(), centre=centre.name, count=len(found),
-                required=sum(1 for e in found if e.enrolment.attendance_required))
+                required=sum(1 for e in found
+                             if attendance_policy.required_on(e.enrolment, where.day)))
     for entry in found:
         if entry.today in (Today.REPORTED, Today.EXCUSED) and entry.reason is not None:
             view["reported"].append([entry.name, entry.reason.value])

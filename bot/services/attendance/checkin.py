@@ -37,7 +37,7 @@ from bot.models import (
 from bot.services.attendance import centre_facts, checkin_codes
 from bot.services.attendance.centre_facts import CentreFacts
 from bot.services.attendance.checkin_codes import CodeCheck
-from bot.services.attendance.policy import Day
+from bot.services.attendance.policy import Day, attendance_starts_on, required_on
 from bot.services.people import people
 from bot.services.people.identity import ActiveEnrolment, current_enrolment_id
 from bot.services.plans import milestones
@@ -163,7 +163,7 @@ _session = InfoSession.__table__.c
 
 _CURRENT = (
     select(_enrolment.id, _enrolment.job_centre_id, _enrolment.coach_id,
-           _enrolment.attendance_required, _policy.version)
+           _enrolment.attendance_required, _enrolment.intake_on, _policy.version)
     .select_from(Enrolment.__table__)
     .outerjoin(AttendancePolicy.__table__, _policy.job_centre_id == _enrolment.job_centre_id)
     .where(_enrolment.id == current_enrolment_id(bindparam("aspirant")))
@@ -177,7 +177,7 @@ def current_enrolment(db: Session, aspirant_id: int) -> ActiveEnrolment:
         raise DomainError(N_("You are not enrolled at a job centre, so there is nothing to "
                              "check in to. Please talk to your coach."))
     return ActiveEnrolment(row.id, row.job_centre_id, row.coach_id,
-                           bool(row.attendance_required), row.version)
+                           bool(row.attendance_required), row.version, row.intake_on)
 
 
 def enrolment_of(db: Session, aspirant: Person) -> Enrolment:
@@ -244,7 +244,8 @@ def opening(db: Session, now: datetime, aspirant: Person | int, *,
         found.booking = None
     phase = day.phase(now)
     present = record.status == AttendanceStatus.PRESENT
-    if enrolment.attendance_required and phase in ("open", "grace"):
+    required = required_on(enrolment, day.day)
+    if required and phase in ("open", "grace"):
         if present:
             if found.booking is None:
                 raise DomainError(N_("You have already checked in today, at {time}."),
@@ -256,7 +257,15 @@ def opening(db: Session, now: datetime, aspirant: Person | int, *,
         return found
     if session_done:
         raise DomainError(N_("You have already checked in to today's information session."))
-    if not enrolment.attendance_required:
+    if enrolment.attendance_required and not required:
+        # The requirement starts the day after the intake, never before.
+        if enrolment.intake_on is None:
+            raise DomainError(N_("Your daily check-in starts the day after your group "
+                                 "information session. Until then there is nothing to check "
+                                 "in to."))
+        raise DomainError(N_("Your daily check-in starts on {date}."),
+                          date=attendance_starts_on(enrolment))
+    if not required:
         raise DomainError(N_("You have no daily check-in and no information session to check "
                              "in to right now."))
     if phase == "closed":

@@ -16,6 +16,7 @@ from bot.calendar import local_date
 from bot.errors import DomainError, NotFound
 from bot.i18n import N_
 from bot.models import (
+    AbsenceReport,
     AttendanceNote,
     AttendanceRecord,
     AttendanceStatus,
@@ -23,6 +24,7 @@ from bot.models import (
     CoachAlert,
     CoachAlertItem,
     Enrolment,
+    Judgement,
     Person,
     Role,
     RoleGrant,
@@ -81,11 +83,29 @@ def _check_day(db: Session, now: datetime, enrolment: Enrolment, day: date) -> N
         raise DomainError(N_("{date} is not a check-in day at the job centre."), date=day)
     if day < local_date(enrolment.enrolled_at, zone):
         raise DomainError(N_("The aspirant was not enrolled yet on {date}."), date=day)
+    starts = attendance_policy.attendance_starts_on(enrolment)
+    if starts is None:
+        raise DomainError(N_("This aspirant has no daily check-in yet: it starts the day "
+                             "after the intake (the group information session or the "
+                             "three-party meeting)."))
+    if day < starts:
+        raise DomainError(N_("The daily check-in of this aspirant starts on {date}."),
+                          date=starts)
+
+
+# What a coach's action on a day is called on the day's alert.
+ACTIONS = {AttendanceStatus.PRESENT: "present", AttendanceStatus.EXCUSED: "valid",
+           AttendanceStatus.UNEXCUSED: "not_valid"}
+JUDGED = {Judgement.VALID: AttendanceStatus.EXCUSED,
+          Judgement.NOT_VALID: AttendanceStatus.UNEXCUSED}
 
 
 def mark(db: Session, now: datetime, actor: Person, enrolment_id: int, day: date,
          status: AttendanceStatus) -> AttendanceRecord:
-    """Record attendance by hand: present, excused or unexcused."""
+    """Record a day by hand: present, or an absence judged valid (EXCUSED) or not valid
+    (UNEXCUSED). The coach's judgement can be changed the same way."""
+    if status not in ACTIONS:
+        raise DomainError(N_("Unknown attendance status."))
     enrolment = enrolment_for(db, actor, enrolment_id)
     _check_day(db, now, enrolment, day)
     record = db.scalar(select(AttendanceRecord).where(AttendanceRecord.enrolment_id == enrolment.id,
@@ -93,19 +113,72 @@ def mark(db: Session, now: datetime, actor: Person, enrolment_id: int, day: date
     previous = record.status.value if record is not None else None
     if record is None:
         record = AttendanceRecord(enrolment_id=enrolment.id, day=day)
+        # An absence reported for the day (not detected yet) stays linked to its reason.
+        covering = absences_covering(db, enrolment.id, day)
+        if covering is not None and status != AttendanceStatus.PRESENT:
+            record.absence_report_id = covering.id
         db.add(record)
     record.status = status
     record.method = CheckInMethod.MANUAL if status == AttendanceStatus.PRESENT else None
     record.recorded_at = now
     record.recorded_by_id = actor.id
+    if status == AttendanceStatus.PRESENT:
+        record.judged_by_id = record.judged_at = None
+    else:
+        record.judged_by_id, record.judged_at = actor.id, now
     db.flush()
     audit.record(db, now, "attendance.mark", actor=actor, subject=record,
                  enrolment=enrolment.id, day=day.isoformat(), status=status.value,
                  previous=previous)
-    action = {AttendanceStatus.PRESENT: "present", AttendanceStatus.EXCUSED: "excused"}.get(status)
-    if action is not None:
-        _resolve_items(db, now, actor, enrolment.id, day, action)
+    _resolve_items(db, now, actor, enrolment.id, day, ACTIONS[status])
     return record
+
+
+def absences_covering(db: Session, enrolment_id: int, day: date) -> AbsenceReport | None:
+    return db.scalar(select(AbsenceReport).where(
+        AbsenceReport.enrolment_id == enrolment_id, AbsenceReport.first_day <= day,
+        AbsenceReport.last_day >= day).order_by(AbsenceReport.reported_at.desc(),
+                                                AbsenceReport.id.desc()).limit(1))
+
+
+def judge_record(db: Session, now: datetime, actor: Person, record_id: int,
+                 judgement: Judgement) -> AttendanceRecord:
+    """The coach judges a recorded absence valid or not valid (and can change it)."""
+    record = db.get(AttendanceRecord, record_id)
+    if record is None:
+        raise NotFound(N_("This aspirant is not in your caseload (any more)."))
+    enrolment_for(db, actor, record.enrolment_id)
+    if record.status == AttendanceStatus.PRESENT:
+        raise DomainError(N_("This day is recorded as present, so there is no absence to "
+                             "judge."))
+    return mark(db, now, actor, record.enrolment_id, record.day, JUDGED[judgement])
+
+
+def judge_report(db: Session, now: datetime, actor: Person, report_id: int,
+                 judgement: Judgement) -> AbsenceReport:
+    """The coach judges a reported absence, for every day it covers: the days already
+    recorded change now, the later ones are recorded so when they come."""
+    report = db.get(AbsenceReport, report_id)
+    if report is None:
+        raise NotFound(N_("This aspirant is not in your caseload (any more)."))
+    enrolment_for(db, actor, report.enrolment_id)
+    previous = report.judgement.value if report.judgement is not None else None
+    report.judgement = judgement
+    report.judged_by_id, report.judged_at = actor.id, now
+    status = JUDGED[judgement]
+    days = []
+    for record in db.scalars(select(AttendanceRecord).where(
+            AttendanceRecord.absence_report_id == report.id,
+            AttendanceRecord.status != AttendanceStatus.PRESENT)):
+        record.status = status
+        record.judged_by_id, record.judged_at = actor.id, now
+        days.append(record.day)
+    db.flush()
+    audit.record(db, now, "absence.judge", actor=actor, subject=report,
+                 judgement=judgement.value, previous=previous)
+    for day in days:
+        _resolve_items(db, now, actor, report.enrolment_id, day, ACTIONS[status])
+    return report
 
 
 def contacted(db: Session, now: datetime, actor: Person, enrolment_id: int, day: date) -> None:

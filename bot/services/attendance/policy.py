@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -18,11 +18,21 @@ from sqlalchemy.orm import Session
 from bot.calendar import WorkCalendar, at_local, local_date
 from bot.errors import DomainError
 from bot.i18n import N_
-from bot.models import AttendancePolicy, EventKind, JobCentre, LocationRule, Person
+from bot.models import (
+    AbsenceReason,
+    AttendancePolicy,
+    EventKind,
+    JobCentre,
+    LocationRule,
+    Person,
+)
 from bot.services.centres.calendars import calendar_for
 from bot.services.system import audit
 
 MAX_STEP_SECONDS = 3600
+# Every reason, in the order they are offered.
+ALL_REASONS = tuple(AbsenceReason)
+DEFAULT_ALERT_DELAY = 30
 
 
 def new_secret() -> str:
@@ -44,7 +54,9 @@ def policy_for(db: Session, now: datetime, job_centre_id: int, *,
             policy = AttendancePolicy(
                 job_centre_id=job_centre_id, weekdays="12345", window_start=time(8, 30),
                 window_end=time(10, 0), grace_minutes=15, streak_limit=2, window_limit=3,
-                window_days=10, alert_resend_minutes=60, digest_time=time(8, 0),
+                window_days=10, alert_resend_minutes=60,
+                alert_delay_minutes=DEFAULT_ALERT_DELAY,
+                absence_reasons=",".join(r.value for r in ALL_REASONS), digest_time=time(8, 0),
                 location_rule=LocationRule.OFF, accept_location_pin=False, radius_m=200,
                 code_step_seconds=60,
                 code_secret=new_secret(), created_at=now, updated_at=now,
@@ -81,6 +93,48 @@ class Day:
         if now <= self.cutoff:
             return "grace"
         return "after"
+
+
+class HasRequirement(Protocol):
+    """An enrolment as stored (Enrolment) or as read with the person (ActiveEnrolment)."""
+
+    attendance_required: bool
+    intake_on: date | None
+
+
+def attendance_starts_on(enrolment: HasRequirement) -> date | None:
+    """The first day of the daily requirement: the day after the intake (the information
+    session attended, or the plan started in a three-party meeting); None before it."""
+    if not enrolment.attendance_required or enrolment.intake_on is None:
+        return None
+    return enrolment.intake_on + timedelta(days=1)
+
+
+def required_on(enrolment: HasRequirement, day: date) -> bool:
+    """Whether the aspirant must check in on ``day`` (if it is an attendance day): never
+    before the intake, so nobody is absent before it."""
+    starts = attendance_starts_on(enrolment)
+    return starts is not None and day >= starts
+
+
+def reasons_of(policy: AttendancePolicy) -> list[AbsenceReason]:
+    """The absence reasons the centre offers, in the usual order; "other" always, so
+    anyone can say why."""
+    chosen = set((policy.absence_reasons or "").split(","))
+    return [r for r in ALL_REASONS if r.value in chosen or r == AbsenceReason.OTHER]
+
+
+def parse_reasons(value: Any) -> str:
+    """Reasons as stored, from a list of values or a comma/space separated text."""
+    items = value if isinstance(value, list | tuple) else str(value).replace(",", " ").split()
+    known = {r.value for r in ALL_REASONS}
+    chosen = {str(getattr(item, "value", item)).strip().lower() for item in items}
+    unknown = sorted(chosen - known)
+    if unknown:
+        raise DomainError(N_("Unknown absence reason: {name}. The reasons are: {reasons}."),
+                          name=unknown[0], reasons=", ".join(sorted(known)))
+    chosen.add(AbsenceReason.OTHER.value)
+    return ",".join(r.value for r in ALL_REASONS if r.value in chosen)
 
 
 def zone_of(centre: JobCentre) -> ZoneInfo:
@@ -132,6 +186,8 @@ _INT_LIMITS: dict[str, tuple[int, int]] = {
     "window_limit": (0, 60),
     "window_days": (1, 60),
     "alert_resend_minutes": (5, 24 * 60),
+    # Ask first: how long the coach's alert waits for the aspirant's answer (0: no wait).
+    "alert_delay_minutes": (0, 240),
     "radius_m": (20, 5000),
     "code_step_seconds": (15, MAX_STEP_SECONDS),
 }
@@ -146,6 +202,7 @@ def update(db: Session, now: datetime, centre: JobCentre, *, actor: Person | Non
         "window_end": policy.window_end, "digest_time": policy.digest_time,
         "location_rule": policy.location_rule,
         "accept_location_pin": policy.accept_location_pin,
+        "absence_reasons": policy.absence_reasons,
         **{name: getattr(policy, name) for name in _INT_LIMITS},
     }
     for name, value in changes.items():
@@ -166,6 +223,8 @@ def update(db: Session, now: datetime, centre: JobCentre, *, actor: Person | Non
         elif name == "accept_location_pin":
             if not isinstance(value, bool):
                 raise DomainError(N_("Location pins count: on or off."))
+        elif name == "absence_reasons":
+            value = parse_reasons(value)
         elif name == "location_rule":
             try:
                 value = LocationRule(value)
@@ -207,6 +266,8 @@ def describe(policy: AttendancePolicy) -> dict[str, str]:
         "streak_limit": str(policy.streak_limit),
         "window_limit": f"{policy.window_limit} in {policy.window_days} attendance days",
         "alert_resend_minutes": str(policy.alert_resend_minutes),
+        "alert_delay_minutes": str(policy.alert_delay_minutes),
+        "absence_reasons": ", ".join(r.value for r in reasons_of(policy)),
         "digest_time": f"{policy.digest_time:%H:%M}" if policy.digest_time else "off",
         "location_rule": policy.location_rule.value,
         "accept_location_pin": "on" if policy.accept_location_pin else "off",

@@ -2,17 +2,19 @@
 
 ``run_due(db, now)`` is asked at short intervals by the scheduler. On a check-in
 day it queues the coaches' digest at the set time, and once the window and the
-grace period have passed it detects absences: everyone with a requirement who
-neither checked in nor reported an absence is recorded absent and asked why,
-their coach gets one alert listing them, and repeated absences escalate to the
-team leads. Each step runs once per centre and day (``AttendanceDay``), so
+grace period have passed it detects absences: everyone whose requirement has started
+(the day after their intake) who neither checked in nor reported an absence is
+recorded absent and asked why at once. Ask first: the coaches' alerts wait the centre's
+delay (``alert_delay_minutes``) for the answers, then go out with each answer in them,
+or "no answer"; repeated absences without a reason escalate to the team leads at that
+moment too. A reported absence is recorded as "reported" for the coach to judge, never
+as valid by itself. Each step runs once per centre and day (``AttendanceDay``), so
 asking twice changes nothing. No work is done on holidays or closed days.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -22,15 +24,17 @@ from sqlalchemy.orm import Session
 from bot.calendar import WorkCalendar, at_local, local_date
 from bot.i18n import N_
 from bot.models import (
+    AbsenceReport,
     AttendanceDay,
     AttendancePolicy,
     AttendanceRecord,
     AttendanceStatus,
     Enrolment,
     JobCentre,
+    Judgement,
     Person,
 )
-from bot.services.attendance import absences, caseload, coach_alerts, follow_up
+from bot.services.attendance import absences, caseload, coach_alerts, follow_up, weekly
 from bot.services.attendance import policy as attendance_policy
 from bot.services.attendance.policy import Day
 from bot.services.centres import centres
@@ -69,15 +73,18 @@ class Report:
 
     detected_days: int = 0
     absent: int = 0
-    excused: int = 0
+    # Absences reported in advance: recorded "reported" (or as the coach judged the report).
+    reported: int = 0
     alerts: int = 0
     escalations: int = 0
     resent: int = 0
     digests: int = 0
+    weekly: int = 0
 
     @property
     def queued(self) -> int:
-        return self.absent + self.alerts + self.escalations + self.resent + self.digests
+        return (self.absent + self.alerts + self.escalations + self.resent + self.digests
+                + self.weekly)
 
 
 def run_due(db: Session, now: datetime) -> Report:
@@ -87,6 +94,7 @@ def run_due(db: Session, now: datetime) -> Report:
         calendar = calendar_for(db, centre.id)
         zone = attendance_policy.zone_of(centre)
         day = attendance_policy.day_at(policy, calendar, zone, local_date(now, zone))
+        report.weekly += weekly.send_due(db, now, centre, policy, calendar)
         if not day.is_attendance_day:
             continue
         if policy.digest_time is not None:
@@ -95,11 +103,12 @@ def run_due(db: Session, now: datetime) -> Report:
                 report.digests += send_digests(db, now, centre, day.day)
         if now > day.cutoff:
             detect(db, now, centre, report)
+            send_alerts(db, now, centre, report)
     report.resent = coach_alerts.resend_due(db, now)
     return report
 
 
-def _day_row(db: Session, centre_id: int, day: date, *, lock: bool = False
+def day_row(db: Session, centre_id: int, day: date, *, lock: bool = False
              ) -> AttendanceDay | None:
     query = select(AttendanceDay).where(AttendanceDay.job_centre_id == centre_id,
                                         AttendanceDay.day == day)
@@ -108,14 +117,14 @@ def _day_row(db: Session, centre_id: int, day: date, *, lock: bool = False
     return db.scalar(query)
 
 
-def _claim_step(db: Session, now: datetime, centre_id: int, day: date, step: str) -> bool:
+def claim_step(db: Session, now: datetime, centre_id: int, day: date, step: str) -> bool:
     """Mark ``step`` done for the centre and day; False if it was done already.
 
     The policy row is locked first (PostgreSQL), so two instances asking at once take
     turns, and the second finds the step done.
     """
     attendance_policy.policy_for(db, now, centre_id, lock=True)
-    row = _day_row(db, centre_id, day, lock=True)
+    row = day_row(db, centre_id, day, lock=True)
     if row is None:
         row = AttendanceDay(job_centre_id=centre_id, day=day)
         db.add(row)
@@ -128,10 +137,10 @@ def _claim_step(db: Session, now: datetime, centre_id: int, day: date, step: str
 
 # --- the morning digest -----------------------------------------------------------------
 def send_digests(db: Session, now: datetime, centre: JobCentre, day: date) -> int:
-    row = _day_row(db, centre.id, day)
+    row = day_row(db, centre.id, day)
     if row is not None and row.digest_at is not None:
         return 0
-    if not _claim_step(db, now, centre.id, day, "digest_at"):
+    if not claim_step(db, now, centre.id, day, "digest_at"):
         return 0
     sent = 0
     for coach in caseload.coaches_at(db, centre.id):
@@ -148,23 +157,27 @@ def send_digests(db: Session, now: datetime, centre: JobCentre, day: date) -> in
 # --- detecting absences -----------------------------------------------------------------
 def detect(db: Session, now: datetime, centre: JobCentre, report: Report | None = None
            ) -> Report:
-    """Detect the day's absences at the centre, once; ``now`` must be after the cutoff."""
+    """Detect the day's absences at the centre, once; ``now`` must be after the cutoff.
+
+    The absent are asked why at once; their followers' alerts are prepared, and sent by
+    ``send_alerts`` after the wait for the answers."""
     report = report or Report()
     policy, day = attendance_policy.today_at(db, centre, now)
     if not day.is_attendance_day or now <= day.cutoff:
         return report
-    row = _day_row(db, centre.id, day.day)
+    row = day_row(db, centre.id, day.day)
     if row is not None and row.detected_at is not None:
         return report
-    if not _claim_step(db, now, centre.id, day.day, "detected_at"):
+    if not claim_step(db, now, centre.id, day.day, "detected_at"):
         return report
     report.detected_days += 1
-    calendar = calendar_for(db, centre.id)
     required = list(db.execute(
         select(Enrolment, Person)
         .join(Person, Person.id == Enrolment.aspirant_id)
         .where(Enrolment.job_centre_id == centre.id, Enrolment.left_at.is_(None),
                Enrolment.attendance_required.is_(True),
+               # The requirement starts the day after the intake: nobody is absent before.
+               Enrolment.intake_on.is_not(None), Enrolment.intake_on < day.day,
                # Someone enrolled after the window opened had no chance to check in.
                Enrolment.enrolled_at <= day.opens, Person.erased_at.is_(None))
         .order_by(Enrolment.id)
@@ -178,32 +191,91 @@ def detect(db: Session, now: datetime, centre: JobCentre, report: Report | None 
         if enrolment.id in recorded:
             continue
         absence = reported.get(enrolment.id)
-        record = AttendanceRecord(
-            enrolment_id=enrolment.id, day=day.day, recorded_at=now, recorded_by_id=None,
-            status=AttendanceStatus.EXCUSED if absence else AttendanceStatus.UNEXCUSED,
-            absence_report_id=absence.id if absence else None, method=None)
-        db.add(record)
+        record = AttendanceRecord(enrolment_id=enrolment.id, day=day.day, recorded_at=now,
+                                  recorded_by_id=None, method=None,
+                                  status=AttendanceStatus.UNEXCUSED,
+                                  absence_report_id=absence.id if absence else None)
         if absence is not None:
-            report.excused += 1
+            # A reason given in advance is reported, not valid: the coach judges (perhaps
+            # already did, on the report).
+            record.status = _status_of_report(absence)
+            record.judged_by_id, record.judged_at = absence.judged_by_id, absence.judged_at
+            report.reported += 1
         else:
             missing.append((enrolment, person, record))
+        db.add(record)
     db.flush()
-    escalations = _escalations(db, policy, calendar, day.day, [e.id for e, _, _ in missing])
+    reasons = [r.value for r in attendance_policy.reasons_of(policy)]
     for _, person, record in missing:
-        _ask_why(db, now, person, record, day)
+        _ask_why(db, now, person, record, day, reasons)
         report.absent += 1
-    report.alerts += _alert_followers(db, now, centre, day, missing, escalations)
-    report.escalations += _escalate(db, now, centre, day, policy, missing, escalations)
-    log.info("centre %s %s: %d absent, %d excused", centre.id, day.day, len(missing),
-             report.excused)
+    _prepare_alerts(db, now, centre, day, missing)
+    log.info("centre %s %s: %d absent, %d reported", centre.id, day.day, len(missing),
+             report.reported)
     return report
 
 
+def _status_of_report(absence: AbsenceReport) -> AttendanceStatus:
+    if absence.judgement == Judgement.VALID:
+        return AttendanceStatus.EXCUSED
+    if absence.judgement == Judgement.NOT_VALID:
+        return AttendanceStatus.UNEXCUSED
+    return AttendanceStatus.REPORTED
+
+
 def _ask_why(db: Session, now: datetime, aspirant: Person, record: AttendanceRecord,
-             day: Day) -> None:
+             day: Day, reasons: list[str]) -> None:
     outbox.enqueue(db, now, aspirant, WHY_TEMPLATE, kind=WHY_KIND,
-                   params={"date": day.day, "record": record.id},
+                   params={"date": day.day, "record": record.id, "reasons": reasons},
                    dedupe_key=f"why:{record.id}", expires_at=day.cutoff + WHY_VALID_FOR)
+
+
+def _prepare_alerts(db: Session, now: datetime, centre: JobCentre, day: Day,
+                    missing: list[tuple[Enrolment, Person, AttendanceRecord]]) -> None:
+    """One alert per follower (the coach, or the team leads without one) for the day,
+    listing their absent aspirants; sent later by ``send_alerts``."""
+    for enrolment, _, record in missing:
+        for follower in follow_up.followers(db, enrolment):
+            alert, _created = coach_alerts.get_or_create(db, now, follower, centre, day.day)
+            coach_alerts.add_item(db, alert, enrolment, record, [])
+
+
+# --- the coaches' alerts, after the wait for the answers ----------------------------------
+def send_alerts(db: Session, now: datetime, centre: JobCentre, report: Report | None = None
+                ) -> Report:
+    """Once the wait after detection is over: each prepared alert goes out with the
+    answers given so far, and absences still without a reason escalate."""
+    report = report or Report()
+    policy, day = attendance_policy.today_at(db, centre, now)
+    row = day_row(db, centre.id, day.day)
+    if row is None or row.detected_at is None or row.alerted_at is not None:
+        return report
+    if now < row.detected_at + timedelta(minutes=policy.alert_delay_minutes):
+        return report
+    if not claim_step(db, now, centre.id, day.day, "alerted_at"):
+        return report
+    calendar = calendar_for(db, centre.id)
+    alerts = coach_alerts.unsent(db, centre.id, day.day)
+    records = {item.record_id: (item, record) for alert, items in alerts
+               for item, record in items}
+    # Only absences still without a reason count towards escalation.
+    silent = sorted({record.enrolment_id for _, record in records.values()
+                     if record.status == AttendanceStatus.UNEXCUSED
+                     and record.absence_report_id is None})
+    escalations = _escalations(db, policy, calendar, day.day, silent)
+    for alert, items in alerts:
+        for item, record in items:
+            rules = escalations.get(record.enrolment_id, [])
+            item.escalation = ",".join(rules) or None
+        coach = db.get(Person, alert.coach_id)
+        alert.sent_at = now
+        if coach is None or coach.erased_at is not None:
+            continue
+        coach_alerts.send(db, now, alert, coach)
+        report.alerts += 1
+    db.flush()
+    report.escalations += _escalate(db, now, centre, day, policy, escalations)
+    return report
 
 
 def _escalations(db: Session, policy: AttendancePolicy, calendar: WorkCalendar, day: date,
@@ -236,38 +308,17 @@ def _escalations(db: Session, policy: AttendancePolicy, calendar: WorkCalendar, 
     return found
 
 
-def _alert_followers(db: Session, now: datetime, centre: JobCentre, day: Day,
-                     missing: list[tuple[Enrolment, Person, AttendanceRecord]],
-                     escalations: dict[int, list[str]]) -> int:
-    """One alert per follower (the coach, or the team leads without one) for the day."""
-    by_follower: dict[int, list[tuple[Enrolment, AttendanceRecord]]] = defaultdict(list)
-    people: dict[int, Person] = {}
-    for enrolment, _, record in missing:
-        for follower in follow_up.followers(db, enrolment):
-            by_follower[follower.id].append((enrolment, record))
-            people[follower.id] = follower
-    sent = 0
-    for follower_id, items in by_follower.items():
-        alert, created = coach_alerts.get_or_create(db, now, people[follower_id], centre,
-                                                    day.day)
-        for enrolment, record in items:
-            coach_alerts.add_item(db, alert, enrolment, record, escalations.get(enrolment.id, []))
-        if created:
-            coach_alerts.send(db, now, alert, people[follower_id])
-            sent += 1
-    return sent
-
-
 def _escalate(db: Session, now: datetime, centre: JobCentre, day: Day, policy: AttendancePolicy,
-              missing: list[tuple[Enrolment, Person, AttendanceRecord]],
               escalations: dict[int, list[str]]) -> int:
     """Tell the team leads; the coach reads the escalation in their alert."""
     if not escalations:
         return 0
     leads = follow_up.team_leads_at(db, centre.id)
     sent = 0
-    for enrolment, person, _ in missing:
-        rules = escalations.get(enrolment.id, [])
+    for enrolment_id, rules in sorted(escalations.items()):
+        enrolment = db.get(Enrolment, enrolment_id)
+        assert enrolment is not None
+        person = enrolment.aspirant
         alerted = {p.id for p in follow_up.followers(db, enrolment)}
         for rule in rules:
             count = policy.streak_limit if rule == STREAK else policy.window_limit

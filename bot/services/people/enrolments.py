@@ -13,6 +13,7 @@ from bot.models import Booking, BookingStatus, Enrolment, InfoSession, Person
 from bot.services.attendance import follow_up
 from bot.services.centres import org_settings
 from bot.services.messaging import outbox
+from bot.services.plans import follow_ups
 from bot.services.reminders import planner as reminders
 from bot.services.system import audit
 
@@ -54,6 +55,8 @@ def close(db: Session, now: datetime, actor: Person, enrolment_id: int, reason: 
     )
     db.flush()
     reminders.refresh_enrolment(db, now, enrolment, reason="enrolment_ended")
+    # Six months on, the coach finds out whether they support themselves.
+    follow_ups.schedule(db, now, enrolment)
     aspirant = enrolment.aspirant
     if aspirant.erased_at is None:
         singular, plural = ENDED_NOTICE

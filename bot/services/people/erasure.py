@@ -22,6 +22,7 @@ from bot.services.attendance.checkin import throttle_key as checkin_throttle_key
 from bot.services.messaging import outbox
 from bot.services.people import invites
 from bot.services.people.onboarding import throttle_key as onboarding_throttle_key
+from bot.services.plans import follow_ups
 from bot.services.reminders import planner as reminders
 from bot.services.system import audit, conversations, throttle
 from bot.services.web import sign_in
@@ -59,6 +60,10 @@ def erase(db: Session, now: datetime, person: Person, *, actor: Person | None,
             .values(note=None)
         )
         follow_up.forget_notes(db, enrolment_ids)
+        follow_ups.forget(db, enrolment_ids)
+        # Who their social worker was is about them too.
+        db.execute(update(Enrolment).where(Enrolment.id.in_(enrolment_ids))
+                   .values(social_worker_id=None).execution_options(synchronize_session="fetch"))
     future = select(InfoSession.id).where(InfoSession.starts_at > now)
     db.execute(
         update(Booking)

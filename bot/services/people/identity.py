@@ -9,7 +9,7 @@ that need the full ``Person`` load it on demand (handlers/base.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select
@@ -41,6 +41,8 @@ class ActiveEnrolment:
     attendance_required: bool
     # The centre's policy version (None before the centre has a policy).
     policy_version: int | None
+    # The intake day; the daily requirement starts the day after (None: no intake yet).
+    intake_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,8 @@ _IDENTITY = (
     select(_person.id, _person.language, _person.erased_at, _person.unreachable_at,
            _grant.role, _grant.job_centre_id,
            _enrolment.id.label("enrolment_id"), _enrolment.job_centre_id.label("centre_id"),
-           _enrolment.coach_id, _enrolment.attendance_required, _policy.version,
-           _conversation.flow, _conversation.step, _conversation.expires_at)
+           _enrolment.coach_id, _enrolment.attendance_required, _enrolment.intake_on,
+           _policy.version, _conversation.flow, _conversation.step, _conversation.expires_at)
     .select_from(Person.__table__)
     .outerjoin(RoleGrant.__table__, _grant.person_id == _person.id)
     .outerjoin(Enrolment.__table__, _enrolment.id == current_enrolment_id())
@@ -103,7 +105,8 @@ def identify(db: Session, telegram_user_id: int, chat_id: int) -> Identity | Non
     enrolment = None
     if first.enrolment_id is not None:
         enrolment = ActiveEnrolment(first.enrolment_id, first.centre_id, first.coach_id,
-                                    bool(first.attendance_required), first.version)
+                                    bool(first.attendance_required), first.version,
+                                    first.intake_on)
     conversation = None
     if first.flow is not None:
         conversation = ConversationStep(first.flow, first.step, first.expires_at)

@@ -18,6 +18,7 @@ from bot.models import (
     AttendanceRecord,
     Booking,
     Enrolment,
+    ExitFollowUp,
     InfoSession,
     Invite,
     OutboxMessage,
@@ -40,6 +41,7 @@ class StoredData:
     held_invites: int = 0
     # Messages to them that wait to be sent (what they say is stored until then).
     waiting_messages: int = 0
+    follow_ups: list[ExitFollowUp] = field(default_factory=list)
 
     @property
     def first_attendance(self) -> date | None:
@@ -79,6 +81,9 @@ def gather(db: Session, person: Person) -> StoredData:
         data.absences = list(db.scalars(
             select(AbsenceReport).where(AbsenceReport.enrolment_id.in_(enrolment_ids))
             .order_by(AbsenceReport.first_day)))
+        data.follow_ups = list(db.scalars(
+            select(ExitFollowUp).where(ExitFollowUp.enrolment_id.in_(enrolment_ids),
+                                       ExitFollowUp.outcome.is_not(None))))
         data.notes = list(db.scalars(
             select(AttendanceNote).where(AttendanceNote.enrolment_id.in_(enrolment_ids),
                                          AttendanceNote.text.is_not(None))

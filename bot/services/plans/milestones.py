@@ -1,10 +1,17 @@
-"""Plan milestones, and recording who came to an information session.
+"""Plan milestones, and recording who came to an information session (the intake).
 
-Attendance at the information session starts the clock: the first job plan is due
-five working days later (calendar days if the centre's admin chose so). When the
-coach marks a milestone done, the next one is counted from that actual date: the
-deepened plan one month later, then a review every three months after the last
-actual review. Reminders of a done milestone stop at once.
+The intake — the group information session attended, or the plan started by the coach
+(three-party meeting) — starts the clock, as the job centre's process says:
+- the first job plan is due five working days after the intake (with calendar days
+  chosen: five days later, moved to the next working day if that is a day off);
+- the deepened plan is due one month after the intake (the first plan covers the first
+  four weeks), whenever the first plan was finished;
+- a review is due three months after the last plan was done.
+Every deadline on a day off moves to the next working day.
+
+A plan is done when both have signed: the coach marks it finished (reminders stop), and
+the aspirant confirms in chat that they read it and agree ("I have questions" tells the
+coach instead). It counts as done on the later of the two.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import DomainError, NotAllowed, NotFound
-from bot.i18n import N_
+from bot.i18n import N_, Term
 from bot.models import (
     Booking,
     BookingStatus,
@@ -40,10 +47,15 @@ FIRST_PLAN_DAYS = 5
 DEEPENED_PLAN_MONTHS = 1
 REVIEW_MONTHS = 3
 
-NEXT = {
-    MilestoneKind.FIRST_PLAN: (MilestoneKind.DEEPENED_PLAN, DEEPENED_PLAN_MONTHS),
-    MilestoneKind.DEEPENED_PLAN: (MilestoneKind.REVIEW, REVIEW_MONTHS),
-    MilestoneKind.REVIEW: (MilestoneKind.REVIEW, REVIEW_MONTHS),
+# Outbox kinds: the aspirant is asked to confirm a plan the coach marked finished; the
+# coach hears the answer.
+CONFIRM_KIND = "plan_confirm"
+ANSWER_KIND = "plan_answer"
+
+KIND_NAMES = {
+    MilestoneKind.FIRST_PLAN: N_("first job plan"),
+    MilestoneKind.DEEPENED_PLAN: N_("deepened job plan"),
+    MilestoneKind.REVIEW: N_("plan review"),
 }
 
 
@@ -55,22 +67,37 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, month_calendar.monthrange(year, month)[1]))
 
 
-def first_plan_due(db: Session, job_centre_id: int, counted_from: date) -> date:
+def first_plan_due(db: Session, job_centre_id: int, intake: date) -> date:
+    """Five working days after the intake; with calendar days chosen, five days after it,
+    on the next working day if that is a day off."""
+    calendar = calendar_for(db, job_centre_id)
     if reminder_settings.for_centre(db, job_centre_id).deadline_calendar_days:
-        return counted_from + timedelta(days=FIRST_PLAN_DAYS)
-    return calendar_for(db, job_centre_id).add_working_days(counted_from, FIRST_PLAN_DAYS)
+        return calendar.next_working_day(intake + timedelta(days=FIRST_PLAN_DAYS), include=True)
+    return calendar.add_working_days(intake, FIRST_PLAN_DAYS)
 
 
 def months_due(db: Session, job_centre_id: int, counted_from: date, months: int) -> date:
+    """``months`` later on the calendar; a deadline ending on a day off moves to the next
+    working day (as Swedish law counts deadlines), whichever way days are counted."""
     due = add_months(counted_from, months)
-    if reminder_settings.for_centre(db, job_centre_id).deadline_calendar_days:
-        return due
-    # As Swedish law counts deadlines: one ending on a day off moves to the next working day.
     return calendar_for(db, job_centre_id).next_working_day(due, include=True)
 
 
 def local_today(now: datetime, enrolment: Enrolment) -> date:
     return now.astimezone(ZoneInfo(enrolment.job_centre.timezone)).date()
+
+
+def completed_at(milestone: PlanMilestone) -> datetime | None:
+    """When the plan was done: the later of the two signatures (None: not both yet)."""
+    if milestone.done_at is None or milestone.confirmed_at is None:
+        return None
+    return max(milestone.done_at, milestone.confirmed_at)
+
+
+def awaiting_confirmation(milestone: PlanMilestone) -> bool:
+    """The coach has marked it finished; the aspirant has not confirmed yet."""
+    return (milestone.done_at is not None and milestone.confirmed_at is None
+            and milestone.cancelled_at is None)
 
 
 # --- who may do what ---------------------------------------------------------------------
@@ -91,13 +118,14 @@ def _managed(db: Session, actor: Person | None, enrolment_id: int) -> Enrolment:
     return enrolment
 
 
-# --- milestones ----------------------------------------------------------------------------
+# --- the intake ----------------------------------------------------------------------------
 def on_info_session_attended(db: Session, now: datetime, enrolment_id: int,
                              attended_on: date) -> PlanMilestone:
-    """Attendance at the information session was recorded: the first plan is due.
+    """The intake happened on ``attended_on``: the first and the deepened plan are due,
+    and the daily attendance requirement (if any) starts the next day.
 
-    Idempotent: an aspirant who already has a first-plan milestone keeps it (a second
-    visit does not restart the clock).
+    Idempotent: an aspirant who already had their intake keeps it (a second visit does
+    not restart the clock).
     """
     enrolment = db.get(Enrolment, enrolment_id)
     if enrolment is None:
@@ -105,20 +133,35 @@ def on_info_session_attended(db: Session, now: datetime, enrolment_id: int,
     # Reminders of a session the aspirant has now attended stop.
     reminders.refresh_aspirant_bookings(db, now, enrolment.aspirant_id,
                                         reason="attendance_recorded")
-    existing = db.scalar(select(PlanMilestone).where(
-        PlanMilestone.enrolment_id == enrolment.id,
-        PlanMilestone.kind == MilestoneKind.FIRST_PLAN,
-        PlanMilestone.cancelled_at.is_(None)).limit(1))
+    if enrolment.intake_on is None:
+        enrolment.intake_on = attended_on
+        db.flush()
+        audit.record(db, now, "enrolment.intake", subject=enrolment,
+                     intake_on=attended_on.isoformat())
+        # The check-in reminders start with the requirement, the day after the intake.
+        reminders.refresh_check_ins(db, now, enrolment, reason="intake")
+    intake = enrolment.intake_on
+    existing = _open_kind(db, enrolment.id, MilestoneKind.FIRST_PLAN)
     if existing is not None:
         return existing
-    return _create(db, now, enrolment, MilestoneKind.FIRST_PLAN,
-                   first_plan_due(db, enrolment.job_centre_id, attended_on), attended_on)
+    first = _create(db, now, enrolment, MilestoneKind.FIRST_PLAN,
+                    first_plan_due(db, enrolment.job_centre_id, intake), intake)
+    if _open_kind(db, enrolment.id, MilestoneKind.DEEPENED_PLAN) is None:
+        _create(db, now, enrolment, MilestoneKind.DEEPENED_PLAN,
+                months_due(db, enrolment.job_centre_id, intake, DEEPENED_PLAN_MONTHS), intake)
+    return first
+
+
+def _open_kind(db: Session, enrolment_id: int, kind: MilestoneKind) -> PlanMilestone | None:
+    return db.scalar(select(PlanMilestone).where(
+        PlanMilestone.enrolment_id == enrolment_id, PlanMilestone.kind == kind,
+        PlanMilestone.cancelled_at.is_(None)).order_by(PlanMilestone.id).limit(1))
 
 
 def start_plan(db: Session, now: datetime, enrolment_id: int, *, actor: Person | None,
                counted_from: date | None = None) -> PlanMilestone:
     """The coach starts the plan without an information session (e.g. after a
-    three-party meeting): the first plan is counted from ``counted_from`` (today)."""
+    three-party meeting): the intake is ``counted_from`` (today)."""
     enrolment = _managed(db, actor, enrolment_id)
     if plan_of(db, enrolment.id):
         raise DomainError(N_("This aspirant's plan has already started."))
@@ -140,20 +183,28 @@ def _create(db: Session, now: datetime, enrolment: Enrolment, kind: MilestoneKin
     return milestone
 
 
+# --- two signatures ------------------------------------------------------------------------
 @dataclass
 class Done:
     milestone: PlanMilestone
-    next: PlanMilestone
+    # The milestone that follows, if this one is complete and one was created.
+    next: PlanMilestone | None = None
 
 
-def mark_done(db: Session, now: datetime, milestone_id: int, *, actor: Person | None) -> Done:
-    """Mark a milestone done today; the next one is counted from today."""
+def _milestone(db: Session, milestone_id: int) -> PlanMilestone:
     milestone = db.get(PlanMilestone, milestone_id)
     if milestone is None:
         raise NotFound(N_("That plan milestone no longer exists."))
-    enrolment = _managed(db, actor, milestone.enrolment_id)
     if milestone.cancelled_at is not None:
         raise DomainError(N_("That plan milestone was cancelled."))
+    return milestone
+
+
+def mark_done(db: Session, now: datetime, milestone_id: int, *, actor: Person | None) -> Done:
+    """The coach marks the plan finished (their signature); the aspirant is asked to
+    confirm it. Reminders of the deadline stop."""
+    milestone = _milestone(db, milestone_id)
+    enrolment = _managed(db, actor, milestone.enrolment_id)
     if milestone.done_at is not None:
         raise DomainError(N_("That plan milestone is already marked as done."))
     milestone.done_at = now
@@ -163,10 +214,93 @@ def mark_done(db: Session, now: datetime, milestone_id: int, *, actor: Person | 
     audit.record(db, now, "milestone.done", actor=actor, subject=milestone,
                  kind=milestone.kind.value, late=done_on > milestone.due_on)
     reminders.refresh_milestone(db, now, milestone, reason="milestone_done")
-    kind, months = NEXT[milestone.kind]
-    following = _create(db, now, enrolment, kind,
-                        months_due(db, enrolment.job_centre_id, done_on, months), done_on)
+    aspirant = enrolment.aspirant
+    if aspirant.erased_at is None:
+        outbox.enqueue(
+            db, now, aspirant,
+            N_("Your coach has marked your {milestone} as finished. Have you read it, and do "
+               "you agree with it?"),
+            kind=CONFIRM_KIND,
+            params={"milestone": Term(KIND_NAMES[milestone.kind]), "id": milestone.id},
+            dedupe_key=f"confirm:{milestone.id}")
+    return Done(milestone, _after_completion(db, now, enrolment, milestone))
+
+
+def confirm(db: Session, now: datetime, aspirant: Person, milestone_id: int, *,
+            agree: bool) -> Done:
+    """The aspirant's answer: "I have read my plan and agree" (their signature) or "I have
+    questions" (the coach is told, and the aspirant can confirm later)."""
+    milestone = db.get(PlanMilestone, milestone_id)
+    enrolment = db.get(Enrolment, milestone.enrolment_id) if milestone is not None else None
+    if (milestone is None or enrolment is None or enrolment.aspirant_id != aspirant.id
+            or milestone.cancelled_at is not None):
+        raise NotFound(N_("This question is no longer open."))
+    if milestone.done_at is None:
+        raise DomainError(N_("Your coach has not marked this plan as finished yet."))
+    if milestone.confirmed_at is not None:
+        raise DomainError(N_("You have already confirmed this plan. Thank you!"))
+    if agree:
+        milestone.confirmed_at = now
+    else:
+        milestone.questions_at = now
+    db.flush()
+    audit.record(db, now, "milestone.confirm" if agree else "milestone.questions",
+                 actor=aspirant, subject=milestone)
+    coach = people.get(db, enrolment.coach_id)
+    followers = [coach] if coach is not None else _team_leads(db, enrolment.job_centre_id)
+    template = (N_("{name} has confirmed their {milestone}: they have read it and agree.")
+                if agree else
+                N_("{name} has questions about their {milestone}. Please contact them."))
+    for person in followers:
+        outbox.enqueue(db, now, person, template, kind=ANSWER_KIND,
+                       params={"name": aspirant.display_name or "?",
+                               "milestone": Term(KIND_NAMES[milestone.kind])})
+    following = _after_completion(db, now, enrolment, milestone) if agree else None
     return Done(milestone, following)
+
+
+def _team_leads(db: Session, centre_id: int) -> list[Person]:
+    from bot.services.attendance import follow_up
+
+    return follow_up.team_leads_at(db, centre_id)
+
+
+def _after_completion(db: Session, now: datetime, enrolment: Enrolment,
+                      milestone: PlanMilestone) -> PlanMilestone | None:
+    """Once both have signed, the next step is due: the deepened plan (if it was not there
+    already, as for plans started before it was created at the intake), then a review
+    three months after each finished plan."""
+    done = completed_at(milestone)
+    if done is None or enrolment.left_at is not None:
+        return None
+    done_on = local_today(done, enrolment)
+    if milestone.kind == MilestoneKind.FIRST_PLAN:
+        if _open_kind(db, enrolment.id, MilestoneKind.DEEPENED_PLAN) is not None:
+            return None
+        counted_from = enrolment.intake_on or milestone.counted_from
+        return _create(db, now, enrolment, MilestoneKind.DEEPENED_PLAN,
+                       months_due(db, enrolment.job_centre_id, counted_from,
+                                  DEEPENED_PLAN_MONTHS), counted_from)
+    return _create(db, now, enrolment, MilestoneKind.REVIEW,
+                   months_due(db, enrolment.job_centre_id, done_on, REVIEW_MONTHS), done_on)
+
+
+def record_measure(db: Session, now: datetime, milestone_id: int, *,
+                   actor: Person | None) -> PlanMilestone:
+    """A job, studies or another measure (work training, internship, course) started today:
+    the five-day guarantee is met ("a plan, work or another measure"); the plan itself is
+    still to be made."""
+    milestone = _milestone(db, milestone_id)
+    enrolment = _managed(db, actor, milestone.enrolment_id)
+    if milestone.kind != MilestoneKind.FIRST_PLAN:
+        raise DomainError(N_("A measure is recorded on the first plan only."))
+    if milestone.measure_on is not None:
+        raise DomainError(N_("A measure has already been recorded for this aspirant."))
+    milestone.measure_on = local_today(now, enrolment)
+    db.flush()
+    audit.record(db, now, "milestone.measure", actor=actor, subject=milestone,
+                 late=milestone.measure_on > milestone.due_on)
+    return milestone
 
 
 def plan_of(db: Session, enrolment_id: int) -> list[PlanMilestone]:
@@ -174,6 +308,11 @@ def plan_of(db: Session, enrolment_id: int) -> list[PlanMilestone]:
     return list(db.scalars(select(PlanMilestone).where(
         PlanMilestone.enrolment_id == enrolment_id, PlanMilestone.cancelled_at.is_(None)
     ).order_by(PlanMilestone.due_on, PlanMilestone.id)))
+
+
+def awaiting_aspirant(db: Session, enrolment_id: int) -> list[PlanMilestone]:
+    """Plans the coach marked finished that the aspirant has not confirmed yet."""
+    return [m for m in plan_of(db, enrolment_id) if awaiting_confirmation(m)]
 
 
 def next_open(db: Session, enrolment_id: int) -> PlanMilestone | None:
@@ -251,15 +390,22 @@ def _may_record(actor: Person, centre_id: int, enrolment: Enrolment | None) -> b
 
 
 def _withdraw_first_plan(db: Session, now: datetime, enrolment: Enrolment, day: date) -> None:
-    """Attendance was recorded by mistake: the first plan it started is withdrawn."""
-    milestone = db.scalar(select(PlanMilestone).where(
+    """Attendance was recorded by mistake: the intake and the plans it started are
+    withdrawn (unless work on them has begun), and with them the daily requirement."""
+    started = list(db.scalars(select(PlanMilestone).where(
         PlanMilestone.enrolment_id == enrolment.id,
-        PlanMilestone.kind == MilestoneKind.FIRST_PLAN, PlanMilestone.counted_from == day,
-        PlanMilestone.done_at.is_(None), PlanMilestone.cancelled_at.is_(None)))
-    if milestone is not None:
+        PlanMilestone.kind.in_((MilestoneKind.FIRST_PLAN, MilestoneKind.DEEPENED_PLAN)),
+        PlanMilestone.counted_from == day, PlanMilestone.cancelled_at.is_(None))))
+    if any(m.done_at is not None for m in started) or enrolment.intake_on != day:
+        return
+    for milestone in started:
         milestone.cancelled_at = now
         db.flush()
         reminders.refresh_milestone(db, now, milestone, reason="milestone_cancelled")
+    enrolment.intake_on = None
+    db.flush()
+    audit.record(db, now, "enrolment.intake_withdrawn", subject=enrolment)
+    reminders.refresh_check_ins(db, now, enrolment, reason="intake_withdrawn")
 
 
 def _offer_new_time(db: Session, now: datetime, booking: Booking, enrolment: Enrolment) -> None:

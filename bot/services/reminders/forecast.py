@@ -259,7 +259,8 @@ def _check_ins(db: Session, now: datetime, planner: _DraftPlanner, centre_ids: l
                 continue
             for enrolment in here:
                 person = enrolment.aspirant
-                if (enrolment.id, day) in taken or not reminders._reachable(person):
+                if ((enrolment.id, day) in taken or not reminders._reachable(person)
+                        or not attendance_policy.required_on(enrolment, day)):
                     continue
                 for item in template:
                     copy = replace(item, recipient=person)
@@ -291,5 +292,6 @@ def _stand_in(db: Session, centre_id: int) -> Enrolment:
     """An aspirant with the daily requirement who has done nothing yet: never stored."""
     centre = db.get(JobCentre, centre_id)
     person = Person(id=0, chat_id=0, language="sv", display_name="")
+    # Had their intake long ago: whose requirement has started is decided per aspirant.
     return Enrolment(id=None, job_centre_id=centre_id, job_centre=centre, aspirant=person,
-                     attendance_required=True, left_at=None)
+                     attendance_required=True, left_at=None, intake_on=date(2000, 1, 3))

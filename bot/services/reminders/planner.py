@@ -285,7 +285,8 @@ class Planner:
     def check_in(self, enrolment: Enrolment, day: date) -> list[Planned]:
         from bot.services.attendance import policy as attendance_policy
 
-        if not enrolment.attendance_required or enrolment.left_at is not None:
+        # issue 12: no check-in reminder before the requirement starts (the day after intake)
+        if not attendance_policy.required_on(enrolment, day) or enrolment.left_at is not None:
             return []
         centre_id = enrolment.job_centre_id
         policy = attendance_policy.policy_for(self.db, self.now, centre_id)

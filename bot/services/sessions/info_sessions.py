@@ -484,6 +484,33 @@ def booking(db: Session, booking_id: int) -> Booking | None:
     return db.get(Booking, booking_id)
 
 
+HOLIDAY, CLOSED, WEEKEND = "holiday", "closed", "weekend"
+
+
+def day_off(db: Session, job_centre_id: int, starts_at: datetime) -> tuple[str, str] | None:
+    """Why the session's day is not a working day at the centre — (HOLIDAY, ""), (CLOSED,
+    the closed day's note) or (WEEKEND, "") — or None on a working day. A session is not
+    refused for it (a Saturday session may be meant), but the admin is told before it is
+    made."""
+    from bot.calendar import is_public_holiday
+    from bot.models import ClosedDay
+    from bot.services.centres.calendars import calendar_for
+
+    centre = db.get(JobCentre, job_centre_id)
+    zone = ZoneInfo(centre.timezone if centre else "Europe/Stockholm")
+    day = starts_at.astimezone(zone).date()
+    if calendar_for(db, job_centre_id).is_working_day(day):
+        return None
+    closed = db.scalar(select(ClosedDay.note).where(ClosedDay.job_centre_id == job_centre_id,
+                                                    ClosedDay.day == day))
+    if closed is not None:
+        return CLOSED, closed
+    if day.weekday() >= 5 and not is_public_holiday(day):
+        return WEEKEND, ""
+    # A public holiday, or an eve taken off in Swedish working life.
+    return HOLIDAY, ""
+
+
 def has_attended(db: Session, aspirant_id: int) -> bool:
     """Whether the aspirant has come to an information session."""
     return db.scalar(select(Booking.id).where(
