@@ -19,8 +19,34 @@ from bot.calendar import WorkCalendar, at_local, local_date
 from bot.errors import DomainError
 from bot.i18n import N_
 from bot.models import AttendancePolicy, EventKind, JobCentre, LocationRule, Person
+from bot.services.attendance.days import (  # re-exported: callers read them here
+    DEFAULT_WEEKDAYS,
+    DEFAULT_WINDOW_END,
+    DEFAULT_WINDOW_START,
+    is_attendance_day,
+    weekdays_of,
+)
 from bot.services.centres.calendars import calendar_for
+from bot.services.reminders import planner as reminders
 from bot.services.system import audit
+
+__all__ = [
+    "DEFAULT_WEEKDAYS",
+    "DEFAULT_WINDOW_END",
+    "DEFAULT_WINDOW_START",
+    "MAX_STEP_SECONDS",
+    "Day",
+    "attendance_days_back",
+    "day_at",
+    "describe",
+    "is_attendance_day",
+    "new_secret",
+    "policy_for",
+    "today_at",
+    "update",
+    "weekdays_of",
+    "zone_of",
+]
 
 MAX_STEP_SECONDS = 3600
 
@@ -42,9 +68,10 @@ def policy_for(db: Session, now: datetime, job_centre_id: int, *,
     try:
         with db.begin_nested():
             policy = AttendancePolicy(
-                job_centre_id=job_centre_id, weekdays="12345", window_start=time(8, 30),
-                window_end=time(10, 0), grace_minutes=15, streak_limit=2, window_limit=3,
-                window_days=10, alert_resend_minutes=60, digest_time=time(8, 0),
+                job_centre_id=job_centre_id, weekdays=DEFAULT_WEEKDAYS,
+                window_start=DEFAULT_WINDOW_START, window_end=DEFAULT_WINDOW_END,
+                grace_minutes=15, streak_limit=2, window_limit=3, window_days=10,
+                alert_resend_minutes=60, digest_time=time(8, 0),
                 location_rule=LocationRule.OFF, radius_m=200, code_step_seconds=60,
                 code_secret=new_secret(), created_at=now, updated_at=now,
             )
@@ -84,14 +111,6 @@ class Day:
 
 def zone_of(centre: JobCentre) -> ZoneInfo:
     return ZoneInfo(centre.timezone)
-
-
-def weekdays_of(policy: AttendancePolicy) -> set[int]:
-    return {int(c) for c in policy.weekdays if c.isdigit()}
-
-
-def is_attendance_day(policy: AttendancePolicy, calendar: WorkCalendar, day: date) -> bool:
-    return day.isoweekday() in weekdays_of(policy) and calendar.is_working_day(day)
 
 
 def day_at(policy: AttendancePolicy, calendar: WorkCalendar, zone: ZoneInfo, day: date) -> Day:
@@ -183,10 +202,7 @@ def update(db: Session, now: datetime, centre: JobCentre, *, actor: Person | Non
     audit.record(db, now, "attendance.policy", actor=actor, subject=policy, changed=changed,
                  rotated=bool(changes.get("rotate_secret")))
     if {"weekdays", "window_start", "window_end"} & set(changed):
-        # Check-in reminders are timed from the window (imported here: reminders reads
-        # this module for the window).
-        from bot.services.reminders import planner as reminders
-
+        # Check-in reminders are timed from the window.
         reminders.refresh_centre(db, now, centre.id, kinds={EventKind.CHECK_IN},
                                  reason="policy_changed")
     return policy
