@@ -14,7 +14,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, UTCDateTime
-from bot.models.people import Enrolment
+from bot.models.people import Enrolment, RoleGrant
 
 
 class ReplanRequest(Base):
@@ -39,3 +39,5 @@ class ReplanRequest(Base):
 
 # The planner walks a centre's open enrolments in id order, a chunk at a time.
 Index("ix_enrolment_centre_open", Enrolment.job_centre_id, Enrolment.left_at, Enrolment.id)
+# It finds the team leads among every aspirant's and coach's role grants.
+Index("ix_role_grant_role", RoleGrant.role, RoleGrant.job_centre_id)

@@ -1,4 +1,5 @@
-"""durable re-planning requests; an index to walk a centre's open enrolments in chunks
+"""durable re-planning requests; indexes to walk a centre's open enrolments in chunks and
+to find team leads
 
 Revision ID: 0009
 Revises: 0007
@@ -40,9 +41,13 @@ def upgrade() -> None:
     with op.batch_alter_table('enrolment') as batch:
         batch.create_index('ix_enrolment_centre_open', ['job_centre_id', 'left_at', 'id'],
                            unique=False)
+    with op.batch_alter_table('role_grant') as batch:
+        batch.create_index('ix_role_grant_role', ['role', 'job_centre_id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('role_grant') as batch:
+        batch.drop_index('ix_role_grant_role')
     with op.batch_alter_table('enrolment') as batch:
         batch.drop_index('ix_enrolment_centre_open')
     op.drop_table('replan_request')

@@ -78,11 +78,15 @@ def sync(db: Session, now: datetime, plans: Sequence[EventPlan], reason: str) ->
     for plan in plans:
         _decide(now, plan, existing.get(plan.key, []), changes)
     if changes.cancels:
-        db.execute(update(_table).where(_table.c.id.in_(changes.cancels),
-                                        _table.c.status == OutboxStatus.PENDING)
-                   # The key is free again, so the same reminder can be planned anew.
-                   .values(status=OutboxStatus.CANCELLED, skip_reason=reason[:40],
-                           dedupe_key=None))
+        cancel = update(_table).where(_table.c.id.in_(changes.cancels))
+        if db.get_bind().dialect.name == "postgresql":
+            # A sender may have claimed a row since it was read: that one goes out. (SQLite
+            # has one writer, and refuses a write on a read that is out of date, and the
+            # guard would lead its planner to walk every pending row instead of the ids.)
+            cancel = cancel.where(_table.c.status == OutboxStatus.PENDING)
+        # The key is free again, so the same reminder can be planned anew.
+        db.execute(cancel.values(status=OutboxStatus.CANCELLED, skip_reason=reason[:40],
+                                 dedupe_key=None))
         counts.cancelled = len(changes.cancels)
     if changes.updates:
         db.execute(update(_table).where(_table.c.id == bindparam("row_id")).values(
