@@ -158,6 +158,7 @@ class Planner:
         self._centres: dict[int, CentreFacts] = {}
         self._due: dict[tuple[int, int, date, time | None], datetime] = {}
         self._moved: dict[tuple[int, datetime], datetime] = {}
+        self._attendance_days: dict[tuple[int, date], bool] = {}
 
     # --- per-centre facts ----------------------------------------------------------------
     def preload(self, centre_ids: Iterable[int]) -> None:
@@ -272,7 +273,7 @@ class Planner:
         if not enrolment.attendance_required or not enrolment.open or recorded:
             return []
         centre = self.centre(enrolment.centre_id)
-        if not is_attendance_day(centre, centre.calendar, day):
+        if not self._attendance_day(centre, day):
             return []
         opens = centre.window_start
         params = {"date": day, "time": opens, "centre": centre.name,
@@ -306,6 +307,8 @@ class Planner:
                 item.skip_reason = "quiet_hours"
             else:
                 item.due_at = moved
+        if len(planned) < 2:
+            return planned  # nothing to merge
         seen: set[tuple[int, datetime]] = set()
         for item in sorted(planned, key=lambda p: (p.due_at, -abs(p.rule.offset_days * 1440
                                                                    + p.rule.offset_minutes))):
@@ -316,6 +319,12 @@ class Planner:
                 item.skip_reason = "merged"
             seen.add(slot)
         return planned
+
+    def _attendance_day(self, centre: CentreFacts, day: date) -> bool:
+        key = (centre.id, day)
+        if key not in self._attendance_days:
+            self._attendance_days[key] = is_attendance_day(centre, centre.calendar, day)
+        return self._attendance_days[key]
 
     def _next_allowed(self, centre: CentreFacts, moment: datetime) -> datetime:
         key = (centre.id, moment)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -30,7 +30,7 @@ from bot.models import (
 )
 from bot.services.attendance.days import DEFAULT_WEEKDAYS, DEFAULT_WINDOW_START
 from bot.services.reminders import quiet_hours
-from bot.services.reminders.events import Recipient, recipient
+from bot.services.reminders.events import Recipient, read, recipient
 
 DEFAULT_ZONE = "Europe/Stockholm"
 
@@ -68,26 +68,25 @@ def load(db: Session, centre_ids: Iterable[int]) -> dict[int, CentreFacts]:
     ids = sorted(set(centre_ids))
     if not ids:
         return {}
-    centres = {row.id: row for row in db.execute(
-        select(JobCentre.id, JobCentre.name, JobCentre.address, JobCentre.timezone)
+    centres = {row.id: row for row in read(db, select(
+        JobCentre.id, JobCentre.name, JobCentre.address, JobCentre.timezone)
         .where(JobCentre.id.in_(ids)))}
     rules = list(db.scalars(select(ReminderRule).where(
         ReminderRule.enabled.is_(True),
         ReminderRule.job_centre_id.is_(None) | ReminderRule.job_centre_id.in_(ids))))
     settings = {row.job_centre_id: row for row in db.scalars(
         select(ReminderSettings).where(ReminderSettings.job_centre_id.in_(ids)))}
-    closed: dict[int, list] = defaultdict(list)
-    for centre_id, day in db.execute(select(ClosedDay.job_centre_id, ClosedDay.day)
-                                     .where(ClosedDay.job_centre_id.in_(ids))):
+    closed: dict[int, list[date]] = defaultdict(list)
+    for centre_id, day in read(db, select(ClosedDay.job_centre_id, ClosedDay.day)
+                               .where(ClosedDay.job_centre_id.in_(ids))):
         closed[centre_id].append(day)
-    policies = {centre_id: (weekdays, start) for centre_id, weekdays, start in db.execute(
-        select(AttendancePolicy.job_centre_id, AttendancePolicy.weekdays,
-               AttendancePolicy.window_start)
-        .where(AttendancePolicy.job_centre_id.in_(ids)))}
+    policies = {centre_id: (weekdays, start) for centre_id, weekdays, start in read(db, select(
+        AttendancePolicy.job_centre_id, AttendancePolicy.weekdays,
+        AttendancePolicy.window_start).where(AttendancePolicy.job_centre_id.in_(ids)))}
     leads: dict[int | None, dict[int, Recipient]] = defaultdict(dict)
-    for grant_centre, *person in db.execute(
-            select(RoleGrant.job_centre_id, Person.id, Person.display_name, Person.chat_id,
-                   Person.erased_at, Person.unreachable_at)
+    for grant_centre, *person in read(db, select(
+            RoleGrant.job_centre_id, Person.id, Person.display_name, Person.chat_id,
+            Person.erased_at, Person.unreachable_at)
             .join(Person, Person.id == RoleGrant.person_id)
             .where(RoleGrant.role == Role.TEAM_LEAD,
                    or_(RoleGrant.job_centre_id.is_(None), RoleGrant.job_centre_id.in_(ids)))):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, CursorResult, Executable, Select, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.models import (
@@ -28,6 +28,13 @@ from bot.models import (
     Person,
     PlanMilestone,
 )
+
+
+def read(db: Session, query: Executable) -> CursorResult[Any]:
+    """Rows of a column query straight from the connection, without the ORM's loading (a
+    chunk reads thousands); what the session holds unwritten is flushed first."""
+    db.flush()
+    return db.connection().execute(query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +120,7 @@ def enrolments(db: Session, *where: ColumnElement[bool], after: int | None = Non
     query = query.order_by(Enrolment.id)
     if limit is not None:
         query = query.limit(limit)
-    return [_enrolment(tuple(row)) for row in db.execute(query)]
+    return [_enrolment(tuple(row)) for row in read(db, query)]
 
 
 def current_enrolments(db: Session, aspirant_ids: Iterable[int]
@@ -126,7 +133,7 @@ def current_enrolments(db: Session, aspirant_ids: Iterable[int]
              .where(Enrolment.aspirant_id.in_(ids), Enrolment.left_at.is_(None))
              .order_by(Enrolment.enrolled_at.desc()))
     found: dict[tuple[int, int], EnrolmentFacts] = {}
-    for row in db.execute(query):
+    for row in read(db, query):
         values = tuple(row)
         enrolment = _enrolment(values[:_ENROLMENT_WIDTH])
         found.setdefault((values[_ENROLMENT_WIDTH], enrolment.centre_id), enrolment)
@@ -147,7 +154,7 @@ def bookings(db: Session, *where: ColumnElement[bool], after: int | None = None,
                          status == BookingStatus.BOOKED and cancelled_at is None, starts_at,
                          place or "")
             for booking_id, aspirant_id, status, centre_id, cancelled_at, starts_at, place
-            in db.execute(query)]
+            in read(db, query)]
 
 
 def upcoming_session_ids(db: Session, now: datetime, centre_id: int | None) -> list[int]:
@@ -156,7 +163,7 @@ def upcoming_session_ids(db: Session, now: datetime, centre_id: int | None) -> l
                                          InfoSession.cancelled_at.is_(None))
     if centre_id is not None:
         query = query.where(InfoSession.job_centre_id == centre_id)
-    return list(db.scalars(query.order_by(InfoSession.id)))
+    return list(read(db, query.order_by(InfoSession.id)).scalars())
 
 
 def milestones(db: Session, *where: ColumnElement[bool]) -> list[MilestoneFacts]:
@@ -167,7 +174,7 @@ def milestones(db: Session, *where: ColumnElement[bool]) -> list[MilestoneFacts]
                           .join(Enrolment, Enrolment.id == PlanMilestone.enrolment_id))
              .where(*where).order_by(PlanMilestone.id))
     found = []
-    for row in db.execute(query):
+    for row in read(db, query):
         milestone_id, kind, due_on, done_at, cancelled_at, *rest = tuple(row)
         found.append(MilestoneFacts(milestone_id, kind, due_on,
                                     done_at is None and cancelled_at is None,
@@ -182,12 +189,12 @@ def recorded_days(db: Session, enrolment_ids: Iterable[int], first: date, last: 
     ids = sorted(set(enrolment_ids))
     if not ids:
         return set()
-    found = {(enrolment_id, day) for enrolment_id, day in db.execute(
-        select(AttendanceRecord.enrolment_id, AttendanceRecord.day).where(
+    found = {(enrolment_id, day) for enrolment_id, day in read(db, select(
+        AttendanceRecord.enrolment_id, AttendanceRecord.day).where(
             AttendanceRecord.enrolment_id.in_(ids), AttendanceRecord.day >= first,
             AttendanceRecord.day <= last))}
-    for enrolment_id, first_day, last_day in db.execute(
-            select(AbsenceReport.enrolment_id, AbsenceReport.first_day, AbsenceReport.last_day)
+    for enrolment_id, first_day, last_day in read(db, select(
+            AbsenceReport.enrolment_id, AbsenceReport.first_day, AbsenceReport.last_day)
             .where(AbsenceReport.enrolment_id.in_(ids), AbsenceReport.first_day <= last,
                    AbsenceReport.last_day >= first)):
         day = max(first_day, first)

@@ -25,6 +25,7 @@ from sqlalchemy.orm.util import identity_key
 from bot.i18n import encode_param
 from bot.models import EventKind, OutboxMessage, OutboxStatus
 from bot.services.reminders.arithmetic import KIND_PREFIX, Planned
+from bot.services.reminders.events import read
 
 # Skips the planner decided itself, undone when the reminder is wanted again.
 _PLANNER_SKIPS = ("quiet_hours", "merged")
@@ -106,7 +107,7 @@ def sync(db: Session, now: datetime, plans: Sequence[EventPlan], reason: str) ->
 def _existing(db: Session, keys: list[str]) -> dict[str, list[Any]]:
     found: dict[str, list[Any]] = defaultdict(list)
     for start in range(0, len(keys), _KEYS_PER_READ):
-        for row in db.execute(select(*_EXISTING).where(
+        for row in read(db, select(*_EXISTING).where(
                 OutboxMessage.event_key.in_(keys[start:start + _KEYS_PER_READ]),
                 OutboxMessage.status != OutboxStatus.CANCELLED)):
             found[row.event_key].append(row)
