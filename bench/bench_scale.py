@@ -14,7 +14,7 @@ emulated Bot API) and measures:
 3. an admin changing the general check-in rule: the admin's unit of work (which only
    records the re-planning request), then the re-planning of every enrolment in chunks,
    while check-ins keep arriving at the same rate through the same stack;
-4. the hourly horizon pass over everyone (nothing to change), twice more, and the
+4. the hourly horizon pass over everyone (nothing to change), a few times over, and the
    process's resident memory after each pass and at its peak.
 
     .venv/bin/python bench/bench_scale.py                       # SQLite, temporary file
@@ -315,7 +315,8 @@ def _timed(work, repeat: int) -> dict[str, float]:  # type: ignore[no-untyped-de
     return _stats(times)
 
 
-async def run_bot(url: str, aspirants: int, rate: float, baseline: int) -> None:
+async def run_bot(url: str, aspirants: int, rate: float, baseline: int,
+                  horizon_passes: int) -> None:
     memory = Memory()
     watcher = asyncio.ensure_future(memory.watch())
     start_mb = memory.now_mb()
@@ -393,9 +394,9 @@ async def run_bot(url: str, aspirants: int, rate: float, baseline: int) -> None:
     during = _stats(during_latencies)
     after_replan_mb = memory.now_mb()
 
-    # 4. The hourly horizon over everyone, twice more: nothing to change, memory stays.
+    # 4. The hourly horizon over everyone, again and again: nothing to change; memory stays.
     horizons = []
-    for _ in range(2):
+    for _ in range(horizon_passes):
         began = time.perf_counter()
         await runtime.database.run(lambda db: replan_requests.record(
             db, NOW, HORIZON, HORIZON_REASON, restart=False))
@@ -457,6 +458,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=50, help="check-ins per second")
     parser.add_argument("--baseline", type=int, default=1500,
                         help="check-ins measured with nothing else running")
+    parser.add_argument("--horizons", type=int, default=3,
+                        help="hourly horizon passes at the end (memory after each)")
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     parser.add_argument("--seed-into", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -477,7 +480,7 @@ def main(argv: list[str] | None = None) -> None:
         subprocess.run([sys.executable, __file__, "--seed-into", url,
                         "--aspirants", str(args.aspirants), "--outbox", str(args.outbox)],
                        check=True)
-        asyncio.run(run_bot(url, args.aspirants, args.rate, args.baseline))
+        asyncio.run(run_bot(url, args.aspirants, args.rate, args.baseline, args.horizons))
     finally:
         if dropped is not None:
             _drop_postgres(args.database_url, dropped)

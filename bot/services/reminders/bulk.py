@@ -82,8 +82,8 @@ def plan_chunk(db: Session, now: datetime, scope: Scope, position: Position, rea
     planner = Planner(db, now)
     if position.phase == BOOKINGS:
         bookings = events.bookings(
-            db, Booking.info_session_id.in_(events.upcoming_session_ids(db, now,
-                                                                        scope.centre_id)),
+            db, events.among(db, Booking.info_session_id,
+                             events.upcoming_session_ids(db, now, scope.centre_id)),
             Booking.status == BookingStatus.BOOKED, after=position.after_id, limit=size)
         plans = plan_bookings(db, planner, bookings)
         ids = [booking.id for booking in bookings]
@@ -117,7 +117,8 @@ def is_small(db: Session, now: datetime, scope: Scope, limit: int) -> bool:
     if BOOKINGS in scope.phases:
         sessions = events.upcoming_session_ids(db, now, scope.centre_id)
         found += _count_upto(db, select(Booking.id).where(
-            Booking.info_session_id.in_(sessions), Booking.status == BookingStatus.BOOKED),
+            events.among(db, Booking.info_session_id, sessions),
+            Booking.status == BookingStatus.BOOKED),
             limit + 1)
     if ENROLMENTS in scope.phases and found <= limit:
         found += _count_upto(db, select(Enrolment.id).where(*_open_enrolments(scope)),
@@ -177,7 +178,7 @@ def plan_enrolments(db: Session, planner: Planner, enrolments: list[events.Enrol
     milestone_kinds = [MILESTONE_KINDS[kind] for kind in kinds if kind in MILESTONE_KINDS]
     if milestone_kinds and enrolments:
         plans += plan_milestones(planner, events.milestones(
-            db, PlanMilestone.enrolment_id.in_([e.id for e in enrolments]),
+            db, events.among(db, PlanMilestone.enrolment_id, [e.id for e in enrolments]),
             PlanMilestone.kind.in_(milestone_kinds), PlanMilestone.done_at.is_(None),
             PlanMilestone.cancelled_at.is_(None)))
     if EventKind.CHECK_IN in kinds:

@@ -60,8 +60,10 @@ def record(db: Session, now: datetime, scope: bulk.Scope, reason: str, *,
         return None
     same_centre = (ReplanRequest.job_centre_id.is_(None) if scope.centre_id is None
                    else ReplanRequest.job_centre_id == scope.centre_id)
+    # Locked (PostgreSQL), so a pass that ends meanwhile either sees the newer change (its
+    # guarded delete then leaves the request) or is over before this reads (a new request).
     request = db.scalar(select(ReplanRequest).where(same_centre).order_by(ReplanRequest.id)
-                        .limit(1))
+                        .limit(1).with_for_update())
     if request is None:
         request = ReplanRequest(job_centre_id=scope.centre_id, kinds=_encode(scope.kinds),
                                 reason=reason[:40], requested_at=now, generation=0,
