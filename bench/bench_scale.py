@@ -331,11 +331,14 @@ async def run_bot(url: str, aspirants: int, rate: float, baseline: int,
 
     def claim_query() -> None:
         # The statement outbox.claim_due runs to find the due rows (then it claims them).
+        query = (select(OutboxMessage.id)
+                 .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= NOW)
+                 .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(100))
+        if engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
         with sessions() as db:
-            assert list(db.scalars(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= NOW)
-                .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(100)))
+            assert list(db.scalars(query))
+            db.rollback()
 
     def look_ahead() -> None:
         with sessions() as db:

@@ -1,5 +1,5 @@
-"""durable re-planning requests; indexes to walk a centre's open enrolments in chunks and
-to find team leads
+"""durable re-planning requests; indexes to walk a centre's open enrolments in chunks, to
+find team leads, and to claim due outbox rows in order without sorting ties
 
 Revision ID: 0009
 Revises: 0007
@@ -43,9 +43,15 @@ def upgrade() -> None:
                            unique=False)
     with op.batch_alter_table('role_grant') as batch:
         batch.create_index('ix_role_grant_role', ['role', 'job_centre_id'], unique=False)
+    with op.batch_alter_table('outbox_message') as batch:
+        batch.drop_index('ix_outbox_due')
+        batch.create_index('ix_outbox_due', ['status', 'due_at', 'id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('outbox_message') as batch:
+        batch.drop_index('ix_outbox_due')
+        batch.create_index('ix_outbox_due', ['status', 'due_at'], unique=False)
     with op.batch_alter_table('role_grant') as batch:
         batch.drop_index('ix_role_grant_role')
     with op.batch_alter_table('enrolment') as batch:
