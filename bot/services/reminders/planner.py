@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import (
@@ -122,7 +122,7 @@ def refresh_enrolment(db: Session, now: datetime, enrolment: Enrolment, *,
 
 
 def _bookings(db: Session, now: datetime, reason: str, planner: Planner | None,
-              *where) -> None:  # type: ignore[no-untyped-def]
+              *where: ColumnElement[bool]) -> None:
     planner = planner or Planner(db, now)
     sync(db, now, bulk.plan_bookings(db, planner, events.bookings(db, *where)), reason)
 
