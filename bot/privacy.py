@@ -199,6 +199,11 @@ REGISTRY: dict[str, dict[str, Declared]] = {
         "data": transient("what was answered so far (a draft)"),
         "updated_at": transient("when"), "expires_at": transient("when it lapses"),
     },
+    "replan_request": {
+        column: not_personal("bookkeeping of re-planning a centre's reminders")
+        for column in ("id", "job_centre_id", "kinds", "reason", "requested_at", "generation",
+                       "phase", "after_id", "claimed_by", "lease_until")
+    },
     "console_sign_in_link": {
         "id": _ID, "person_id": transient("whose link to the staff console"),
         "token_hash": transient("a hash of the one-time link (the link itself is not kept)"),

@@ -1,8 +1,8 @@
 """APScheduler (through python-telegram-bot's JobQueue) wakes the dispatcher.
 
 One job runs at a short safety interval; another is scheduled for the next due
-row, and any handler that queues a message asks for an immediate run. An hourly
-job plans the coming days' check-in reminders. The clock that decides what is
+row, and any handler that queues a message asks for an immediate run. Reminder
+planning has jobs of its own (planning_jobs.py). The clock that decides what is
 due is the injected one, so the sandbox can move time.
 """
 
@@ -17,14 +17,12 @@ from telegram.ext import Application, ContextTypes
 from bot.runtime import Runtime
 from bot.services.messaging import outbox
 from bot.services.people import retention
-from bot.services.reminders import planner as reminders
-from scheduler import attendance_jobs
+from scheduler import attendance_jobs, planning_jobs
 from scheduler.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
 SAFETY_INTERVAL = timedelta(seconds=30)
-PLANNING_INTERVAL = timedelta(hours=1)
 RETENTION_INTERVAL = timedelta(hours=6)
 _WAKE_JOB = "dispatch-wake"
 _NEXT_JOB = "dispatch-next"
@@ -59,16 +57,6 @@ def install(application: Application) -> Dispatcher:
 
     runtime.wake_dispatcher = wake
 
-    async def plan(context: ContextTypes.DEFAULT_TYPE) -> None:
-        try:
-            now = runtime.clock.now()
-            added = await runtime.database.run(lambda db: reminders.plan_horizon(db, now))
-            if added:
-                log.info("planned %d check-in reminders", added)
-                await _schedule_next(application, runtime)
-        except Exception:
-            log.exception("planning check-in reminders failed; the next run tries again")
-
     async def retain(context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
             now = runtime.clock.now()
@@ -81,8 +69,7 @@ def install(application: Application) -> Dispatcher:
 
     queue.run_repeating(retain, interval=RETENTION_INTERVAL, first=60, name="retention")
 
-    application.bot_data["planning_job"] = plan
-    queue.run_repeating(plan, interval=PLANNING_INTERVAL, first=2, name="reminder-horizon")
+    planning_jobs.install(application)
     attendance_jobs.install(application)
     return dispatcher
 

@@ -22,6 +22,7 @@ from bot.emulator import ApiCall, BotApiEmulator, EmulatorRequest
 from bot.presentation import callbacks
 from bot.runtime import Runtime
 from scheduler.dispatcher import Dispatcher, DispatchReport
+from scheduler.planning_jobs import PlanningWorker
 
 
 class Phone:
@@ -155,6 +156,11 @@ class BotHarness:
         runtime.pause = self._pause
         # No per-chat pacing: it waits in real time, and tests run on the injected clock.
         self.dispatcher = Dispatcher(application.bot, runtime, worker="test", chat_interval=0)
+        # Re-planning that a chat action recorded (a centre-wide change at scale) runs in
+        # the background in the bot; here it is finished before ``process`` returns, so a
+        # test reads the planned rows right after the action. False leaves it to the test.
+        self.plan_after_updates = True
+        self.planning = PlanningWorker(runtime, name="test")
 
     async def _pause(self, seconds: float) -> None:
         self.pauses.append(seconds)
@@ -166,6 +172,8 @@ class BotHarness:
         # As over the network: a copy (python-telegram-bot's parsing changes what it reads).
         await self.app.process_update(Update.de_json(json.loads(json.dumps(update)),
                                                      self.app.bot))
+        if self.plan_after_updates:
+            await self.planning.drain()
 
     async def dispatch(self) -> DispatchReport:
         """Send whatever the outbox has due at the harness clock's now."""

@@ -23,7 +23,7 @@ from bot.services.centres import closed_days
 from bot.services.people import enrolments as enrolment_service
 from bot.services.people import reachability
 from bot.services.plans import milestones
-from bot.services.reminders import forecast
+from bot.services.reminders import events, forecast
 from bot.services.reminders import rules as reminder_rules
 from bot.services.reminders.rules import RuleSpec
 from tests.conftest import local
@@ -66,14 +66,18 @@ def test_check_in_preview_is_what_the_planner_plans_for_each_aspirant(db):
                               may_see_names=lambda _centre: True)
 
     # The same draft through the planner, aspirant by aspirant and day by day.
-    planner = forecast._DraftPlanner(db, MONDAY, {w.centre.id: [forecast.draft_rule(
-        reminder_rules.validate(draft), None, rule.id)]})
+    planner = forecast._DraftPlanner(db, MONDAY, EventKind.CHECK_IN, {
+        w.centre.id: [forecast.draft_rule(reminder_rules.validate(draft), None, rule.id)]})
+    planner.preload([w.centre.id])
+    open_enrolments = events.enrolments(db, Enrolment.left_at.is_(None))
+    days = [MONDAY.date() + timedelta(days=offset) for offset in range(15)]
+    recorded = events.recorded_days(db, [e.id for e in open_enrolments], days[0], days[-1])
     expected = set()
-    for enrolment in db.scalars(select(Enrolment).where(Enrolment.left_at.is_(None))):
-        for offset in range(15):
-            for item in planner.check_in(enrolment, MONDAY.date() + timedelta(days=offset)):
+    for enrolment in open_enrolments:
+        for day in days:
+            for item in planner.check_in(enrolment, day, (enrolment.id, day) in recorded):
                 if MONDAY <= item.due_at < found.last:
-                    expected.add((item.recipient.display_name, item.due_at))
+                    expected.add((item.recipient.name, item.due_at))
     got = {(m.recipient_name, m.due_at) for m in found.messages}
     assert got == expected
     by_name = {}

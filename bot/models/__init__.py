@@ -28,6 +28,7 @@ from bot.models.enums import (
 )
 from bot.models.messaging import OutboxMessage, ReminderRule, ReminderSettings
 from bot.models.people import Enrolment, Invite, JobCentre, Person, RoleGrant
+from bot.models.planning import ReplanRequest
 from bot.models.plans import ExitFollowUp, PlanMilestone
 from bot.models.sessions import Booking, InfoSession
 from bot.models.system import AuditEntry, ConversationState, Setting, Throttle
@@ -68,6 +69,7 @@ __all__ = [
     "PlanMilestone",
     "ReminderRule",
     "ReminderSettings",
+    "ReplanRequest",
     "Role",
     "RoleGrant",
     "Setting",

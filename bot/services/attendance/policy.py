@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -26,8 +26,37 @@ from bot.models import (
     LocationRule,
     Person,
 )
+from bot.services.attendance.days import (  # re-exported: callers read them here
+    DEFAULT_WEEKDAYS,
+    DEFAULT_WINDOW_END,
+    DEFAULT_WINDOW_START,
+    HasRequirement,  # noqa: F401
+    attendance_starts_on,  # noqa: F401
+    is_attendance_day,
+    required_on,  # noqa: F401
+    weekdays_of,
+)
 from bot.services.centres.calendars import calendar_for
+from bot.services.reminders import planner as reminders
 from bot.services.system import audit
+
+__all__ = [
+    "DEFAULT_WEEKDAYS",
+    "DEFAULT_WINDOW_END",
+    "DEFAULT_WINDOW_START",
+    "MAX_STEP_SECONDS",
+    "Day",
+    "attendance_days_back",
+    "day_at",
+    "describe",
+    "is_attendance_day",
+    "new_secret",
+    "policy_for",
+    "today_at",
+    "update",
+    "weekdays_of",
+    "zone_of",
+]
 
 MAX_STEP_SECONDS = 3600
 # Every reason, in the order they are offered.
@@ -52,10 +81,10 @@ def policy_for(db: Session, now: datetime, job_centre_id: int, *,
     try:
         with db.begin_nested():
             policy = AttendancePolicy(
-                job_centre_id=job_centre_id, weekdays="12345", window_start=time(8, 30),
-                window_end=time(10, 0), grace_minutes=15, streak_limit=2, window_limit=3,
-                window_days=10, alert_resend_minutes=60,
-                alert_delay_minutes=DEFAULT_ALERT_DELAY,
+                job_centre_id=job_centre_id, weekdays=DEFAULT_WEEKDAYS,
+                window_start=DEFAULT_WINDOW_START, window_end=DEFAULT_WINDOW_END,
+                grace_minutes=15, streak_limit=2, window_limit=3, window_days=10,
+                alert_resend_minutes=60, alert_delay_minutes=DEFAULT_ALERT_DELAY,
                 absence_reasons=",".join(r.value for r in ALL_REASONS), digest_time=time(8, 0),
                 location_rule=LocationRule.OFF, accept_location_pin=False, radius_m=200,
                 code_step_seconds=60,
@@ -95,28 +124,6 @@ class Day:
         return "after"
 
 
-class HasRequirement(Protocol):
-    """An enrolment as stored (Enrolment) or as read with the person (ActiveEnrolment)."""
-
-    attendance_required: bool
-    intake_on: date | None
-
-
-def attendance_starts_on(enrolment: HasRequirement) -> date | None:
-    """The first day of the daily requirement: the day after the intake (the information
-    session attended, or the plan started in a three-party meeting); None before it."""
-    if not enrolment.attendance_required or enrolment.intake_on is None:
-        return None
-    return enrolment.intake_on + timedelta(days=1)
-
-
-def required_on(enrolment: HasRequirement, day: date) -> bool:
-    """Whether the aspirant must check in on ``day`` (if it is an attendance day): never
-    before the intake, so nobody is absent before it."""
-    starts = attendance_starts_on(enrolment)
-    return starts is not None and day >= starts
-
-
 def reasons_of(policy: AttendancePolicy) -> list[AbsenceReason]:
     """The absence reasons the centre offers, in the usual order; "other" always, so
     anyone can say why."""
@@ -139,14 +146,6 @@ def parse_reasons(value: Any) -> str:
 
 def zone_of(centre: JobCentre) -> ZoneInfo:
     return ZoneInfo(centre.timezone)
-
-
-def weekdays_of(policy: AttendancePolicy) -> set[int]:
-    return {int(c) for c in policy.weekdays if c.isdigit()}
-
-
-def is_attendance_day(policy: AttendancePolicy, calendar: WorkCalendar, day: date) -> bool:
-    return day.isoweekday() in weekdays_of(policy) and calendar.is_working_day(day)
 
 
 def day_at(policy: AttendancePolicy, calendar: WorkCalendar, zone: ZoneInfo, day: date) -> Day:
@@ -248,10 +247,7 @@ def update(db: Session, now: datetime, centre: JobCentre, *, actor: Person | Non
     audit.record(db, now, "attendance.policy", actor=actor, subject=policy, changed=changed,
                  rotated=bool(changes.get("rotate_secret")))
     if {"weekdays", "window_start", "window_end"} & set(changed):
-        # Check-in reminders are timed from the window (imported here: reminders reads
-        # this module for the window).
-        from bot.services.reminders import planner as reminders
-
+        # Check-in reminders are timed from the window.
         reminders.refresh_centre(db, now, centre.id, kinds={EventKind.CHECK_IN},
                                  reason="policy_changed")
     return policy

@@ -1,4 +1,8 @@
-"""Days a job centre is closed beyond weekends and public holidays."""
+"""Days a job centre is closed beyond weekends and public holidays.
+
+A closed day is no attendance day and no working day, so adding or removing one plans
+the centre's reminders again (check-ins, and offsets counted in working days).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,10 @@ from bot.errors import DomainError
 from bot.i18n import N_
 from bot.models import ClosedDay, JobCentre, Person
 from bot.services.centres import versions
+from bot.services.reminders import planner as reminders
 from bot.services.system import audit
+
+REPLAN_REASON = "calendar_changed"
 
 
 def parse_day(text: str) -> date:
@@ -34,15 +41,18 @@ def add(db: Session, now: datetime, centre: JobCentre, day: date, note: str = ""
     db.flush()
     versions.centre_changed(db, centre.id)
     audit.record(db, now, "closed_day.add", actor=actor, subject=closed, day=day.isoformat())
+    reminders.refresh_centre(db, now, centre.id, reason=REPLAN_REASON)
     return closed
 
 
 def remove(db: Session, now: datetime, closed: ClosedDay, *, actor: Person | None) -> None:
     audit.record(db, now, "closed_day.remove", actor=actor, subject=closed,
                  day=closed.day.isoformat())
+    centre_id = closed.job_centre_id
     db.delete(closed)
     db.flush()
     versions.centre_changed(db, closed.job_centre_id)
+    reminders.refresh_centre(db, now, centre_id, reason=REPLAN_REASON)
 
 
 def upcoming(db: Session, centre_id: int, today: date) -> list[ClosedDay]:

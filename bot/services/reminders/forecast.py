@@ -13,7 +13,7 @@ its unit of work back (the planner may create a centre's default attendance poli
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -22,8 +22,6 @@ from sqlalchemy.orm import Session
 
 from bot.calendar import WorkCalendar, local_date
 from bot.models import (
-    AbsenceReport,
-    AttendanceRecord,
     Booking,
     BookingStatus,
     Enrolment,
@@ -34,9 +32,11 @@ from bot.models import (
     PlanMilestone,
     ReminderRule,
 )
-from bot.services.attendance import policy as attendance_policy
+from bot.services.attendance.days import required_on, weekdays_of
+from bot.services.reminders import events
 from bot.services.reminders import planner as reminders
 from bot.services.reminders import rules as reminder_rules
+from bot.services.reminders.centre_facts import CentreFacts
 from bot.services.reminders.rules import RuleSpec
 
 HORIZON_DAYS = 14
@@ -87,22 +87,27 @@ class Forecast:
 class _DraftPlanner(reminders.Planner):
     """The planner with the draft in place of the rule (or beside the rules) it changes."""
 
-    def __init__(self, db: Session, now: datetime,
+    def __init__(self, db: Session, now: datetime, kind: EventKind,
                  rules: dict[int, list[ReminderRule]]) -> None:
         super().__init__(db, now)
+        self._kind = kind
         self._draft_rules = rules
         self.before_quiet_hours: dict[int, datetime] = {}
         self.centre_of: dict[int, int] = {}
 
-    def rules(self, centre_id: int, kind: EventKind) -> list[ReminderRule]:
-        return self._draft_rules.get(centre_id, [])
+    def preload(self, centre_ids: Iterable[int]) -> None:
+        ids = list(centre_ids)
+        super().preload(ids)
+        for centre_id in ids:
+            # The centre's facts as read, with the rules the draft would sit among.
+            self.centre(centre_id).rules = {self._kind: self._draft_rules.get(centre_id, [])}
 
-    def _finish(self, planned: list[reminders.Planned], centre_id: int
+    def _finish(self, planned: list[reminders.Planned], centre: CentreFacts
                 ) -> list[reminders.Planned]:
         for item in planned:
             self.before_quiet_hours[id(item)] = item.due_at
-            self.centre_of[id(item)] = centre_id
-        return super()._finish(planned, centre_id)
+            self.centre_of[id(item)] = centre.id
+        return super()._finish(planned, centre)
 
 
 def draft_rule(spec: RuleSpec, scope_centre_id: int | None, rule_id: int | None) -> ReminderRule:
@@ -160,35 +165,35 @@ def forecast(db: Session, now: datetime, spec: RuleSpec, *, scope_centre_id: int
     rules = _centre_rules(db, spec.event_kind, draft, scope_centre_id, rule_id, result)
     if not rules:
         return result
-    planner = _DraftPlanner(db, now, rules)
+    kind = spec.event_kind
+    planner = _DraftPlanner(db, now, kind, rules)
     pad = _padding(spec)
     planned: list[reminders.Planned] = []
-    kind = spec.event_kind
     centre_ids = list(rules)
+    planner.preload(centre_ids)
     if kind == EventKind.INFO_SESSION:
-        for booking in db.scalars(
-            select(Booking).join(InfoSession, InfoSession.id == Booking.info_session_id)
-            .where(Booking.status == BookingStatus.BOOKED, InfoSession.cancelled_at.is_(None),
-                   InfoSession.job_centre_id.in_(centre_ids),
-                   InfoSession.starts_at > now - pad, InfoSession.starts_at < result.last + pad)
-            .order_by(InfoSession.starts_at, Booking.id)
-        ):
-            planned += planner.booking(booking)
+        found = events.bookings(
+            db, Booking.status == BookingStatus.BOOKED, InfoSession.cancelled_at.is_(None),
+            InfoSession.job_centre_id.in_(centre_ids), InfoSession.starts_at > now - pad,
+            InfoSession.starts_at < result.last + pad)
+        current = events.current_enrolments(db, [b.aspirant_id for b in found])
+        for booking in found:
+            planned += planner.booking(booking, current.get((booking.aspirant_id,
+                                                             booking.centre_id)))
     elif kind == EventKind.CHECK_IN:
         planned += _check_ins(db, now, planner, centre_ids, days, spec, result)
     else:
         milestone_kind = next(m for m, e in reminders.MILESTONE_EVENT.items() if e == kind)
         today = local_date(now, planner.zone(centre_ids[0]))
-        for milestone in db.scalars(
-            select(PlanMilestone).join(Enrolment, Enrolment.id == PlanMilestone.enrolment_id)
-            .where(PlanMilestone.kind == milestone_kind, PlanMilestone.done_at.is_(None),
-                   PlanMilestone.cancelled_at.is_(None), Enrolment.left_at.is_(None),
-                   Enrolment.job_centre_id.in_(centre_ids),
-                   PlanMilestone.due_on >= today - pad - timedelta(days=1),
-                   PlanMilestone.due_on <= today + timedelta(days=days) + pad)
-            .order_by(PlanMilestone.due_on, PlanMilestone.id)
-        ):
+        for milestone in events.milestones(
+                db, PlanMilestone.kind == milestone_kind, PlanMilestone.done_at.is_(None),
+                PlanMilestone.cancelled_at.is_(None), Enrolment.left_at.is_(None),
+                Enrolment.job_centre_id.in_(centre_ids),
+                PlanMilestone.due_on >= today - pad - timedelta(days=1),
+                PlanMilestone.due_on <= today + timedelta(days=days) + pad):
             planned += planner.milestone(milestone)
+    languages = dict(db.execute(select(Person.id, Person.language).where(
+        Person.id.in_({item.recipient.id for item in planned if item.rule is draft}))).all())
 
     plain = WorkCalendar()
     for item in planned:
@@ -213,9 +218,9 @@ def forecast(db: Session, now: datetime, spec: RuleSpec, *, scope_centre_id: int
         result.messages.append(ForecastMessage(
             due_at=moment, planned_at=planned_at, outcome=outcome, centre_id=centre_id,
             recipient_id=person.id,
-            recipient_name=(person.display_name or "?") if may_see_names(centre_id) else None,
-            audience=draft.audience.value, language=person.language, event_day=event_day,
-            closed_day_moved=closed))
+            recipient_name=(person.name or "?") if may_see_names(centre_id) else None,
+            audience=draft.audience.value, language=languages.get(person.id, "sv"),
+            event_day=event_day, closed_day_moved=closed))
     result.messages.sort(key=lambda m: (m.due_at, m.recipient_id))
     return result
 
@@ -227,71 +232,51 @@ def _check_ins(db: Session, now: datetime, planner: _DraftPlanner, centre_ids: l
     Every such aspirant at a centre gets the same check-in reminders on a day, so the
     planner plans them once per centre and day, for a stand-in aspirant (timing, quiet
     hours, merging: the planner's own). Who of them gets the reminders is then decided
-    for all at once, with the planner's conditions (``planner.check_in``): not on a day
-    with a check-in, a mark or a reported absence already, not when the bot cannot reach
-    them. That is two queries per centre instead of a few per aspirant and day.
+    for all at once, with the planner's conditions (``planner.check_in``): not before
+    their requirement starts (the day after the intake), not on a day with a check-in, a
+    mark or a reported absence already, not when the bot cannot reach them. That is a
+    few queries per centre instead of a few per aspirant and day.
     """
     planned: list[reminders.Planned] = []
-    enrolments = list(db.scalars(select(Enrolment).where(
-        Enrolment.attendance_required.is_(True), Enrolment.left_at.is_(None),
-        Enrolment.job_centre_id.in_(centre_ids)).order_by(Enrolment.id)))
+    enrolments = events.enrolments(db, Enrolment.attendance_required.is_(True),
+                                   Enrolment.left_at.is_(None),
+                                   Enrolment.job_centre_id.in_(centre_ids))
     # A reminder minutes before the window may fall on the evening before: one day more.
     extra = abs(spec.offset_minutes) // (24 * 60) + 1
     for centre_id in centre_ids:
-        here = [e for e in enrolments if e.job_centre_id == centre_id]
+        here = [e for e in enrolments if e.centre_id == centre_id]
         if not here:
             continue
-        zone = planner.zone(centre_id)
-        today = local_date(now, zone)
+        facts = planner.centre(centre_id)
+        today = local_date(now, facts.zone)
         window = [today + timedelta(days=n) for n in range(days + extra)]
-        policy = attendance_policy.policy_for(db, now, centre_id)
-        calendar = planner.calendar(centre_id)
-        weekdays = attendance_policy.weekdays_of(policy)
-        taken = _days_taken(db, [e.id for e in here], window[0], window[-1])
-        stand_in = _stand_in(db, centre_id)
+        weekdays = weekdays_of(facts)
+        taken = events.recorded_days(db, [e.id for e in here], window[0], window[-1])
+        stand_in = _stand_in(centre_id)
         for offset, day in enumerate(window):
-            if day.isoweekday() in weekdays and not calendar.is_working_day(day):
+            if day.isoweekday() in weekdays and not facts.calendar.is_working_day(day):
                 if offset < days:
                     result.no_check_in.append(NoCheckIn(day, centre_id, len(here)))
                 continue
-            template = planner.check_in(stand_in, day)
+            template = planner.check_in(stand_in, day, recorded=False)
             if not template:
                 continue
             for enrolment in here:
-                person = enrolment.aspirant
-                if ((enrolment.id, day) in taken or not reminders._reachable(person)
-                        or not attendance_policy.required_on(enrolment, day)):
+                if ((enrolment.id, day) in taken or not enrolment.aspirant.reachable
+                        or not required_on(enrolment, day)):
                     continue
                 for item in template:
-                    copy = replace(item, recipient=person)
+                    copy = replace(item, recipient=enrolment.aspirant)
                     planner.before_quiet_hours[id(copy)] = planner.before_quiet_hours[id(item)]
                     planner.centre_of[id(copy)] = centre_id
                     planned.append(copy)
     return planned
 
 
-def _days_taken(db: Session, enrolment_ids: list[int], first: date, last: date
-                ) -> set[tuple[int, date]]:
-    """(enrolment, day) with a check-in or mark, or an absence reported for that day."""
-    taken = {(row[0], row[1]) for row in db.execute(
-        select(AttendanceRecord.enrolment_id, AttendanceRecord.day).where(
-            AttendanceRecord.enrolment_id.in_(enrolment_ids), AttendanceRecord.day >= first,
-            AttendanceRecord.day <= last))}
-    for enrolment_id, start, end in db.execute(
-            select(AbsenceReport.enrolment_id, AbsenceReport.first_day, AbsenceReport.last_day)
-            .where(AbsenceReport.enrolment_id.in_(enrolment_ids),
-                   AbsenceReport.first_day <= last, AbsenceReport.last_day >= first)):
-        day = max(start, first)
-        while day <= min(end, last):
-            taken.add((enrolment_id, day))
-            day += timedelta(days=1)
-    return taken
-
-
-def _stand_in(db: Session, centre_id: int) -> Enrolment:
-    """An aspirant with the daily requirement who has done nothing yet: never stored."""
-    centre = db.get(JobCentre, centre_id)
-    person = Person(id=0, chat_id=0, language="sv", display_name="")
-    # Had their intake long ago: whose requirement has started is decided per aspirant.
-    return Enrolment(id=None, job_centre_id=centre_id, job_centre=centre, aspirant=person,
-                     attendance_required=True, left_at=None, intake_on=date(2000, 1, 3))
+def _stand_in(centre_id: int) -> events.EnrolmentFacts:
+    """An aspirant with the daily requirement, reachable, who has done nothing yet and had
+    their intake long ago; never stored."""
+    return events.EnrolmentFacts(id=0, centre_id=centre_id,
+                                 aspirant=events.Recipient(0, "", True), coach=None,
+                                 attendance_required=True, open=True,
+                                 intake_on=date(2000, 1, 3))

@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 from bot.errors import DomainError, NotFound
 from bot.i18n import LANGUAGES, N_
 from bot.models import Audience, EventKind, JobCentre, Person, ReminderRule
+from bot.services.reminders import planner as reminders
+from bot.services.reminders.arithmetic import DEFAULT_DEADLINE_TIME
+from bot.services.reminders.centre_facts import rules_in_force
 from bot.services.system import audit
 
 MILESTONE_EVENTS = (EventKind.FIRST_PLAN, EventKind.DEEPENED_PLAN, EventKind.REVIEW)
 # Events with a time of day; the others are due on a date.
 TIMED_EVENTS = (EventKind.INFO_SESSION, EventKind.CHECK_IN)
-DEFAULT_DEADLINE_TIME = time(9, 0)
 MAX_OFFSET_DAYS = 120
 MAX_OFFSET_MINUTES = 7 * 24 * 60
 MAX_TEXT = 1000
@@ -272,6 +274,15 @@ def get(db: Session, rule_id: int) -> ReminderRule:
     return rule
 
 
+def rules_for(db: Session, job_centre_id: int, kind: EventKind) -> list[ReminderRule]:
+    """The enabled rules of ``kind`` in force at a centre (its own replace the general
+    ones), as the planner reads them."""
+    rules = db.scalars(select(ReminderRule).where(
+        ReminderRule.enabled.is_(True), ReminderRule.event_kind == kind,
+        (ReminderRule.job_centre_id == job_centre_id) | ReminderRule.job_centre_id.is_(None)))
+    return rules_in_force(rules, job_centre_id, kind)
+
+
 def spec_of(rule: ReminderRule) -> RuleSpec:
     return RuleSpec(rule.event_kind, rule.audience, rule.offset_days, rule.offset_minutes,
                     rule.working_days, rule.at_local_time, dict(rule.texts or {}))
@@ -290,18 +301,6 @@ def listed(db: Session, job_centre_id: int | None = None, *, everything: bool = 
                                         r.offset_days, r.offset_minutes, r.id))
 
 
-def rules_for(db: Session, job_centre_id: int, kind: EventKind) -> list[ReminderRule]:
-    """The enabled rules that apply at a centre: its own if it has any, else the general."""
-    rows = list(db.scalars(
-        select(ReminderRule).where(
-            ReminderRule.enabled.is_(True), ReminderRule.event_kind == kind,
-            ReminderRule.job_centre_id.is_(None) | (ReminderRule.job_centre_id == job_centre_id),
-        ).order_by(ReminderRule.id)
-    ))
-    own = [rule for rule in rows if rule.job_centre_id == job_centre_id]
-    return own or [rule for rule in rows if rule.job_centre_id is None]
-
-
 def install_defaults(db: Session, now: datetime, *, job_centre: JobCentre | None = None,
                      actor: Person | None = None) -> list[ReminderRule]:
     """Create the default rules unless rules exist already for that scope (idempotent)."""
@@ -312,14 +311,10 @@ def install_defaults(db: Session, now: datetime, *, job_centre: JobCentre | None
         return []
     rules = [create(db, now, spec, job_centre=job_centre, actor=actor, replan=False)
              for spec in default_rules()]
-    from bot.services.reminders import planner as reminders
-
     reminders.refresh_centre(db, now, centre_id, reason="rule_changed")
     return rules
 
 
 def _replan(db: Session, now: datetime, rule: ReminderRule, reason: str) -> None:
-    from bot.services.reminders import planner as reminders
-
     reminders.refresh_centre(db, now, rule.job_centre_id, kinds=[rule.event_kind],
                              reason=reason)
