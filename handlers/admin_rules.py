@@ -24,7 +24,14 @@ from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.models import Audience, ConversationState, EventKind, ReminderRule, Role
 from bot.presentation import callbacks as cb
 from bot.presentation.render import render
-from bot.presentation.views import ROLE_NOUNS, split_message
+from bot.presentation.rule_words import (
+    AUDIENCE_NAMES,
+    EVENT_NAMES,
+    TIMING_PROMPT,
+    capitalised,
+    describe_timing,
+)
+from bot.presentation.views import split_message
 from bot.services.centres.admin_access import centre, changeable_centres, may_change, require
 from bot.services.reminders import preview as rule_preview
 from bot.services.reminders import rules as reminder_rules
@@ -39,27 +46,6 @@ from handlers.text_input import too_long
 FLOW = "admin_rules"
 ADMIN = frozenset({Role.ADMIN})
 
-EVENT_NAMES = {
-    EventKind.INFO_SESSION: N_("information session"),
-    EventKind.FIRST_PLAN: N_("first job plan"),
-    EventKind.DEEPENED_PLAN: N_("deepened job plan"),
-    EventKind.REVIEW: N_("plan review"),
-    EventKind.CHECK_IN: N_("daily check-in"),
-}
-AUDIENCE_NAMES = {
-    Audience.ASPIRANT: ROLE_NOUNS[Role.ASPIRANT],
-    Audience.COACH: ROLE_NOUNS[Role.COACH],
-    Audience.TEAM_LEAD: ROLE_NOUNS[Role.TEAM_LEAD],
-}
-TIMING_PROMPT = N_(
-    "When should the reminder go out? Send the time from the event, for example:\n"
-    "-1d = 1 day before, at the same time\n"
-    "-2h = 2 hours before\n"
-    "-15m = 15 minutes before\n"
-    "-2wd 09:00 = 2 working days before, at 09:00\n"
-    "0 09:00 = on the day, at 09:00\n"
-    "+1wd 09:00 = the next working day, at 09:00\n"
-    "Plan deadlines have no time of day: without a time, the reminder goes out at 09:00.")
 TEXT_PROMPT = N_("Send the reminder text in {language}. You can use these placeholders: "
                  "{placeholders}.\nSend - to remove the text of this language.")
 
@@ -113,44 +99,6 @@ def _with_change(data: dict[str, Any], what: str) -> list[str]:
 
 
 # --- words ---------------------------------------------------------------------------------
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def describe_timing(t: Translator, spec: RuleSpec | ReminderRule) -> str:
-    """The timing in words, e.g. "2 working days before, at 09:00"."""
-    parts = []
-    if spec.offset_days:
-        n, before = abs(spec.offset_days), spec.offset_days < 0
-        if spec.working_days:
-            parts.append(t.ngettext("{count} working day before", "{count} working days before",
-                                    n) if before else
-                         t.ngettext("{count} working day after", "{count} working days after", n))
-        else:
-            parts.append(t.ngettext("{count} day before", "{count} days before", n) if before
-                         else t.ngettext("{count} day after", "{count} days after", n))
-    if spec.offset_minutes:
-        n, before = abs(spec.offset_minutes), spec.offset_minutes < 0
-        if n % 60 == 0:
-            parts.append(t.ngettext("{count} hour before", "{count} hours before", n // 60)
-                         if before else
-                         t.ngettext("{count} hour after", "{count} hours after", n // 60))
-        else:
-            parts.append(t.ngettext("{count} minute before", "{count} minutes before", n)
-                         if before else
-                         t.ngettext("{count} minute after", "{count} minutes after", n))
-    timed = spec.event_kind in reminder_rules.TIMED_EVENTS
-    if not parts:
-        parts.append(t._("at the time of the event") if timed and spec.at_local_time is None
-                     else t._("on the day"))
-    text = ", ".join(parts)
-    if spec.at_local_time is not None:
-        return t._("{when}, at {time}", when=text, time=t.time(spec.at_local_time))
-    if timed and spec.offset_days and not spec.offset_minutes:
-        return t._("{when}, at the same time", when=text)
-    return text
-
-
 def _scope_name(turn: Turn, centre_id: int | None) -> str:
     return turn._("general") if centre_id is None else centre(turn.db, centre_id).name
 
@@ -345,7 +293,7 @@ def _cancel_row(t: Translator) -> list[InlineKeyboardButton]:
 
 
 def _ask_kind(turn: Turn, centre_id: int | None) -> None:
-    rows = [[InlineKeyboardButton(_capital(turn._(name)),
+    rows = [[InlineKeyboardButton(capitalised(turn._(name)),
                                   callback_data=cb.RuleEvent(kind).encode())]
             for kind, name in EVENT_NAMES.items()]
     rows.append(_cancel_row(turn.t))
@@ -367,7 +315,7 @@ def _audiences(kind: EventKind) -> list[Audience]:
 
 
 def _ask_audience(turn: Turn, data: dict[str, Any]) -> None:
-    rows = [[InlineKeyboardButton(_capital(turn._(AUDIENCE_NAMES[a])),
+    rows = [[InlineKeyboardButton(capitalised(turn._(AUDIENCE_NAMES[a])),
                                   callback_data=cb.RuleAudience(a).encode())]
             for a in _audiences(EventKind(data["kind"]))]
     rows.append(_cancel_row(turn.t))

@@ -33,6 +33,13 @@ from bot.models import (
     ReminderRule,
 )
 from bot.presentation.render import render as render_message
+from bot.presentation.rule_words import (
+    AUDIENCE_NAMES,
+    EVENT_NAMES,
+    TIMING_PROMPT,
+    capitalised,
+    describe_timing,
+)
 from bot.services.centres import admin_access
 from bot.services.reminders import forecast as rule_forecast
 from bot.services.reminders import preview as rule_preview
@@ -40,7 +47,6 @@ from bot.services.reminders import rules as reminder_rules
 from bot.services.reminders.rules import RuleSpec
 from bot.web.base import ADMIN, Viewer, in_console, query_int, render, route_int, see_other
 from bot.web.words import skip_reason
-from handlers.admin_rules import AUDIENCE_NAMES, EVENT_NAMES, TIMING_PROMPT, describe_timing
 
 # What a new rule's timing field starts with, per event kind.
 NEW_TIMING = {
@@ -88,8 +94,6 @@ def _centre_name(db: Session, t: Translator, centre_id: int | None) -> str:
 
 
 # --- words -------------------------------------------------------------------------------------
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def _rule_row(t: Translator, rule: ReminderRule, default_language: str) -> dict[str, Any]:
@@ -97,9 +101,9 @@ def _rule_row(t: Translator, rule: ReminderRule, default_language: str) -> dict[
     texts = rule.texts or {}
     return {
         "id": rule.id,
-        "when": _capital(describe_timing(t, spec)),
+        "when": capitalised(describe_timing(t, spec)),
         "short": reminder_rules.format_offset(rule),
-        "audience": _capital(t._(AUDIENCE_NAMES[rule.audience])),
+        "audience": capitalised(t._(AUDIENCE_NAMES[rule.audience])),
         "enabled": rule.enabled,
         "general": False,
         "texts": [{"code": code, "name": name, "own": code in texts,
@@ -144,7 +148,7 @@ async def index(request: web.Request) -> web.Response:
                 # What applies here meanwhile: the general rules, to read (and copy from).
                 rows += [{**_rule_row(t, r, default), "general": True} for r in listed
                          if r.job_centre_id is None and r.event_kind == kind and r.enabled]
-            kinds.append({"kind": kind.value, "name": _capital(t._(EVENT_NAMES[kind])),
+            kinds.append({"kind": kind.value, "name": capitalised(t._(EVENT_NAMES[kind])),
                           "rules": rows, "uses_general": uses_general})
         return {"scopes": _scopes(db, viewer), "scope": scope or 0, "scope_name": name,
                 "may_change": admin_access.may_change(viewer.person, scope), "kinds": kinds,
@@ -213,15 +217,15 @@ def _form_context(db: Session, viewer: Viewer, draft: Draft, *, may_change: bool
     placeholders = ", ".join("{" + n + "}"
                              for n in sorted(reminder_rules.PLACEHOLDERS[draft.kind]))
     try:
-        timing_said = _capital(describe_timing(t, draft.spec()))
+        timing_said = capitalised(describe_timing(t, draft.spec()))
     except DomainError:
         timing_said = ""
     return {
         "draft": draft,
         "timing_said": timing_said,
-        "kind_name": _capital(t._(EVENT_NAMES[draft.kind])),
+        "kind_name": capitalised(t._(EVENT_NAMES[draft.kind])),
         "scope_name": _centre_name(db, t, draft.scope),
-        "audiences": [{"value": a.value, "name": _capital(t._(AUDIENCE_NAMES[a]))}
+        "audiences": [{"value": a.value, "name": capitalised(t._(AUDIENCE_NAMES[a]))}
                       for a in audiences],
         "timing_help": t._(TIMING_PROMPT),
         "placeholders": placeholders,
@@ -249,7 +253,7 @@ def _planned(db: Session, viewer: Viewer, rule: ReminderRule) -> list[dict[str, 
                OutboxMessage.due_at >= now,
                OutboxMessage.due_at < now + timedelta(days=rule_forecast.HORIZON_DAYS))
         .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(PREVIEW_ROWS))
-    audience = _capital(t._(AUDIENCE_NAMES[rule.audience]))
+    audience = capitalised(t._(AUDIENCE_NAMES[rule.audience]))
     return [{"when": f"{t.short_date(message.due_at)} {t.time(message.due_at)}",
              "to": (person.display_name or "?") if _may_see(db, viewer, person) else audience,
              "language": LANGUAGES.get(person.language, person.language),
@@ -350,7 +354,7 @@ def _forecast(db: Session, viewer: Viewer, spec: RuleSpec, draft: Draft) -> dict
     outcomes = Counter(m.outcome for m in found.messages)
     languages = Counter(m.language for m in found.messages
                         if m.outcome in (rule_forecast.SEND, rule_forecast.MOVED))
-    audience = _capital(t._(AUDIENCE_NAMES[spec.audience]))
+    audience = capitalised(t._(AUDIENCE_NAMES[spec.audience]))
     rows = []
     for message in found.messages[:PREVIEW_ROWS]:
         centre = centres.get(message.centre_id)

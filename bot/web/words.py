@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import N_, Translator
 from bot.models import EventKind, OutboxStatus
-from handlers.admin_rules import EVENT_NAMES
+from bot.presentation.rule_words import EVENT_NAMES
 
 # Why an outbox row was skipped or cancelled (its ``skip_reason``), for staff to read.
 SKIP_REASONS = {
