@@ -25,7 +25,6 @@ from bot.calendar import WorkCalendar, at_local, local_date
 from bot.i18n import N_
 from bot.models import (
     AbsenceReport,
-    AttendanceDay,
     AttendancePolicy,
     AttendanceRecord,
     AttendanceStatus,
@@ -36,6 +35,7 @@ from bot.models import (
 )
 from bot.services.attendance import absences, caseload, coach_alerts, follow_up, weekly
 from bot.services.attendance import policy as attendance_policy
+from bot.services.attendance.day_steps import claim_step, day_row
 from bot.services.attendance.policy import Day
 from bot.services.centres import centres
 from bot.services.centres.calendars import calendar_for
@@ -106,33 +106,6 @@ def run_due(db: Session, now: datetime) -> Report:
             send_alerts(db, now, centre, report)
     report.resent = coach_alerts.resend_due(db, now)
     return report
-
-
-def day_row(db: Session, centre_id: int, day: date, *, lock: bool = False
-             ) -> AttendanceDay | None:
-    query = select(AttendanceDay).where(AttendanceDay.job_centre_id == centre_id,
-                                        AttendanceDay.day == day)
-    if lock:
-        query = query.with_for_update()
-    return db.scalar(query)
-
-
-def claim_step(db: Session, now: datetime, centre_id: int, day: date, step: str) -> bool:
-    """Mark ``step`` done for the centre and day; False if it was done already.
-
-    The policy row is locked first (PostgreSQL), so two instances asking at once take
-    turns, and the second finds the step done.
-    """
-    attendance_policy.policy_for(db, now, centre_id, lock=True)
-    row = day_row(db, centre_id, day, lock=True)
-    if row is None:
-        row = AttendanceDay(job_centre_id=centre_id, day=day)
-        db.add(row)
-    if getattr(row, step) is not None:
-        return False
-    setattr(row, step, now)
-    db.flush()
-    return True
 
 
 # --- the morning digest -----------------------------------------------------------------

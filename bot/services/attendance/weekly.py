@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.calendar import WorkCalendar, at_local, local_date
 from bot.i18n import N_
 from bot.models import AttendancePolicy, Enrolment, JobCentre, Person
+from bot.services.attendance import day_steps
 from bot.services.attendance import policy as attendance_policy
 from bot.services.attendance import statement as attendance_statement
 from bot.services.messaging import outbox
@@ -34,17 +35,16 @@ FALLBACK = N_("Your weekly attendance statements are ready. Open /statements to 
 def send_due(db: Session, now: datetime, centre: JobCentre, policy: AttendancePolicy,
              calendar: WorkCalendar) -> int:
     """Queue last week's statements for the centre's social workers, once a week."""
-    from bot.services.attendance import sweep
 
     zone = attendance_policy.zone_of(centre)
     today = local_date(now, zone)
     monday = today - timedelta(days=today.weekday())
     if now < at_local(monday, SEND_AT, zone):
         return 0
-    row = sweep.day_row(db, centre.id, monday)
+    row = day_steps.day_row(db, centre.id, monday)
     if row is not None and row.weekly_at is not None:
         return 0
-    if not sweep.claim_step(db, now, centre.id, monday, "weekly_at"):
+    if not day_steps.claim_step(db, now, centre.id, monday, "weekly_at"):
         return 0
     first, last = monday - timedelta(days=7), monday - timedelta(days=1)
     week_start = at_local(first, time(0), zone)
