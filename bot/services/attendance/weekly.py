@@ -35,7 +35,6 @@ FALLBACK = N_("Your weekly attendance statements are ready. Open /statements to 
 def send_due(db: Session, now: datetime, centre: JobCentre, policy: AttendancePolicy,
              calendar: WorkCalendar) -> int:
     """Queue last week's statements for the centre's social workers, once a week."""
-
     zone = attendance_policy.zone_of(centre)
     today = local_date(now, zone)
     monday = today - timedelta(days=today.weekday())
