@@ -1,40 +1,75 @@
-"""Sends due outbox rows and records each outcome.
+"""Sends due outbox rows and records what became of each, fast, exactly once where it can.
 
-Claiming is a committed transaction of its own, so a second instance never
-picks the same rows; each send then commits its own result. Every database step
-runs as a short unit of work on a database worker thread (bot/db.py), never while
-waiting for Telegram. Transient errors are retried with backoff, a blocked bot
-marks the person unreachable. A reminder that is no longer meaningful when its
-turn comes (the session started, the plan is done) is skipped with the reason.
+A run is a small pipeline on the event loop:
 
-Pacing: the bot's rate limiter (``AIORateLimiter``) keeps to 30 messages a second
-overall; the dispatcher adds Telegram's guidance of about one message a second
-per chat, measured in real time (it is about the real API, not the bot's clock).
+* the claimer takes due rows as leases, a batch at a time (bot/services/messaging/
+  claims.py: replies first, one row per person, no person whose chat is busy), skips
+  the ones no longer meaningful and renders the rest, all in one unit of work;
+* senders (``concurrency`` of them) send the most urgent row they hold, each taking a
+  slot of the bot's sending budget first (bot/transport/budget.py: 30 a second for the
+  whole bot, replies to someone in the chat before a bulk run);
+* the recorder writes outcomes in batches, as fast as they come, so a crash leaves at
+  most the messages in flight unrecorded (sent again after their lease lapses);
+* the keeper renews the leases while rows wait their turn.
+
+Telegram's answers (bot/transport/telegram_errors.py): 429 is waited out, as long as it
+asks, without using up an attempt; server errors and timeouts put the row back with a
+growing, jittered delay; only 400 (the message is wrong) and 403 (the person blocked
+the bot) end a row, and a 403 stops that person's other rows at once.
+
+When the database cannot record outcomes, sending stops until it can (the outcomes are
+kept and written when it answers again): a message is never sent that its sender
+could not then record. Leases run in real time (the database's clock), never the bot's
+clock, which the sandbox moves forward.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 import os
+import random
 import socket
 import time
+import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, joinedload
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot import metrics
 from bot.i18n import translator
-from bot.models import OutboxMessage, OutboxStatus, Person
+from bot.logsafe import describe_error
+from bot.models import Booking, Enrolment, OutboxMessage, PlanMilestone, ReminderRule
 from bot.runtime import Runtime
-from bot.services.messaging import outbox
-from bot.services.people import reachability
+from bot.services.messaging import claims
+from bot.services.messaging.claims import (
+    FAILED,
+    GONE,
+    LEASE_SECONDS,
+    RELEASE,
+    RETRY,
+    SENT,
+    Outcome,
+    Recipient,
+)
+from bot.services.messaging.outbox import MAX_ATTEMPTS
 from bot.services.reminders import planner as reminders
+from bot.transport.budget import Priority, budget_of
+from bot.transport.telegram_errors import (
+    THROTTLES,
+    Verdict,
+    error_code,
+    retry_after_seconds,
+    verdict,
+)
 from scheduler import reminder_buttons  # noqa: F401  (registers the reminders' buttons)
 from scheduler.render import render
 
@@ -42,11 +77,21 @@ log = logging.getLogger(__name__)
 
 # Telegram: "avoid sending more than one message per second" to one chat.
 CHAT_INTERVAL = 1.0
-MAX_BACKOFF = timedelta(hours=1)
+FIRST_BACKOFF = 5.0
+MAX_BACKOFF = 3600.0
+# A 429 asking for longer than this puts the row back in the queue instead of holding it.
+LONGEST_HELD_WAIT = 30.0
+# Pauses between tries while the database does not answer.
+OUTAGE_PAUSES = (0.25, 0.5, 1.0, 2.0, 5.0)
+# A lease is used only while this much of it is left: time for the send itself.
+LEASE_MARGIN = 3.0
+# On shutdown, how long to go on trying to record outcomes already known.
+CLOSE_PATIENCE = 10.0
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+    # The random part tells two processes apart even in containers that all run as pid 1.
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 @dataclass
@@ -55,11 +100,20 @@ class DispatchReport:
     retried: int = 0
     failed: int = 0
     skipped: int = 0
+    # Times Telegram asked to wait (the message was then sent, or put back).
+    throttled: int = 0
+    # Outcomes not recorded because the row was no longer this sender's.
+    lost: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
     def handled(self) -> int:
         return self.sent + self.retried + self.failed + self.skipped
+
+    def add(self, other: DispatchReport) -> None:
+        for name in ("sent", "retried", "failed", "skipped", "throttled", "lost"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors += other.errors
 
 
 @dataclass
@@ -67,9 +121,24 @@ class Outgoing:
     """A claimed row, rendered, ready to send without touching the database."""
 
     id: int
+    token: str
+    priority: int
     chat_id: int
+    recipient_id: int | None
     text: str
     reply_markup: Any
+    attempts: int
+
+
+@dataclass
+class Batch:
+    token: str
+    items: list[Outgoing]
+    # Due rows left unclaimed because their chat was busy.
+    waiting: bool = False
+    claimed: int = 0
+    skipped: int = 0
+    broken: int = 0
 
 
 class ChatPacer:
@@ -78,6 +147,12 @@ class ChatPacer:
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._next: dict[int, float] = {}
+
+    def note(self, chat_id: int) -> None:
+        """A message went to this chat another way (a reply): the next one waits."""
+        if self.interval > 0:
+            self._next[chat_id] = max(self._next.get(chat_id, 0.0),
+                                      time.monotonic() + self.interval)
 
     async def wait(self, chat_id: int) -> None:
         if self.interval <= 0:
@@ -92,146 +167,552 @@ class ChatPacer:
             await asyncio.sleep(slot - now)
 
 
+def is_outage(error: BaseException) -> bool:
+    """The database is away (refused, gone, full, read-only), not a bug of ours."""
+    return isinstance(error, DBAPIError | OSError)
+
+
 class Dispatcher:
     def __init__(self, bot: Bot, runtime: Runtime, *, worker: str | None = None,
                  batch_size: int = 100, concurrency: int = 32,
-                 chat_interval: float = CHAT_INTERVAL) -> None:
+                 chat_interval: float = CHAT_INTERVAL,
+                 lease_seconds: float = LEASE_SECONDS) -> None:
         self.bot = bot
         self.runtime = runtime
         self.worker = worker or worker_name()
         self.batch_size = batch_size
-        self._slots = asyncio.Semaphore(concurrency)
-        self._running = asyncio.Lock()
+        self.concurrency = concurrency
+        self.chat_interval = chat_interval
+        self.lease_seconds = lease_seconds
         self.pacer = ChatPacer(chat_interval)
-        # Outcomes being written: they finish even if a run is cancelled (close() waits).
-        self._recording: set[asyncio.Future[None]] = set()
+        self.budget = budget_of(bot)
+        self._running = asyncio.Lock()
+        self._serial = itertools.count(1)
+        self._current: Run | None = None
+        self._again = False
+        self._stopping = False
+        self.task: asyncio.Task[Any] | None = None
 
     @property
     def running(self) -> bool:
         """A run is in progress."""
         return self._running.locked()
 
+    def nudge(self) -> None:
+        """Something was queued: a run in progress claims at once, and looks again before
+        it ends."""
+        self._again = True
+        if self._current is not None:
+            self._current.nudge()
+
     async def run(self) -> DispatchReport:
-        """Send everything due now, batch after batch, until nothing due is left.
+        """Send everything due now, until nothing due is left that this sender can take.
 
         One run at a time per dispatcher; runs of several instances side by side never
-        send a row twice: each sends only the rows it claimed.
+        send a row twice: each sends only the rows it holds the lease of.
         """
         async with self._running:
             report = DispatchReport()
-            while True:
-                metrics.beat()
-                batch = await self.runtime.database.run(
-                    lambda db: self._claim(db, report))
-                if batch is None:
-                    return report
-                await asyncio.gather(*(self._deliver(item, report) for item in batch))
+            while not self._stopping:
+                self._again = False
+                self._current = Run(self, report)
+                try:
+                    await self._current.go()
+                finally:
+                    self._current = None
+                if not self._again:
+                    break
+            return report
 
-    def _claim(self, db: Session, report: DispatchReport) -> list[Outgoing] | None:
+    async def close(self) -> None:
+        """Stop (on shutdown): claim nothing more, put back what was claimed but not sent,
+        let the sends under way finish and write their outcomes."""
+        self._stopping = True
+        current = self._current
+        if current is not None:
+            current.stop()
+        task = self.task
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=CLOSE_PATIENCE + 5)
+        elif current is not None:
+            await current.finished.wait()
+
+    # --- one unit of work per batch -----------------------------------------------------
+    def claim_batch(self, db: Session, limit: int) -> Batch:
         """Claim due rows, skip the ones no longer meaningful, render the rest."""
         now = self.runtime.clock.now()
-        outbox.release_stale_claims(db, now)
-        claimed = outbox.claim_due(db, now, self.worker, limit=self.batch_size)
-        if not claimed:
-            return None
-        return [item for message in claimed
-                if (item := self._prepare(db, message, now, report)) is not None]
+        token = f"{self.worker}/{next(self._serial)}"[:64]
+        claim = claims.claim(db, now=now, token=token, limit=limit,
+                             lease_seconds=self.lease_seconds)
+        if claim.released:
+            log.info("%d messages put back in the queue: their sender's lease lapsed",
+                     claim.released)
+        if not claim.messages:
+            return Batch(token, [], waiting=claims.due_waiting(db, now))
+        _load_reminder_subjects(db, claim.messages)
+        skipped: dict[int, str] = {}
+        broken: list[Outcome] = []
+        items: list[Outgoing] = []
+        for message in claim.messages:
+            recipient = claim.recipients.get(message.recipient_id or 0)
+            try:
+                item, reason = self._prepare(db, message, recipient, token, now)
+            except Exception as error:  # a bug in a template or keyboard: this row only
+                log.exception("outbox row %s could not be rendered", message.id)
+                broken.append(Outcome(message.id, token, FAILED,
+                                      error=f"render {type(error).__name__}"))
+                continue
+            if reason is not None:
+                skipped[message.id] = reason
+            elif item is not None:
+                items.append(item)
+        claims.mark_skipped(db, skipped)
+        if broken:
+            claims.record(db, broken, now=now, chat_pause=0.0)
+        return Batch(token, items, claimed=len(claim.messages), skipped=len(skipped),
+                     broken=len(broken))
 
-    def _prepare(self, db: Session, message: OutboxMessage, now: datetime,
-                 report: DispatchReport) -> Outgoing | None:
-        recipient = db.get(Person, message.recipient_id) if message.recipient_id else None
-        if recipient is None and message.chat_id is not None:
+    def _prepare(self, db: Session, message: OutboxMessage, recipient: Recipient | None,
+                 token: str, now: datetime) -> tuple[Outgoing | None, str | None]:
+        settings = self.runtime.settings
+        if recipient is None and message.recipient_id is None and message.chat_id is not None:
             # A reply to someone not known yet (before consent): worded already.
-            rendered = render(message, translator(self.runtime.settings.default_language,
-                                                  self.runtime.settings.timezone))
-            return Outgoing(message.id, message.chat_id, rendered.text, rendered.reply_markup)
+            rendered = render(message, translator(settings.default_language, settings.timezone))
+            return self._outgoing(message, token, message.chat_id, rendered), None
         # The most telling reason first: a plan done beats "too late" for an admin reading it.
         reason = (_recipient_gone(recipient) or reminders.stale_reason(db, message, now)
                   or _expired(message, now))
         if reason is not None:
-            outbox.mark_skipped(message, reason)
-            message.params = {}  # nothing personal kept for a message never sent
-            report.skipped += 1
-            return None
+            return None, reason
         assert recipient is not None and recipient.chat_id is not None
-        settings = self.runtime.settings
         rendered = render(message, translator(recipient.language, settings.timezone),
                           settings.default_language)
-        return Outgoing(message.id, recipient.chat_id, rendered.text, rendered.reply_markup)
+        return self._outgoing(message, token, recipient.chat_id, rendered), None
 
-    async def _deliver(self, item: Outgoing, report: DispatchReport) -> None:
-        async with self._slots:
-            await self.pacer.wait(item.chat_id)
+    @staticmethod
+    def _outgoing(message: OutboxMessage, token: str, chat_id: int, rendered: Any) -> Outgoing:
+        return Outgoing(message.id, token, message.priority or 0, chat_id,
+                        message.recipient_id, rendered.text, rendered.reply_markup,
+                        message.attempts or 0)
+
+
+class Run:
+    """One run of the pipeline: claimer, senders, recorder and lease keeper."""
+
+    def __init__(self, dispatcher: Dispatcher, report: DispatchReport) -> None:
+        self.d = dispatcher
+        self.report = report
+        self.runtime = dispatcher.runtime
+        self.queue: list[tuple[int, int, Outgoing]] = []
+        self._order = itertools.count()
+        self.changed = asyncio.Condition()
+        self.want_more = asyncio.Event()
+        self.want_more.set()
+        self.claiming_done = False
+        self.stopping = False
+        self.nudged = False
+        self.claim_started = 0.0
+        self.recorded_at_claim = 0
+        self.in_flight = 0
+        self.gone: set[int] = set()
+        self.leases = Leases(dispatcher.lease_seconds)
+        self.recorder = Recorder(self)
+        self.finished = asyncio.Event()
+        # Claim sizes: enough to keep the senders busy for about two seconds.
+        budget = dispatcher.budget
+        ahead = dispatcher.batch_size if budget is None else max(
+            dispatcher.concurrency, int(budget.rate * 2))
+        self.batch = max(1, min(dispatcher.batch_size, ahead))
+        self.low_water = max(1, self.batch // 2)
+
+    def pause(self, seconds: float) -> Awaitable[None]:
+        # Waits in real time through the runtime, so tests pass a pause that does not wait.
+        return self.runtime.pause(seconds)
+
+    def nudge(self) -> None:
+        self.nudged = True
+        self.want_more.set()
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.want_more.set()
+
+    async def go(self) -> None:
+        claimer = asyncio.create_task(self._claimer(), name="outbox-claimer")
+        senders = [asyncio.create_task(self._sender(), name="outbox-sender")
+                   for _ in range(self.d.concurrency)]
+        keeper = asyncio.create_task(self._keeper(), name="outbox-leases")
+        try:
+            await claimer
+            await asyncio.gather(*senders)
+        finally:
+            for task in (claimer, *senders):
+                task.cancel()
+            await asyncio.gather(claimer, *senders, return_exceptions=True)
+            # Claimed but never sent (stopped or cancelled): back to the queue at once.
+            unsent = [Outcome(item.id, item.token, RELEASE) for _p, _n, item in self.queue]
+            self.queue.clear()
+            self.recorder.add(*unsent)
+            # Outcomes already known are written even if this run is cancelled.
+            await asyncio.shield(asyncio.ensure_future(self._wrap_up(keeper)))
+
+    async def _wrap_up(self, keeper: asyncio.Task[None]) -> None:
+        try:
+            await self.recorder.drain(patience=CLOSE_PATIENCE)
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+            self.finished.set()
+
+    # --- claiming -----------------------------------------------------------------------
+    async def _claimer(self) -> None:
+        try:
+            while not self.stopping:
+                await self.want_more.wait()
+                self.want_more.clear()
+                if self.stopping:
+                    break
+                if len(self.queue) > self.low_water and not self.nudged:
+                    continue
+                self.nudged = False
+                batch = await self._claim()
+                if batch is None:
+                    break
+                self._count_skips(batch)
+                if batch.items:
+                    self.leases.claimed(batch.token, [item.id for item in batch.items],
+                                        self.claim_started)
+                    for item in batch.items:
+                        heapq.heappush(self.queue, (-item.priority, next(self._order), item))
+                    async with self.changed:
+                        self.changed.notify_all()
+                    self.want_more.set()
+                    continue
+                if batch.claimed:
+                    self.want_more.set()  # all skipped: look again
+                    continue
+                if not await self._settle(batch.waiting):
+                    break
+                self.want_more.set()
+        finally:
+            self.claiming_done = True
+            async with self.changed:
+                self.changed.notify_all()
+
+    def _count_skips(self, batch: Batch) -> None:
+        self.report.skipped += batch.skipped
+        self.report.failed += batch.broken
+        if batch.skipped:
+            metrics.SENDS.labels("skipped").inc(batch.skipped)
+        if batch.broken:
+            metrics.SENDS.labels("failed").inc(batch.broken)
+
+    async def _claim(self) -> Batch | None:
+        """A batch, trying again while the database is away (None: stopped)."""
+        outage: BaseException | None = None
+        attempt = 0
+        while not self.stopping:
+            metrics.beat()
+            self.claim_started = time.monotonic()
+            self.recorded_at_claim = self.recorder.recorded
             try:
-                sent = await self.bot.send_message(item.chat_id, item.text,
-                                                   reply_markup=item.reply_markup)
-            except RetryAfter as error:
-                wait = timedelta(seconds=_seconds(error.retry_after) + 1)
-                outcome: tuple[str, dict[str, Any]] = ("retry", {"error": "429", "delay": wait})
-            except Forbidden:
-                outcome = ("blocked", {"error": "403"})
-            except BadRequest as error:
-                outcome = ("failed", {"error": f"400 {error.message}"})
-            except (TimedOut, NetworkError) as error:
-                outcome = ("retry", {"error": type(error).__name__})
-            except Exception as error:  # anything else: keep the row and try again later
-                log.exception("sending outbox row %s failed", item.id)
-                outcome = ("retry", {"error": type(error).__name__})
-            else:
-                outcome = ("sent", {"sent_id": sent.message_id})
-        recording = asyncio.ensure_future(self.runtime.database.run(
-            lambda db: self._record(db, item.id, report, outcome[0], **outcome[1])))
-        self._recording.add(recording)
-        recording.add_done_callback(self._recording.discard)
-        # Shielded: a message that went out is recorded as sent even when the run is stopped.
-        await asyncio.shield(recording)
+                batch = await self.runtime.database.run(
+                    lambda db: self.d.claim_batch(db, self.batch))
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                if outage is None:
+                    log.warning("the outbox cannot be read (%s): sending waits for the "
+                                "database", describe_error(error))
+                outage = error
+                await self.pause(OUTAGE_PAUSES[min(attempt, len(OUTAGE_PAUSES) - 1)])
+                attempt += 1
+                continue
+            if outage is not None:
+                log.warning("the database answers again: sending goes on")
+            return batch
+        return None
 
-    async def close(self) -> None:
-        """Wait until every outcome already known is written (on shutdown)."""
-        if self._recording:
-            await asyncio.gather(*self._recording, return_exceptions=True)
+    async def _settle(self, waiting: bool) -> bool:
+        """Nothing was claimable: let the sends under way finish and their outcomes be
+        written, then say whether to claim again. Outcomes can queue messages (a coach
+        hears that a person blocked the bot), and a chat this run just wrote to is free
+        again after its pause; rows that wait for another sender are left to it."""
+        async with self.changed:
+            await self.changed.wait_for(lambda: not self.in_flight and not self.queue)
+        await self.recorder.drain()
+        if self.stopping:
+            return False
+        recent = self.recorder.last_recorded + self.d.chat_interval - time.monotonic()
+        if self.recorder.recorded == self.recorded_at_claim and not (waiting and recent > 0):
+            return False
+        if waiting and recent > 0:
+            await asyncio.sleep(recent + 0.01)
+        return not self.stopping
 
-    def _record(self, db: Session, message_id: int, report: DispatchReport, outcome: str, *,
-                sent_id: int | None = None, error: str = "",
-                delay: timedelta | None = None) -> None:
-        now = self.runtime.clock.now()
-        # Write first: SQLite then waits for another instance's write to finish instead
-        # of failing on a read snapshot that write made stale.
-        db.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                   .values(claimed_by=OutboxMessage.claimed_by)
-                   .execution_options(synchronize_session=False))
-        message = db.get(OutboxMessage, message_id)
-        if message is None:
-            return
-        metrics.SENDS.labels(outcome).inc()
-        if outcome == "sent":
-            outbox.mark_sent(message, now, sent_id)
-            # What was said is in the chat now; the queue keeps no copy of it.
-            message.params = {}
-            message.chat_id = None
-            report.sent += 1
-            return
-        if outcome == "retry":
-            outbox.mark_retry(message, now, delay or _backoff(message.attempts), error)
-            if message.status == OutboxStatus.PENDING:
-                report.retried += 1
+    # --- sending ------------------------------------------------------------------------
+    async def _take(self) -> Outgoing | None:
+        async with self.changed:
+            while not self.queue:
+                if self.claiming_done or self.stopping:
+                    return None
+                await self.changed.wait()
+            item = heapq.heappop(self.queue)[2]
+            self.in_flight += 1
+        if len(self.queue) <= self.low_water:
+            self.want_more.set()
+        return item
+
+    async def _sender(self) -> None:
+        while True:
+            item = await self._take()
+            if item is None:
                 return
-        else:
-            outbox.mark_failed(message, error)
-        report.failed += 1
-        report.errors.append(error)
-        if outcome == "blocked" and message.recipient_id is not None:
-            reachability.mark_unreachable(db, now, message.recipient_id)
+            try:
+                outcome = await self._send(item)
+            finally:
+                async with self.changed:
+                    self.in_flight -= 1
+                    self.changed.notify_all()
+            if outcome is not None:
+                self.recorder.add(outcome)
+
+    async def _send(self, item: Outgoing) -> Outcome | None:
+        budget = self.d.budget
+        priority = Priority.REPLY if item.priority > 0 else Priority.BULK
+        while True:
+            await self.d.pacer.wait(item.chat_id)
+            if budget is not None:
+                await budget.acquire(priority)
+            # Never send what could not be recorded afterwards.
+            await self.recorder.writable.wait()
+            if self.stopping:
+                return Outcome(item.id, item.token, RELEASE)
+            if item.recipient_id in self.gone:
+                # Stopped with the 403 of another of their rows (cancelled when it is recorded).
+                self.leases.forget(item)
+                return None
+            if self.leases.lost(item):
+                return None  # cancelled, or taken over by another sender: not ours to send
+            if not self.leases.usable(item):
+                # Not renewed in time (the database was away): put back, never sent blind.
+                return Outcome(item.id, item.token, RELEASE)
+            try:
+                extra = {"rate_limit_args": {"paced": True}} if budget is not None else {}
+                sent = await self.d.bot.send_message(item.chat_id, item.text,
+                                                     reply_markup=item.reply_markup, **extra)
+            except Exception as error:
+                outcome = await self._refused(item, error)
+                if outcome is None:
+                    continue  # waited as Telegram asked: the same row again
+                return outcome
+            return Outcome(item.id, item.token, SENT, telegram_id=sent.message_id)
+
+    async def _refused(self, item: Outgoing, error: Exception) -> Outcome | None:
+        kind = verdict(error)
+        code = error_code(error)
+        now = self.runtime.clock.now()
+        if kind is Verdict.THROTTLED:
+            assert hasattr(error, "retry_after")
+            wait = retry_after_seconds(error)  # type: ignore[arg-type]
+            THROTTLES.note(wait)
+            self.report.throttled += 1
+            if wait > LONGEST_HELD_WAIT:
+                return Outcome(item.id, item.token, RETRY, error=code,
+                               due_at=now + timedelta(seconds=wait), counts_attempt=False)
+            await self.pause(wait + random.uniform(0, 0.2))
+            return None
+        if kind is Verdict.GONE:
+            if item.recipient_id is not None:
+                self.gone.add(item.recipient_id)
+            return Outcome(item.id, item.token, GONE, error=code,
+                           recipient_id=item.recipient_id)
+        if kind is Verdict.WRONG:
+            return Outcome(item.id, item.token, FAILED, error=code)
+        if kind is Verdict.TRANSIENT:
+            return Outcome(item.id, item.token, RETRY, error=code,
+                           due_at=now + backoff(item.attempts))
+        log.error("sending outbox row %s failed: %s", item.id, describe_error(error),
+                  exc_info=error)
+        if item.attempts + 1 >= MAX_ATTEMPTS:
+            return Outcome(item.id, item.token, FAILED, error=code)
+        return Outcome(item.id, item.token, RETRY, error=code, due_at=now + backoff(item.attempts))
+
+    # --- leases -------------------------------------------------------------------------
+    async def _keeper(self) -> None:
+        """Renew the leases of rows still held, a third of a lease at a time."""
+        every = max(0.05, self.d.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(every)
+            tokens = self.leases.tokens()
+            if not tokens:
+                continue
+            started = time.monotonic()
+            try:
+                _real, held = await self.runtime.database.run(
+                    lambda db, tokens=tokens: claims.renew(db, tokens, self.d.lease_seconds))
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                continue  # the leases run out; senders stop sending before they do
+            self.leases.renewed(tokens, held, started)
 
 
-def _backoff(attempts: int) -> timedelta:
-    return min(MAX_BACKOFF, timedelta(seconds=5 * 2 ** attempts))
+class Leases:
+    """Which rows this run holds, and until when it may still send them (monotonic)."""
+
+    def __init__(self, lease_seconds: float) -> None:
+        self.lease_seconds = lease_seconds
+        self._until: dict[str, float] = {}
+        self._rows: dict[str, set[int]] = {}
+        self._lost: set[int] = set()
+
+    def claimed(self, token: str, ids: list[int], asked_at: float) -> None:
+        self._until[token] = asked_at + self.lease_seconds
+        self._rows[token] = set(ids)
+
+    def lost(self, item: Outgoing) -> bool:
+        return item.id in self._lost
+
+    def forget(self, item: Outgoing) -> None:
+        rows = self._rows.get(item.token)
+        if rows is not None:
+            rows.discard(item.id)
+
+    def usable(self, item: Outgoing) -> bool:
+        until = self._until.get(item.token, 0.0)
+        margin = min(LEASE_MARGIN, self.lease_seconds / 3)
+        return time.monotonic() < until - margin
+
+    def tokens(self) -> list[str]:
+        return [token for token, rows in self._rows.items() if rows]
+
+    def renewed(self, tokens: list[str], held: set[int], asked_at: float) -> None:
+        for token in tokens:
+            rows = self._rows.get(token, set())
+            lost = rows - held
+            if lost:
+                log.info("%d claimed messages are no longer this sender's (cancelled, or "
+                         "taken over after the lease lapsed): not sent", len(lost))
+                self._lost |= lost
+                rows -= lost
+            self._until[token] = asked_at + self.lease_seconds
+
+    def done(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            rows = self._rows.get(outcome.token)
+            if rows is not None:
+                rows.discard(outcome.id)
+                if not rows:
+                    del self._rows[outcome.token]
+                    self._until.pop(outcome.token, None)
 
 
-def _recipient_gone(recipient: Person | None) -> str | None:
-    if recipient is None or recipient.erased_at is not None or recipient.chat_id is None:
+class Recorder:
+    """Writes outcomes a batch at a time; while it cannot, sending waits."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.pending: list[Outcome] = []
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.recorded = 0
+        self.last_recorded = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._give_up_at: float | None = None
+
+    def add(self, *outcomes: Outcome) -> None:
+        if not outcomes:
+            return
+        self.pending.extend(outcomes)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush(), name="outbox-recorder")
+
+    async def drain(self, *, patience: float | None = None) -> None:
+        """Wait until everything known is written (``patience``: give up after that long,
+        on shutdown; the rows are then sent again once their lease lapses)."""
+        if patience is not None:
+            self._give_up_at = time.monotonic() + patience
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def _flush(self) -> None:
+        run = self.run
+        dispatcher = run.d
+        failures = 0
+        while self.pending:
+            batch = self.pending[:]
+            now = run.runtime.clock.now()
+            try:
+                result = await run.runtime.database.run(
+                    lambda db, batch=batch, now=now: claims.record(
+                        db, batch, now=now, chat_pause=dispatcher.chat_interval))
+            except Exception as error:
+                if not is_outage(error):
+                    log.exception("recording %d outcomes failed", len(batch))
+                if failures == 0:
+                    log.warning("%d outcomes cannot be recorded (%s): sending stops until the "
+                                "database answers", len(batch), describe_error(error))
+                self.writable.clear()
+                if self._give_up_at is not None and time.monotonic() >= self._give_up_at:
+                    log.error("%d outcomes were not recorded before shutdown: those messages "
+                              "go out again once their lease lapses", len(self.pending))
+                    self.pending.clear()
+                    break
+                await run.pause(OUTAGE_PAUSES[min(failures, len(OUTAGE_PAUSES) - 1)])
+                failures += 1
+                continue
+            if failures:
+                log.warning("the database answers again: %d outcomes recorded, sending goes "
+                            "on", len(batch))
+            failures = 0
+            del self.pending[:len(batch)]
+            self.writable.set()
+            self.recorded += len(result.recorded)
+            self.last_recorded = time.monotonic()
+            run.leases.done(batch)
+            self._count(batch, result)
+        self.writable.set()
+
+    def _count(self, batch: list[Outcome], result: claims.Recorded) -> None:
+        report = self.run.report
+        for outcome in batch:
+            if outcome.id not in result.recorded or outcome.kind == RELEASE:
+                continue
+            if outcome.kind == SENT:
+                report.sent += 1
+                metrics.SENDS.labels("sent").inc()
+            elif outcome.kind == RETRY:
+                report.retried += 1
+                metrics.SENDS.labels("retry").inc()
+            else:
+                report.failed += 1
+                report.errors.append(outcome.error or "")
+                metrics.SENDS.labels("blocked" if outcome.kind == GONE else "failed").inc()
+        lost = {row: why for row, why in result.lost.items()}
+        if lost:
+            report.lost += len(lost)
+            reasons: dict[str, int] = {}
+            for why in lost.values():
+                reasons[why] = reasons.get(why, 0) + 1
+            log.warning("%d outcomes not recorded, the rows were no longer this sender's "
+                        "(%s)", len(lost),
+                        ", ".join(f"{count} {why}" for why, count in sorted(reasons.items())))
+        if result.unreachable:
+            log.info("%d people blocked the bot: their other messages are stopped",
+                     len(result.unreachable))
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s … up to an hour, each ±20 % so that retries do not come in waves."""
+    seconds = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** attempts)
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+def _recipient_gone(recipient: Recipient | None) -> str | None:
+    if recipient is None or recipient.erased or recipient.chat_id is None:
         return "no_recipient"
-    if recipient.unreachable_at is not None:
+    if recipient.unreachable:
         return "unreachable"
     return None
 
@@ -242,7 +723,26 @@ def _expired(message: OutboxMessage, now: datetime) -> str | None:
     return None
 
 
-def _seconds(value: object) -> int:
-    if isinstance(value, timedelta):
-        return int(value.total_seconds())
-    return int(value)  # type: ignore[call-overload]
+def _load_reminder_subjects(db: Session, messages: list[OutboxMessage]) -> None:
+    """Load what the reminders of a batch are about, a query per kind for the batch, so
+    the planner's check of each one (``stale_reason``) finds them in the session."""
+    bookings, milestones, enrolments, rules = set(), set(), set(), set()
+    for message in messages:
+        if message.rule_id is not None:
+            rules.add(message.rule_id)
+        kind, _, rest = (message.event_key or "").partition(":")
+        number = rest.split(":", 1)[0]
+        if not number.isdigit():
+            continue
+        {"bk": bookings, "ms": milestones, "ci": enrolments}.get(kind, set()).add(int(number))
+    if rules:
+        db.scalars(select(ReminderRule).where(ReminderRule.id.in_(rules))).all()
+    if bookings:
+        db.scalars(select(Booking).where(Booking.id.in_(bookings))
+                   .options(joinedload(Booking.info_session))).all()
+    if milestones:
+        loaded = db.scalars(select(PlanMilestone).where(PlanMilestone.id.in_(milestones))).all()
+        enrolments |= {m.enrolment_id for m in loaded}
+    if enrolments:
+        db.scalars(select(Enrolment).where(Enrolment.id.in_(enrolments))).all()
+

@@ -12,6 +12,7 @@ from bot.models.attendance import (
     LocationRule,
 )
 from bot.models.base import Base, UTCDateTime
+from bot.models.delivery import SendBudget
 from bot.models.enums import (
     AbsenceReason,
     AttendanceStatus,
@@ -62,6 +63,7 @@ __all__ = [
     "ReminderSettings",
     "Role",
     "RoleGrant",
+    "SendBudget",
     "Setting",
     "Throttle",
     "UTCDateTime",
