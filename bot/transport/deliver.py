@@ -28,6 +28,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.logsafe import describe_error
 from bot.runtime import Runtime
 from bot.transport.replies import (
     Commands,
@@ -154,15 +155,17 @@ def _not_modified(error: BadRequest) -> bool:
 async def _blocked(runtime: Runtime, replies: Replies) -> None:
     if replies.person_id is None:
         return
-    from bot.services.people import people
+    from bot.services.people import reachability
 
     now = runtime.clock.now()
     person_id = replies.person_id
     try:
-        await runtime.database.run(lambda db: people.mark_unreachable(db, now, person_id))
+        # Their queued reminders stop too, and their coach is told (as for the outbox).
+        await runtime.database.run(
+            lambda db: reachability.mark_unreachable(db, now, person_id))
     except Exception as error:  # the next send to them finds out again
         log.warning("could not record person %s as unreachable: %s", person_id,
-                    type(error).__name__)
+                    describe_error(error))
 
 
 async def _queue(runtime: Runtime, replies: Replies, items: list[Reply]) -> None:
@@ -186,7 +189,7 @@ async def _queue(runtime: Runtime, replies: Replies, items: list[Reply]) -> None
         await runtime.database.run(keep)
     except Exception as error:
         log.error("%d replies lost: neither Telegram nor the database answered (%s)",
-                  len(texts), type(error).__name__)
+                  len(texts), describe_error(error))
         return
     log.warning("%d replies wait in the outbox: Telegram did not answer in time", len(texts))
     runtime.wake_dispatcher()
