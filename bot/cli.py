@@ -10,6 +10,7 @@ import argparse
 import errno
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
@@ -29,7 +30,15 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> OneLineParser:
-    from bot import cli_attendance, cli_config, cli_invites, cli_report, cli_sandbox, cli_sessions
+    from bot import (
+        cli_attendance,
+        cli_config,
+        cli_invites,
+        cli_outbox,
+        cli_report,
+        cli_sandbox,
+        cli_sessions,
+    )
 
     parser = OneLineParser(
         prog="jobbot",
@@ -55,6 +64,7 @@ def build_parser() -> OneLineParser:
     cli_report.add_commands(commands)
     cli_sandbox.add_commands(commands)
     cli_config.add_commands(commands)
+    cli_outbox.add_commands(commands)
     return parser
 
 
@@ -68,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("telegram.ext.Application", "telegram.ext._utils.webhookhandler",
                  "telegram.Bot", "telegram.ext.ExtBot"):
         logging.getLogger(name).setLevel(logging.INFO)
+    # python-telegram-bot 22 warns on every 429 that retry_after will become a timedelta;
+    # the bot reads both, and a 429 is logged once with a count (bot/transport).
+    warnings.filterwarnings("ignore", message=".*retry_after.*", category=DeprecationWarning)
     if not args.verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
         # One line per job run says nothing an operator needs.
@@ -113,6 +126,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_application
 
     check_schema(settings)
+    check_writable(settings)
     application = build_application(settings)
     # run_polling and run_webhook own the event loop and stop cleanly on SIGINT/SIGTERM.
     if settings.webhook_url is None:
@@ -159,6 +173,43 @@ def check_schema(settings: Settings) -> None:
         raise JobbotError(f"cannot reach the database: {error.orig}") from None
     if current != head_revisions(settings.database_url):
         raise JobbotError("the database schema is not up to date: run 'jobbot db upgrade'")
+
+
+# Below this, a SQLite database soon cannot grow: say so at startup, not mid-run.
+MIN_FREE_BYTES = 1024 * 1024
+
+
+def check_writable(settings: Settings) -> None:
+    """The bot writes as it works (outcomes, conversation steps): on a full or read-only
+    disk it must not start half-working. One line says which."""
+    from sqlalchemy import make_url, update
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.db import make_engine
+    from bot.logsafe import error_code, meaning_of
+    from bot.models import SendBudget
+
+    url = make_url(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.begin() as connection:
+            # A real write, committed: a full disk or a read-only database refuses it.
+            connection.execute(update(SendBudget).values(next_slot=SendBudget.next_slot))
+    except DBAPIError as error:
+        code = error_code(error)
+        meaning = meaning_of(code) or "the database refused a write"
+        raise JobbotError(f"cannot write to the database: {meaning} ({code})") from None
+    finally:
+        engine.dispose()
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        import shutil
+        from pathlib import Path
+
+        path = Path(url.database.removeprefix("file:").split("?", 1)[0]).resolve()
+        free = shutil.disk_usage(path.parent).free
+        if free < MIN_FREE_BYTES:
+            raise JobbotError(f"cannot write to the database: the disk holding {path} is full "
+                              f"({free // 1024} KB free)")
 
 
 if __name__ == "__main__":  # pragma: no cover
