@@ -232,18 +232,22 @@ class Dispatcher:
         if current is not None:
             current.stop()
         task = self.task
+        waiting: set[asyncio.Future[Any]] = set()
         if task is not None and not task.done():
-            await asyncio.wait({task}, timeout=CLOSE_PATIENCE + 5)
+            waiting.add(task)
         elif current is not None:
-            await current.finished.wait()
+            waiting.add(asyncio.ensure_future(current.finished.wait()))
+        if waiting:
+            # Bounded: a send Telegram never answers must not hold the shutdown.
+            await asyncio.wait(waiting, timeout=CLOSE_PATIENCE + 5)
 
     # --- one unit of work per batch -----------------------------------------------------
-    def claim_batch(self, db: Session, limit: int) -> Batch:
+    def claim_batch(self, db: Session, limit: int, own: list[str]) -> Batch:
         """Claim due rows, skip the ones no longer meaningful, render the rest."""
         now = self.runtime.clock.now()
         token = f"{self.worker}/{next(self._serial)}"[:64]
         claim = claims.claim(db, now=now, token=token, limit=limit,
-                             lease_seconds=self.lease_seconds)
+                             lease_seconds=self.lease_seconds, own=own)
         if claim.released:
             log.info("%d messages put back in the queue: their sender's lease lapsed",
                      claim.released)
@@ -415,9 +419,10 @@ class Run:
             metrics.beat()
             self.claim_started = time.monotonic()
             self.recorded_at_claim = self.recorder.recorded
+            own = self.leases.tokens()
             try:
                 batch = await self.runtime.database.run(
-                    lambda db: self.d.claim_batch(db, self.batch))
+                    lambda db, own=own: self.d.claim_batch(db, self.batch, own))
             except Exception as error:
                 if not is_outage(error):
                     raise

@@ -63,13 +63,14 @@ class AiohttpRequest(BaseRequest):
         connect = (self._connect_timeout if isinstance(connect_timeout, DefaultValue)
                    else connect_timeout)
         pool = self._pool_timeout if isinstance(pool_timeout, DefaultValue) else pool_timeout
-        # aiohttp's "connect" covers waiting for a pooled connection and opening one; a
-        # write has no timeout of its own, so the slower of write and read bounds a read.
+        # aiohttp's "connect" covers waiting for a pooled connection and opening one. It has
+        # no write timeout: an upload is bounded by the total, reading by the read timeout.
+        parts = (connect, pool, write, read)
         timeout = aiohttp.ClientTimeout(
-            total=None,
+            total=None if None in parts else sum(parts),  # type: ignore[arg-type]
             connect=None if connect is None or pool is None else connect + pool,
             sock_connect=connect,
-            sock_read=None if read is None else max(read, write or 0.0),
+            sock_read=read,
         )
         kwargs: dict[str, Any] = {}
         if request_data is not None:
@@ -94,3 +95,4 @@ class AiohttpRequest(BaseRequest):
             # The class says what happened (refused, reset, DNS); the message may hold the URL,
             # and the URL holds the bot token.
             raise NetworkError(f"aiohttp.{type(error).__name__}") from error
+

@@ -85,13 +85,15 @@ class Recipient:
 
 
 def claim(db: Session, *, now: datetime, token: str, limit: int,
-          lease_seconds: float = LEASE_SECONDS) -> Claim:
+          lease_seconds: float = LEASE_SECONDS, own: Sequence[str] = ()) -> Claim:
     """Claim up to ``limit`` due rows, replies first, at most one per person, none for a
-    person whose chat is busy. The caller commits right away."""
+    person whose chat is busy. ``own``: this sender's claims still in hand, whose lapsed
+    leases it renews rather than releases (one of them may be in flight). The caller
+    commits right away."""
     # Write first: on SQLite this unit then holds the write lock from its first statement
     # instead of failing on a read snapshot another process's write made stale.
     real = real_now(db)
-    released = release_lapsed(db, real=real, now=now)
+    released = release_lapsed(db, real=real, now=now, keep=own)
     result = Claim(token, real, lease_seconds, released=released)
     busy = aliased(OutboxMessage)
     chat_busy = exists().where(busy.recipient_id == OutboxMessage.recipient_id,
@@ -144,15 +146,20 @@ def claim(db: Session, *, now: datetime, token: str, limit: int,
     return result
 
 
-def release_lapsed(db: Session, *, real: float, now: datetime) -> int:
+def release_lapsed(db: Session, *, real: float, now: datetime, keep: Sequence[str] = ()
+                   ) -> int:
     """Put rows whose sender's lease lapsed back in the queue (the sender died or lost the
-    database; a message it had in flight may then go out twice, nothing more)."""
+    database; a message it had in flight may then go out twice, nothing more). Rows
+    claimed under ``keep`` stay: their sender is the one asking."""
+    lapsed = [OutboxMessage.status == OutboxStatus.SENDING,
+              or_(OutboxMessage.lease_until < real,
+                  and_(OutboxMessage.lease_until.is_(None),
+                       OutboxMessage.claimed_at <= now - LEGACY_CLAIM_TIMEOUT))]
+    if keep:
+        lapsed.append(OutboxMessage.claimed_by.not_in(list(keep)))
     result = db.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.SENDING,
-               or_(OutboxMessage.lease_until < real,
-                   and_(OutboxMessage.lease_until.is_(None),
-                        OutboxMessage.claimed_at <= now - LEGACY_CLAIM_TIMEOUT)))
+        .where(*lapsed)
         .values(status=OutboxStatus.PENDING, claimed_by=None, claimed_at=None,
                 lease_until=None)
         .execution_options(synchronize_session=False)

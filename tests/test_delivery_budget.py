@@ -1,0 +1,222 @@
+"""The bot's one sending budget: its pace, replies first, 429s held off for everyone, shared
+through the database by several instances."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+import time
+
+import pytest
+from telegram.error import RetryAfter
+from telegram.ext import ExtBot
+
+from bot.db import make_engine, make_session_factory, unit_of_work
+from bot.emulator import BotApiEmulator, EmulatorRequest, Fault, RollingLimit
+from bot.runtime import Runtime
+from bot.services.messaging import send_budget
+from bot.transport.budget import LocalSlots, Priority, SendBudget, SharedSlots
+from bot.transport.deliver import deliver
+from bot.transport.ratelimit import BudgetRateLimiter
+from bot.transport.replies import Replies, Text
+from scheduler.dispatcher import Dispatcher
+from tests.conftest import make_settings
+from tests.test_dispatcher import _people, _queue
+
+
+class VirtualTime:
+    """Time that passes only when the budget waits: no test waits in real time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)  # whoever got the last slot runs at its own moment
+        self.now += seconds
+
+
+def _budget(rate: float, time: VirtualTime) -> SendBudget:
+    return SendBudget(LocalSlots(rate, clock=time.clock), clock=time.clock, sleep=time.sleep)
+
+
+async def test_the_budget_keeps_its_pace():
+    virtual = VirtualTime()
+    budget = _budget(10, virtual)
+    granted: list[float] = []
+
+    async def send() -> None:
+        await budget.acquire(Priority.BULK)
+        granted.append(virtual.now)
+
+    await asyncio.gather(*(send() for _ in range(25)))
+    gaps = [b - a for a, b in itertools.pairwise(granted)]
+    assert min(gaps) >= 0.1 - 1e-9
+    assert granted[-1] - granted[0] == pytest.approx(2.4)
+
+
+async def test_a_reply_goes_before_a_bulk_run():
+    virtual = VirtualTime()
+    budget = _budget(10, virtual)
+    order: list[str] = []
+
+    async def send(name: str, priority: Priority) -> None:
+        await budget.acquire(priority)
+        order.append(name)
+
+    bulk = [asyncio.create_task(send(f"bulk{n}", Priority.BULK)) for n in range(30)]
+    while len(order) < 5:
+        await asyncio.sleep(0)
+    asked_at = virtual.now
+    await send("reply", Priority.REPLY)
+    replied_at = virtual.now
+    await asyncio.gather(*bulk)
+    # The reply took the next slots but a few reserved ahead: well before the run ended.
+    assert order.index("reply") <= 5 + budget.chunk
+    assert replied_at - asked_at <= (budget.chunk + 1) * 0.1 + 1e-9
+
+
+async def test_telegram_asking_to_wait_holds_everyone_off():
+    virtual = VirtualTime()
+    budget = _budget(10, virtual)
+    await budget.acquire()
+    await budget.hold_off(5)
+    held_at = virtual.now
+    await budget.acquire()
+    assert virtual.now - held_at >= 5
+
+
+def test_instances_reserve_slots_in_turn_in_the_database(sessions):
+    """Two instances' reservations never overlap: together they keep one rate."""
+    interval = 1 / 30
+    taken: list[tuple[float, int]] = []
+    for count in (5, 3, 5, 1, 4):
+        with unit_of_work(sessions) as db:
+            first, _now = send_budget.reserve(db, count, interval)
+            taken.append((first, count))
+    slots = sorted(first + n * interval for first, count in taken for n in range(count))
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
+    assert len(slots) == 18 and min(gaps) >= interval - 1e-6
+    with unit_of_work(sessions) as db:
+        until = send_budget.hold_off(db, 3.0)
+        first, now = send_budget.reserve(db, 1, interval)
+    assert first >= until and until - now == pytest.approx(3.0, abs=0.5)
+
+
+async def test_a_reply_during_a_reminder_run_goes_first(sessions, clock, database_url):
+    """A person in the chat does not wait behind a bulk run: their reply takes the next
+    slot of the budget while a run of 80 reminders is sending."""
+    people = _people(sessions, clock, 81)
+    person, others = people[0], people[1:]
+    _queue(sessions, clock, others)
+    emulator = BotApiEmulator()
+    for each in people:
+        emulator.add_user(each.display_name or "?", "en", user_id=each.chat_id)
+    runtime = Runtime(settings=make_settings(database_url), clock=clock, sessions=sessions)
+    budget = SendBudget(LocalSlots(200.0))
+    bot = ExtBot(emulator.token, request=EmulatorRequest(emulator),
+                 rate_limiter=BudgetRateLimiter(budget))
+    await bot.initialize()
+    try:
+        dispatcher = Dispatcher(bot, runtime, chat_interval=0)
+        run = asyncio.create_task(dispatcher.run())
+        while len(emulator.calls) < 20:
+            await asyncio.sleep(0.005)
+        asked = len([c for c in emulator.calls if c.method == "sendMessage"])
+        replies = Replies(chat_id=person.chat_id, person_id=person.id)
+        replies.add(Text("Your answer"))
+        await deliver(bot, runtime, replies)
+        report = await run
+    finally:
+        await bot.shutdown()
+    sends = [c for c in emulator.calls if c.method == "sendMessage"]
+    position = next(n for n, c in enumerate(sends) if c.params["chat_id"] == person.chat_id)
+    assert report.sent == 80
+    assert position <= asked + budget.chunk + 2  # not behind the rest of the run
+
+
+@pytest.mark.postgres
+def test_two_instances_keep_one_shared_budget(sessions, clock, database_url):
+    """Two instances on one PostgreSQL database, each with its own connection to the Bot
+    API, send at the bot's one rate together: Telegram (the emulator, allowing 20 messages
+    in any rolling second here to keep the test short) never has to refuse."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several instances share a PostgreSQL database")
+    people = _people(sessions, clock, 60)
+    _queue(sessions, clock, people)
+    limit = RollingLimit(per_second=20)
+    rate = 19.0
+    start = threading.Barrier(2)
+    results: list[tuple[int, BotApiEmulator]] = []
+    failures: list[BaseException] = []
+
+    def instance(name: str) -> None:
+        engine = make_engine(database_url)
+
+        async def go() -> None:
+            runtime = Runtime(settings=make_settings(database_url), clock=clock,
+                              sessions=make_session_factory(engine))
+            emulator = BotApiEmulator()
+            emulator.rate_limit = limit
+            for each in people:
+                emulator.add_user("P", "en", user_id=each.chat_id)
+            budget = SendBudget(SharedSlots(runtime.database, rate))
+            bot = ExtBot(emulator.token, request=EmulatorRequest(emulator),
+                         rate_limiter=BudgetRateLimiter(budget))
+            await bot.initialize()
+            try:
+                dispatcher = Dispatcher(bot, runtime, worker=name, batch_size=10,
+                                        chat_interval=0)
+                start.wait(timeout=30)
+                report = await dispatcher.run()
+                results.append((report.sent, emulator))
+            finally:
+                await bot.shutdown()
+                runtime.database.shutdown()
+
+        try:
+            asyncio.run(go())
+        except BaseException as error:  # reported by the test thread
+            failures.append(error)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=instance, args=(f"instance-{n}",)) for n in range(2)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    elapsed = time.monotonic() - began
+    assert not failures, failures
+    assert sum(sent for sent, _ in results) == 60
+    assert all(sent > 0 for sent, _ in results)  # both took part
+    # Together at the one rate: 60 messages take about 60/19 s, not half of that.
+    assert elapsed >= 59 / rate * 0.9
+    assert limit.refused == 0 and limit.peak <= 20
+    sends = sorted(c.at for _, emulator in results for c in emulator.calls
+                   if c.method == "sendMessage" and c.status == 200)
+    in_any_second = max(sum(1 for t in sends if s <= t < s + 1.0) for s in sends)
+    assert in_any_second <= 20
+
+
+async def test_a_429_through_the_rate_limiter_holds_the_budget_off():
+    emulator = BotApiEmulator()
+    user = emulator.add_user("Amina", "ar")
+    slots = LocalSlots(1000.0)
+    bot = ExtBot(emulator.token, request=EmulatorRequest(emulator),
+                 rate_limiter=BudgetRateLimiter(SendBudget(slots)))
+    await bot.initialize()
+    try:
+        emulator.inject(Fault("429", retry_after=7))
+        before = time.monotonic()
+        with pytest.raises(RetryAfter):
+            await bot.send_message(user["id"], "hello")
+        # Every sender waits now (the next slot is seven seconds on), not only this one.
+        [next_slot] = await slots.reserve(1)
+        assert next_slot - before >= 7
+    finally:
+        await bot.shutdown()
