@@ -123,7 +123,7 @@ def format_status(report: queue_view.QueueStatus, zone: ZoneInfo) -> list[str]:
                      f"(in {_span(report.next_due - report.now)})")
     if report.senders:
         lines.append("Being sent: " + "; ".join(
-            f"{s.rows} by {s.name} (lease renews within {s.lease_left:.0f} s)"
+            f"{s.rows} by {s.name} (its lease holds {s.lease_left:.0f} s more unless renewed)"
             for s in report.senders))
     if report.lapsed:
         lines.append(f"Lapsed leases: {report.lapsed} (their sender stopped; the next look "
