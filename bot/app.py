@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 # (the dispatcher keeps to that). The budget runs a little below, against network jitter.
 OVERALL_PER_SECOND = TELEGRAM_PER_SECOND
 SEND_RATE = DEFAULT_RATE
-# Connections to the Bot API kept open for sending (the dispatcher sends up to 32 at once).
-CONNECTION_POOL = 64
+# Connections to the Bot API kept open for sending: the dispatcher's sends at once, and
+# room for replies beside them.
+CONNECTION_POOL = 96
 
 
 def build_application(

@@ -77,6 +77,10 @@ log = logging.getLogger(__name__)
 
 # Telegram: "avoid sending more than one message per second" to one chat.
 CHAT_INTERVAL = 1.0
+# Sends under way at once: enough to keep a far-away Bot API busy when the budget is
+# off (a paid broadcast limit, a local Bot API server); also what a crash can leave
+# sent but unrecorded.
+CONCURRENCY = 64
 FIRST_BACKOFF = 5.0
 MAX_BACKOFF = 3600.0
 # A 429 asking for longer than this puts the row back in the queue instead of holding it.
@@ -174,7 +178,7 @@ def is_outage(error: BaseException) -> bool:
 
 class Dispatcher:
     def __init__(self, bot: Bot, runtime: Runtime, *, worker: str | None = None,
-                 batch_size: int = 100, concurrency: int = 32,
+                 batch_size: int = 100, concurrency: int = CONCURRENCY,
                  chat_interval: float = CHAT_INTERVAL,
                  lease_seconds: float = LEASE_SECONDS) -> None:
         self.bot = bot

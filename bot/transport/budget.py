@@ -133,6 +133,7 @@ class SendBudget:
         self._order = itertools.count()
         self._ahead: deque[float] = deque()
         self._pump: asyncio.Task[None] | None = None
+        self._last_given = float("-inf")
 
     @property
     def rate(self) -> float:
@@ -165,24 +166,29 @@ class SendBudget:
                 self._ahead.extend(await self.slots.reserve(min(self._pending(), self.chunk)))
                 continue
             slot = self._ahead.popleft()
-            delay = slot - self.clock()
+            # Never closer than one interval to the last message given a slot here: when
+            # this process was held up, the next message does not catch up on it (two
+            # messages close together are what makes a rolling second overflow).
+            delay = max(slot, self._last_given + interval) - self.clock()
             if delay > 0:
                 await self.sleep(delay)
-            elif -delay > interval:
-                continue  # this process was too busy to use it; using it now would crowd
-            self._give_slot()
+            elif slot - self.clock() < -interval:
+                continue  # too late to use: this process was busy when it came
+            if self._give_slot():
+                self._last_given = self.clock()
 
     def _pending(self) -> int:
         while self._waiting and self._waiting[0][2].done():
             heapq.heappop(self._waiting)
         return sum(1 for _p, _n, future in self._waiting if not future.done())
 
-    def _give_slot(self) -> None:
+    def _give_slot(self) -> bool:
         while self._waiting:
             _priority, _order, future = heapq.heappop(self._waiting)
             if not future.done():
                 future.set_result(None)
-                return
+                return True
+        return False
 
 
 def budget_of(bot: object) -> SendBudget | None:
