@@ -5,9 +5,10 @@ A run is a small pipeline on the event loop:
 * the claimer takes due rows as leases, a batch at a time (bot/services/messaging/
   claims.py: replies first, one row per person, no person whose chat is busy), skips
   the ones no longer meaningful and renders the rest, all in one unit of work;
-* senders (``concurrency`` of them) send the most urgent row they hold, each taking a
-  slot of the bot's sending budget first (bot/transport/budget.py: 30 a second for the
-  whole bot, replies to someone in the chat before a bulk run);
+* the feeder hands the most urgent claimed row to a send of its own (``concurrency`` at
+  once) as soon as it has a slot of the bot's sending budget (bot/transport/budget.py:
+  30 a second for the whole bot, replies to someone in the chat before a bulk run), so
+  a row claimed a moment ago for someone in the chat goes before the run's next one;
 * the recorder writes outcomes in batches, as fast as they come, so a crash leaves at
   most the messages in flight unrecorded (sent again after their lease lapses);
 * the keeper renews the leases while rows wait their turn.
@@ -326,10 +327,13 @@ class Run:
         self.leases = Leases(dispatcher.lease_seconds)
         self.recorder = Recorder(self)
         self.finished = asyncio.Event()
-        # Claim sizes: enough to keep the senders busy for about two seconds.
+        self.sending: set[asyncio.Task[None]] = set()
+        # The row the feeder holds while it waits for a slot for it.
+        self.feeding: Outgoing | None = None
+        # Rows held ahead of sending: with the budget, about a second's worth (another
+        # instance takes the rest meanwhile; a crash leaves little waiting on a lease).
         budget = dispatcher.budget
-        ahead = dispatcher.batch_size if budget is None else max(
-            dispatcher.concurrency, int(budget.rate * 2))
+        ahead = dispatcher.batch_size if budget is None else max(4, int(budget.rate))
         self.batch = max(1, min(dispatcher.batch_size, ahead))
         self.low_water = max(1, self.batch // 2)
 
@@ -347,18 +351,20 @@ class Run:
 
     async def go(self) -> None:
         claimer = asyncio.create_task(self._claimer(), name="outbox-claimer")
-        senders = [asyncio.create_task(self._sender(), name="outbox-sender")
-                   for _ in range(self.d.concurrency)]
+        feeder = asyncio.create_task(self._feeder(), name="outbox-feeder")
         keeper = asyncio.create_task(self._keeper(), name="outbox-leases")
         try:
             await claimer
-            await asyncio.gather(*senders)
+            await feeder
         finally:
-            for task in (claimer, *senders):
+            for task in (claimer, feeder, *self.sending):
                 task.cancel()
-            await asyncio.gather(claimer, *senders, return_exceptions=True)
+            await asyncio.gather(claimer, feeder, *self.sending, return_exceptions=True)
             # Claimed but never sent (stopped or cancelled): back to the queue at once.
-            unsent = [Outcome(item.id, item.token, RELEASE) for _p, _n, item in self.queue]
+            held = [item for _p, _n, item in self.queue]
+            if self.feeding is not None:
+                held.append(self.feeding)
+            unsent = [Outcome(item.id, item.token, RELEASE) for item in held]
             self.queue.clear()
             self.recorder.add(*unsent)
             # Outcomes already known are written even if this run is cancelled.
@@ -472,27 +478,43 @@ class Run:
             self.want_more.set()
         return item
 
-    async def _sender(self) -> None:
+    async def _feeder(self) -> None:
+        """Hand each row, most urgent first, to a send of its own once it has a slot."""
+        budget = self.d.budget
+        room = asyncio.Semaphore(self.d.concurrency)
         while True:
+            await room.acquire()
             item = await self._take()
             if item is None:
-                return
-            try:
-                outcome = await self._send(item)
-            finally:
-                async with self.changed:
-                    self.in_flight -= 1
-                    self.changed.notify_all()
-            if outcome is not None:
-                self.recorder.add(outcome)
+                break
+            self.feeding = item
+            if budget is not None:
+                await budget.acquire(Priority.REPLY if item.priority > 0 else Priority.BULK)
+            self.feeding = None
+            task = asyncio.create_task(self._send_one(item, room), name="outbox-send")
+            self.sending.add(task)
+            task.add_done_callback(self.sending.discard)
+        if self.sending:
+            await asyncio.gather(*self.sending)
+
+    async def _send_one(self, item: Outgoing, room: asyncio.Semaphore) -> None:
+        try:
+            outcome = await self._send(item)
+        finally:
+            room.release()
+            async with self.changed:
+                self.in_flight -= 1
+                self.changed.notify_all()
+        if outcome is not None:
+            self.recorder.add(outcome)
 
     async def _send(self, item: Outgoing) -> Outcome | None:
+        """Send one row (its budget slot taken already); after a 429, wait as asked, take a
+        new slot and send again."""
         budget = self.d.budget
         priority = Priority.REPLY if item.priority > 0 else Priority.BULK
         while True:
             await self.d.pacer.wait(item.chat_id)
-            if budget is not None:
-                await budget.acquire(priority)
             # Never send what could not be recorded afterwards.
             await self.recorder.writable.wait()
             if self.stopping:
@@ -512,9 +534,12 @@ class Run:
                                                      reply_markup=item.reply_markup, **extra)
             except Exception as error:
                 outcome = await self._refused(item, error)
-                if outcome is None:
-                    continue  # waited as Telegram asked: the same row again
-                return outcome
+                if outcome is not None:
+                    return outcome
+                # Waited as Telegram asked: the same row again, with a new slot.
+                if budget is not None:
+                    await budget.acquire(priority)
+                continue
             return Outcome(item.id, item.token, SENT, telegram_id=sent.message_id)
 
     async def _refused(self, item: Outgoing, error: Exception) -> Outcome | None:

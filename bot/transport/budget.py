@@ -85,6 +85,7 @@ class SharedSlots:
         from bot.services.messaging import send_budget
 
         interval = 1.0 / self.rate
+        asked = self.clock()
         try:
             first, real = await self.database.run(
                 lambda db: send_budget.reserve(db, count, interval))
@@ -92,8 +93,9 @@ class SharedSlots:
             self._failed(error)
             return await self._alone.reserve(count)
         self._recovered()
-        # The database's real time, mapped onto this process's clock as of its answer.
-        offset = self.clock() - real
+        # The database's real time mapped onto this process's clock: the reservation was
+        # made about half-way through the round trip.
+        offset = (asked + self.clock()) / 2 - real
         return [first + offset + n * interval for n in range(count)]
 
     async def hold_off(self, seconds: float) -> None:

@@ -23,22 +23,31 @@ def reserve(db: Session, count: int, interval: float, *, name: str = TELEGRAM
     and the real time now (both on the database's clock)."""
     real = real_now(db)
     start = _latest(db, SendBudget.next_slot, SendBudget.held_until, real)
-    first = db.scalar(
-        update(SendBudget).where(SendBudget.name == name)
-        .values(next_slot=start + count * interval)
-        .returning(SendBudget.next_slot - count * interval)
-    )
-    if first is None:
-        db.add(SendBudget(name=name, next_slot=real + count * interval, held_until=0.0))
-        db.flush()
-        first = real
+    move = (update(SendBudget).where(SendBudget.name == name)
+            .values(next_slot=start + count * interval)
+            .returning(SendBudget.next_slot - count * interval))
+    first = db.scalar(move)
+    if first is None:  # the row is missing (emptied tables): the first instance adds it
+        _add(db, name)
+        first = db.scalar(move)
     return float(first), real
+
+
+def _add(db: Session, name: str) -> None:
+    """The budget's row, unless another instance has just added it."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.execute(insert(SendBudget).values(name=name, next_slot=0.0, held_until=0.0)
+               .on_conflict_do_nothing(index_elements=["name"]))
 
 
 def hold_off(db: Session, seconds: float, *, name: str = TELEGRAM) -> float:
     """Telegram asked to wait: no instance sends before ``seconds`` from now."""
     real = real_now(db)
     until = real + seconds
+    _add(db, name)
     db.execute(update(SendBudget).where(SendBudget.name == name).values(
         held_until=_latest(db, SendBudget.held_until, until),
         next_slot=_latest(db, SendBudget.next_slot, until)))
