@@ -41,7 +41,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, OperationalError
 from sqlalchemy.orm import Session, joinedload
 from telegram import Bot
 
@@ -174,7 +174,10 @@ class ChatPacer:
 
 def is_outage(error: BaseException) -> bool:
     """The database is away (refused, gone, full, read-only), not a bug of ours."""
-    return isinstance(error, DBAPIError | OSError)
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or isinstance(
+            error, OperationalError | InterfaceError | InternalError)
+    return isinstance(error, OSError)
 
 
 class Dispatcher:
@@ -682,7 +685,9 @@ class Recorder:
                     lambda db, batch=batch, now=now: claims.record(
                         db, batch, now=now, chat_pause=dispatcher.chat_interval))
             except Exception as error:
-                if not is_outage(error):
+                # Whatever the cause, nothing more is sent until these are written: a
+                # message sent but not recorded would go out again.
+                if failures == 0 and not is_outage(error):
                     log.exception("recording %d outcomes failed", len(batch))
                 if failures == 0:
                     log.warning("%d outcomes cannot be recorded (%s): sending stops until the "

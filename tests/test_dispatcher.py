@@ -392,3 +392,33 @@ async def test_the_scheduler_wakes_the_dispatcher_at_the_next_due_time(harness):
     finally:
         await queue.stop(wait=False)
 
+
+
+async def test_a_message_queued_during_a_run_goes_out_in_that_run(sessions, clock,
+                                                                  database_url):
+    first, second = _people(sessions, clock, 2)
+    _queue(sessions, clock, [first])
+    emulator = BotApiEmulator()
+    slow = HangingRequest(emulator, answers=0)
+    async with Sender(sessions, clock, database_url, emulator=emulator, request=slow) as sender:
+        sender.know(first, second)
+        run = asyncio.create_task(sender.run())
+        await slow.hanging.wait()  # the run is sending
+        _queue(sessions, clock, [second])  # a handler queues a notice meanwhile
+        sender.dispatcher.nudge()  # (the scheduler's wake-up while a run is in progress)
+        slow.release()
+        report = await run
+    assert report.sent == 2
+    assert sender.texts(second) == [f"Message 0 for {second.id}"]
+
+
+def test_a_due_message_waiting_for_a_busy_chat_is_looked_at_again_in_a_second(
+        sessions, clock):
+    from scheduler.jobs import next_wake
+
+    [person] = _people(sessions, clock, 1)
+    _queue(sessions, clock, [person], per_person=2)
+    with unit_of_work(sessions) as db:
+        claims.claim(db, now=clock.now(), token="busy/1", limit=10)  # takes one of the two
+    with unit_of_work(sessions) as db:
+        assert next_wake(db, clock.now()) == 1.0
