@@ -8,7 +8,8 @@ before a reminder of a bulk run, which therefore yields to them.
 
 When Telegram asks to wait (429), the schedule is held off for that long, for every
 instance. The budget runs a little below Telegram's limit, so that network jitter does
-not make two seconds' messages land in one.
+not make two seconds' messages land in one; a process held up for a moment catches up on
+the slots it missed, but never gives more than the rate's worth in any rolling second.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 # Telegram's limit, and the budget's rate under it (≈ 0.967 of the limit).
 TELEGRAM_PER_SECOND = 30
 DEFAULT_RATE = 29.0
+# Telegram counts messages in a rolling second.
+WINDOW = 1.0
 
 
 class Priority(IntEnum):
@@ -40,6 +43,9 @@ class Priority(IntEnum):
 
 class SlotSource(Protocol):
     rate: float
+    # How late a slot may still be used: a process held up for a moment catches up on
+    # the slots it missed (never more than the rate in a rolling second).
+    late_tolerance: float
 
     async def reserve(self, count: int) -> list[float]:
         """``count`` consecutive slots, as times on this process's monotonic clock."""
@@ -51,6 +57,10 @@ class SlotSource(Protocol):
 class LocalSlots:
     """The schedule of a single instance (SQLite: one instance per database)."""
 
+    # Alone, this process may catch up on what it missed in the last rolling second: its
+    # own count of that second (SendBudget) keeps it within the rate.
+    late_tolerance = WINDOW
+
     def __init__(self, rate: float = DEFAULT_RATE, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
@@ -59,7 +69,10 @@ class LocalSlots:
 
     async def reserve(self, count: int) -> list[float]:
         interval = 1.0 / self.rate
-        start = max(self._next, self.clock())
+        now = self.clock()
+        # Behind by less than a second: the schedule goes on where it was (catching up);
+        # idle for longer: it starts now, one interval at a time, without a burst.
+        start = self._next if self._next >= now - WINDOW else now
         self._next = start + count * interval
         return [start + n * interval for n in range(count)]
 
@@ -76,6 +89,8 @@ class SharedSlots:
     def __init__(self, database: DatabaseRunner, rate: float = DEFAULT_RATE, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
+        # Shared, a slot used late would crowd another instance's next ones: barely any.
+        self.late_tolerance = 1.0 / rate
         self.database = database
         self.clock = clock
         self._alone = LocalSlots(rate, clock=clock)
@@ -135,7 +150,9 @@ class SendBudget:
         self._order = itertools.count()
         self._ahead: deque[float] = deque()
         self._pump: asyncio.Task[None] | None = None
-        self._last_given = float("-inf")
+        # When the last slots were given, for the rolling-second check.
+        self._given: deque[float] = deque()
+        self._per_window = max(1, round(slots.rate * WINDOW))
 
     @property
     def rate(self) -> float:
@@ -162,22 +179,27 @@ class SendBudget:
             await asyncio.gather(self._pump, return_exceptions=True)
 
     async def _hand_out(self) -> None:
-        interval = 1.0 / self.rate
         while self._pending():
             if not self._ahead:
                 self._ahead.extend(await self.slots.reserve(min(self._pending(), self.chunk)))
                 continue
             slot = self._ahead.popleft()
-            # Never closer than one interval to the last message given a slot here: when
-            # this process was held up, the next message does not catch up on it (two
-            # messages close together are what makes a rolling second overflow).
-            delay = max(slot, self._last_given + interval) - self.clock()
+            delay = slot - self.clock()
+            if delay < -self.slots.late_tolerance:
+                continue  # this process was held up: a slot that long gone is not caught up
             if delay > 0:
                 await self.sleep(delay)
-            elif slot - self.clock() < -interval:
-                continue  # too late to use: this process was busy when it came
+            # A slot this process was late for may be caught up on, but never more than the
+            # rate's worth in any rolling second (what Telegram counts).
+            while True:
+                now = self.clock()
+                while self._given and self._given[0] <= now - WINDOW:
+                    self._given.popleft()
+                if len(self._given) < self._per_window:
+                    break
+                await self.sleep(self._given[0] + WINDOW - now)
             if self._give_slot():
-                self._last_given = self.clock()
+                self._given.append(self.clock())
 
     def _pending(self) -> int:
         while self._waiting and self._waiting[0][2].done():
