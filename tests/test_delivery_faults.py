@@ -13,7 +13,7 @@ from bot.db import unit_of_work
 from bot.emulator import BotApiEmulator, EmulatorRequest, Storm
 from bot.models import OutboxMessage
 from bot.transport.telegram_errors import ThrottleLog
-from scheduler import dispatcher
+from scheduler import outbox_run
 from tests.reminder_support import Sender
 from tests.test_dispatcher import _people, _queue, _statuses
 
@@ -24,7 +24,7 @@ async def test_a_429_storm_ends_with_every_message_sent(sessions, clock, databas
     _queue(sessions, clock, people, per_person=2)
     caplog.set_level(logging.INFO)
     # A log of 429s of this test's own (the bot keeps one per process).
-    monkeypatch.setattr(dispatcher, "THROTTLES", ThrottleLog(logging.getLogger("bot.transport")))
+    monkeypatch.setattr(outbox_run, "THROTTLES", ThrottleLog(logging.getLogger("bot.transport")))
     async with Sender(sessions, clock, database_url, batch_size=20) as sender:
         sender.know(*people)
         sender.emulator.storm = Storm(0.5, retry_after=1, seed=7)
