@@ -21,8 +21,9 @@ the same run:
 
     .venv/bin/python bench/bench_dispatch.py                     # everything, SQLite (~9 min)
     .venv/bin/python bench/bench_dispatch.py --limited-count 1500 --count 3000   # quicker
-    .venv/bin/python bench/bench_dispatch.py --database-url postgresql+psycopg://...
     .venv/bin/python bench/bench_dispatch.py --only raw          # raw, limited, two, crash
+    # PostgreSQL, with two instances (~16 min), on a database of its own (it is emptied):
+    .venv/bin/python bench/bench_dispatch.py --database-url postgresql+psycopg://.../jobbot_bench
 
 A fresh database is used for each part (a temporary SQLite file unless a URL is given; a
 PostgreSQL database named by the URL is emptied first).
