@@ -422,3 +422,18 @@ def test_a_due_message_waiting_for_a_busy_chat_is_looked_at_again_in_a_second(
         claims.claim(db, now=clock.now(), token="busy/1", limit=10)  # takes one of the two
     with unit_of_work(sessions) as db:
         assert next_wake(db, clock.now()) == 1.0
+
+
+async def test_a_waiting_reply_goes_before_a_backlog_of_reminders(sessions, clock, database_url):
+    people = _people(sessions, clock, 12)
+    waiting, others = people[0], people[1:]
+    _queue(sessions, clock, others)
+    clock.advance(timedelta(minutes=5))  # the reply was decided after the reminders fell due
+    with unit_of_work(sessions) as db:
+        outbox.enqueue_reply(db, clock.now(), chat_id=waiting.chat_id, person_id=waiting.id,
+                             text="Your answer, which Telegram did not take in time")
+    async with Sender(sessions, clock, database_url, batch_size=3, concurrency=1) as sender:
+        sender.know(*people)
+        assert (await sender.run()).sent == 12
+    first = next(c for c in sender.emulator.calls if c.method == "sendMessage")
+    assert first.params["chat_id"] == waiting.chat_id

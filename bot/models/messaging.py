@@ -16,6 +16,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Time,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,6 +66,9 @@ class OutboxMessage(Base):
         Index("ix_outbox_due", "status", "due_at"),
         # "Is this person's chat busy?" at every claim (bot/services/messaging/claims.py).
         Index("ix_outbox_recipient_lease", "recipient_id", "lease_until"),
+        # Replies waiting (few): claimed before the due order, without scanning it.
+        Index("ix_outbox_replies_due", "due_at", postgresql_where=text("priority > 0"),
+              sqlite_where=text("priority > 0")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

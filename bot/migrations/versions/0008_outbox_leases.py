@@ -25,6 +25,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column('lease_until', sa.Float(), nullable=True))
         batch.add_column(sa.Column('last_attempt_at', sa.DateTime(), nullable=True))
         batch.create_index('ix_outbox_recipient_lease', ['recipient_id', 'lease_until'])
+        # Replies waiting: claimed first, found without scanning the due order.
+        batch.create_index('ix_outbox_replies_due', ['due_at'],
+                           postgresql_where=sa.text('priority > 0'),
+                           sqlite_where=sa.text('priority > 0'))
     op.create_table(
         'send_budget',
         sa.Column('name', sa.String(length=40), nullable=False),
@@ -39,6 +43,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('send_budget')
     with op.batch_alter_table('outbox_message') as batch:
+        batch.drop_index('ix_outbox_replies_due')
         batch.drop_index('ix_outbox_recipient_lease')
         batch.drop_column('last_attempt_at')
         batch.drop_column('lease_until')

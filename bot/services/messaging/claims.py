@@ -98,26 +98,26 @@ def claim(db: Session, *, now: datetime, token: str, limit: int,
     busy = aliased(OutboxMessage)
     chat_busy = exists().where(busy.recipient_id == OutboxMessage.recipient_id,
                                busy.lease_until > real)
-    query = (
-        select(OutboxMessage.id, OutboxMessage.recipient_id, OutboxMessage.chat_id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now,
-               or_(OutboxMessage.recipient_id.is_(None), ~chat_busy))
-        .order_by(OutboxMessage.priority.desc(), OutboxMessage.due_at, OutboxMessage.id)
-        # A few spare rows, in case some are one person's second and third message.
-        .limit(limit + limit // 2 + 1)
-    )
+    due = (select(OutboxMessage.id, OutboxMessage.recipient_id, OutboxMessage.chat_id)
+           .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now,
+                  or_(OutboxMessage.recipient_id.is_(None), ~chat_busy))
+           .order_by(OutboxMessage.due_at, OutboxMessage.id))
+    # A few spare rows, in case some are one person's second and third message.
+    spare = limit + limit // 2 + 1
+    # Replies to someone in the chat first (few, found through an index of their own),
+    # then the rest in due order (the due index's order: nothing to sort).
+    queries = [due.where(OutboxMessage.priority > 0).limit(spare), due.limit(spare)]
     if db.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        queries = [q.with_for_update(skip_locked=True, of=OutboxMessage) for q in queries]
     chosen: list[int] = []
     seen: set[tuple[str, int | None]] = set()
-    for row_id, recipient_id, chat_id in db.execute(query):
-        chat = ("person", recipient_id) if recipient_id is not None else ("chat", chat_id)
-        if chat in seen:
-            continue
-        seen.add(chat)
-        chosen.append(row_id)
-        if len(chosen) >= limit:
-            break
+    for query in queries:
+        for row_id, recipient_id, chat_id in db.execute(query):
+            chat = ("person", recipient_id) if recipient_id is not None else ("chat", chat_id)
+            if chat in seen or len(chosen) >= limit:
+                continue
+            seen.add(chat)
+            chosen.append(row_id)
     if not chosen:
         return result
     # The status guard keeps the claim atomic where row locks are not available.
