@@ -10,6 +10,7 @@ import argparse
 import errno
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
@@ -32,7 +33,15 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> OneLineParser:
-    from bot import cli_attendance, cli_config, cli_invites, cli_report, cli_sandbox, cli_sessions
+    from bot import (
+        cli_attendance,
+        cli_config,
+        cli_invites,
+        cli_outbox,
+        cli_report,
+        cli_sandbox,
+        cli_sessions,
+    )
 
     parser = OneLineParser(
         prog="jobbot",
@@ -59,6 +68,7 @@ def build_parser() -> OneLineParser:
     cli_report.add_commands(commands)
     cli_sandbox.add_commands(commands)
     cli_config.add_commands(commands)
+    cli_outbox.add_commands(commands)
     return parser
 
 
@@ -72,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("telegram.ext.Application", "telegram.ext._utils.webhookhandler",
                  "telegram.Bot", "telegram.ext.ExtBot"):
         logging.getLogger(name).setLevel(logging.INFO)
+    # python-telegram-bot 22 warns on every 429 that retry_after will become a timedelta;
+    # the bot reads both, and a 429 is logged once with a count (bot/transport).
+    warnings.filterwarnings("ignore", message=".*retry_after.*", category=DeprecationWarning)
     if not args.verbose:
         # A token Telegram refuses, or no network, at startup: `run` says so in one line
         # (bot.cli_common.telegram_problem) instead of python-telegram-bot's traceback.
@@ -172,11 +185,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         else:
             run_webhook(application, settings)
     except TelegramError as error:
+        _release(application)
         problem = telegram_problem(error, settings)
         if problem is None:
             raise
         raise problem from None
+    except BaseException:
+        _release(application)
+        raise
     return 0
+
+
+def _release(application: Application) -> None:
+    """The bot never started (a refused token, no network): close its connections, which
+    python-telegram-bot leaves open when it fails before it was initialised."""
+    import asyncio
+
+    try:
+        asyncio.run(application.bot.shutdown())
+    except Exception as error:  # closing is best effort; the real failure is reported
+        logging.getLogger(__name__).debug("closing the bot's connections: %s",
+                                          type(error).__name__)
 
 
 def run_webhook(application: Application, settings: Settings) -> None:

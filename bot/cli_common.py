@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,10 @@ def session_factory(settings: Settings) -> sessionmaker[Session]:
     return make_session_factory(check_schema(settings))
 
 
+# Less room than this beside a SQLite file counts as a full disk at startup.
+MIN_FREE_BYTES = 1024 * 1024
+
+
 def check_writable(engine: Engine, url: str) -> None:
     """Write (and undo) one row, so a full or read-only disk is found at startup rather
     than when the first person writes to the bot."""
@@ -73,6 +78,15 @@ def check_writable(engine: Engine, url: str) -> None:
             connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
     except DBAPIError as error:
         raise storage_error(error, url) from None
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        # SQLite writes its journal beside the file: with almost no room left the first
+        # check-in of the day would fail, so say it now.
+        path = Path(parsed.database.removeprefix("file:").split("?", 1)[0]).resolve()
+        free = shutil.disk_usage(path.parent).free
+        if free < MIN_FREE_BYTES:
+            raise JobbotError(f"the disk is full: {free // 1024} KB free beside the database "
+                              f"at {_where(url)}; free some space and start again")
 
 
 # SQLite's and PostgreSQL's words for the failures an operator can fix on the machine.

@@ -28,7 +28,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        # BEGIN is emitted as the dialect's own step (not from a "begin" event listener):
+        # SQLAlchemy handles a failure there, whereas a listener that raises (a read-only
+        # or full disk refusing BEGIN IMMEDIATE) leaves the pooled connection unable to
+        # begin again once the disk is back. The dialect instance belongs to this engine.
+        engine.dialect.do_begin = _sqlite_begin  # type: ignore[method-assign]
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
@@ -47,13 +51,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
+def _sqlite_begin(dbapi_connection: Any) -> None:
     # The bot's units of work (on the runner's one thread) take the write lock when they
     # begin: a unit that read first and wrote later could otherwise find that another
     # process (a command-line import, say) wrote in between, and fail instead of waiting.
     # Elsewhere (the command line, tests) transactions stay deferred.
     immediate = getattr(_runner_thread, "active", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

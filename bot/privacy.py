@@ -163,6 +163,12 @@ REGISTRY: dict[str, dict[str, Declared]] = {
         "telegram_message_id": linked("the sent message's id in their chat"),
         "last_error": not_personal("Telegram's answer, without message texts"),
         "skip_reason": not_personal("why it was not sent"), "created_at": _WHEN,
+        "lease_until": not_personal("delivery state"),
+        "last_attempt_at": not_personal("delivery state"),
+    },
+    "send_budget": {
+        column: not_personal("the bot's shared pace of sending, about no one")
+        for column in ("name", "next_slot", "held_until")
     },
     "reminder_settings": {
         column: _CONFIG for column in (

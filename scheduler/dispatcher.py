@@ -1,74 +1,76 @@
-"""Sends due outbox rows and records each outcome.
+"""Sends due outbox rows and records what became of each, fast, exactly once where it can.
 
-Claiming is a committed transaction of its own, so a second instance never
-picks the same rows; each send then commits its own result. Every database step
-runs as a short unit of work on a database worker thread (bot/db.py), never while
-waiting for Telegram. Transient errors are retried with backoff, a blocked bot
-marks the person unreachable. A reminder that is no longer meaningful when its
-turn comes (the session started, the plan is done) is skipped with the reason.
+A run is a small pipeline on the event loop:
 
-Pacing: the bot's rate limiter (``AIORateLimiter``) keeps to 30 messages a second
-overall; the dispatcher adds Telegram's guidance of about one message a second
-per chat, measured in real time (it is about the real API, not the bot's clock).
+* the claimer takes due rows as leases, a batch at a time (bot/services/messaging/
+  claims.py: replies first, one row per person, no person whose chat is busy), skips
+  the ones no longer meaningful and renders the rest, all in one unit of work;
+* the feeder hands the most urgent claimed row to a send of its own (``concurrency`` at
+  once) as soon as it has a slot of the bot's sending budget (bot/transport/budget.py:
+  30 a second for the whole bot, replies to someone in the chat before a bulk run), so
+  a row claimed a moment ago for someone in the chat goes before the run's next one;
+* the recorder writes outcomes in batches, as fast as they come, so a crash leaves at
+  most the messages in flight unrecorded (sent again after their lease lapses);
+* the keeper renews the leases while rows wait their turn.
+
+Telegram's answers (bot/transport/telegram_errors.py): 429 is waited out, as long as it
+asks, without using up an attempt; server errors and timeouts put the row back with a
+growing, jittered delay; only 400 (the message is wrong) and 403 (the person blocked
+the bot) end a row, and a 403 stops that person's other rows at once.
+
+When the database cannot record outcomes, sending stops until it can (the outcomes are
+kept and written when it answers again): a message is never sent that its sender
+could not then record. Leases run in real time (the database's clock), never the bot's
+clock, which the sandbox moves forward.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import socket
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot import metrics
 from bot.i18n import translator
-from bot.models import OutboxMessage, OutboxStatus, Person
+from bot.models import Booking, Enrolment, OutboxMessage, PlanMilestone, ReminderRule
 from bot.presentation.render import render
 from bot.runtime import Runtime
-from bot.services.messaging import outbox
-from bot.services.people import reachability
+from bot.services.messaging import claims
+from bot.services.messaging.claims import FAILED, LEASE_SECONDS, Outcome, Recipient
 from bot.services.reminders import planner as reminders
+from bot.transport.budget import budget_of
+from scheduler.outbox_run import (
+    CLOSE_PATIENCE,
+    Batch,
+    DispatchReport,
+    Outgoing,
+    Run,
+)
+
+__all__ = ["CHAT_INTERVAL", "ChatPacer", "DispatchReport", "Dispatcher", "Outgoing"]
 
 log = logging.getLogger(__name__)
 
 # Telegram: "avoid sending more than one message per second" to one chat.
 CHAT_INTERVAL = 1.0
-MAX_BACKOFF = timedelta(hours=1)
+# Sends under way at once: enough to keep a far-away Bot API busy when the budget is
+# off (a paid broadcast limit, a local Bot API server); also what a crash can leave
+# sent but unrecorded.
+CONCURRENCY = 64
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:64]
-
-
-@dataclass
-class DispatchReport:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    skipped: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def handled(self) -> int:
-        return self.sent + self.retried + self.failed + self.skipped
-
-
-@dataclass
-class Outgoing:
-    """A claimed row, rendered, ready to send without touching the database."""
-
-    id: int
-    chat_id: int
-    text: str
-    reply_markup: Any
+    # The random part tells two processes apart even in containers that all run as pid 1.
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class ChatPacer:
@@ -93,144 +95,136 @@ class ChatPacer:
 
 class Dispatcher:
     def __init__(self, bot: Bot, runtime: Runtime, *, worker: str | None = None,
-                 batch_size: int = 100, concurrency: int = 32,
-                 chat_interval: float = CHAT_INTERVAL) -> None:
+                 batch_size: int = 100, concurrency: int = CONCURRENCY,
+                 chat_interval: float = CHAT_INTERVAL,
+                 lease_seconds: float = LEASE_SECONDS) -> None:
         self.bot = bot
         self.runtime = runtime
         self.worker = worker or worker_name()
         self.batch_size = batch_size
-        self._slots = asyncio.Semaphore(concurrency)
-        self._running = asyncio.Lock()
+        self.concurrency = concurrency
+        self.chat_interval = chat_interval
+        self.lease_seconds = lease_seconds
         self.pacer = ChatPacer(chat_interval)
-        # Outcomes being written: they finish even if a run is cancelled (close() waits).
-        self._recording: set[asyncio.Future[None]] = set()
+        self.budget = budget_of(bot)
+        self._running = asyncio.Lock()
+        self._serial = itertools.count(1)
+        self._current: Run | None = None
+        self._again = False
+        self._stopping = False
+        self.task: asyncio.Task[Any] | None = None
 
     @property
     def running(self) -> bool:
         """A run is in progress."""
         return self._running.locked()
 
+    def nudge(self) -> None:
+        """Something was queued: a run in progress claims at once, and looks again before
+        it ends."""
+        self._again = True
+        if self._current is not None:
+            self._current.nudge()
+
     async def run(self) -> DispatchReport:
-        """Send everything due now, batch after batch, until nothing due is left.
+        """Send everything due now, until nothing due is left that this sender can take.
 
         One run at a time per dispatcher; runs of several instances side by side never
-        send a row twice: each sends only the rows it claimed.
+        send a row twice: each sends only the rows it holds the lease of.
         """
         async with self._running:
             report = DispatchReport()
-            while True:
-                metrics.beat()
-                batch = await self.runtime.database.run(
-                    lambda db: self._claim(db, report))
-                if batch is None:
-                    return report
-                await asyncio.gather(*(self._deliver(item, report) for item in batch))
+            while not self._stopping:
+                self._again = False
+                self._current = Run(self, report)
+                try:
+                    await self._current.go()
+                finally:
+                    self._current = None
+                if not self._again:
+                    break
+            return report
 
-    def _claim(self, db: Session, report: DispatchReport) -> list[Outgoing] | None:
+    async def close(self) -> None:
+        """Stop (on shutdown): claim nothing more, put back what was claimed but not sent,
+        let the sends under way finish and write their outcomes."""
+        self._stopping = True
+        current = self._current
+        if current is not None:
+            current.stop()
+        task = self.task
+        waiting: set[asyncio.Future[Any]] = set()
+        if task is not None and not task.done():
+            waiting.add(task)
+        elif current is not None:
+            waiting.add(asyncio.ensure_future(current.finished.wait()))
+        if waiting:
+            # Bounded: a send Telegram never answers must not hold the shutdown.
+            await asyncio.wait(waiting, timeout=CLOSE_PATIENCE + 5)
+
+    # --- one unit of work per batch -----------------------------------------------------
+    def claim_batch(self, db: Session, limit: int, own: list[str]) -> Batch:
         """Claim due rows, skip the ones no longer meaningful, render the rest."""
         now = self.runtime.clock.now()
-        outbox.release_stale_claims(db, now)
-        claimed = outbox.claim_due(db, now, self.worker, limit=self.batch_size)
-        if not claimed:
-            return None
-        return [item for message in claimed
-                if (item := self._prepare(db, message, now, report)) is not None]
+        token = f"{self.worker}/{next(self._serial)}"[:64]
+        claim = claims.claim(db, now=now, token=token, limit=limit,
+                             lease_seconds=self.lease_seconds, own=own)
+        if claim.released:
+            log.info("%d messages put back in the queue: their sender's lease lapsed",
+                     claim.released)
+        if not claim.messages:
+            return Batch(token, [], waiting=claims.due_waiting(db, now))
+        _load_reminder_subjects(db, claim.messages)
+        skipped: dict[int, str] = {}
+        broken: list[Outcome] = []
+        items: list[Outgoing] = []
+        for message in claim.messages:
+            recipient = claim.recipients.get(message.recipient_id or 0)
+            try:
+                item, reason = self._prepare(db, message, recipient, token, now)
+            except Exception as error:  # a bug in a template or keyboard: this row only
+                log.exception("outbox row %s could not be rendered", message.id)
+                broken.append(Outcome(message.id, token, FAILED,
+                                      error=f"render {type(error).__name__}"))
+                continue
+            if reason is not None:
+                skipped[message.id] = reason
+            elif item is not None:
+                items.append(item)
+        claims.mark_skipped(db, skipped)
+        if broken:
+            claims.record(db, broken, now=now, chat_pause=0.0)
+        return Batch(token, items, claimed=len(claim.messages), skipped=len(skipped),
+                     broken=len(broken))
 
-    def _prepare(self, db: Session, message: OutboxMessage, now: datetime,
-                 report: DispatchReport) -> Outgoing | None:
-        recipient = db.get(Person, message.recipient_id) if message.recipient_id else None
-        if recipient is None and message.chat_id is not None:
+    def _prepare(self, db: Session, message: OutboxMessage, recipient: Recipient | None,
+                 token: str, now: datetime) -> tuple[Outgoing | None, str | None]:
+        settings = self.runtime.settings
+        if recipient is None and message.recipient_id is None and message.chat_id is not None:
             # A reply to someone not known yet (before consent): worded already.
-            rendered = render(message, translator(self.runtime.settings.default_language,
-                                                  self.runtime.settings.timezone))
-            return Outgoing(message.id, message.chat_id, rendered.text, rendered.reply_markup)
+            rendered = render(message, translator(settings.default_language, settings.timezone))
+            return self._outgoing(message, token, message.chat_id, rendered), None
         # The most telling reason first: a plan done beats "too late" for an admin reading it.
         reason = (_recipient_gone(recipient) or reminders.stale_reason(db, message, now)
                   or _expired(message, now))
         if reason is not None:
-            outbox.mark_skipped(message, reason)
-            message.params = {}  # nothing personal kept for a message never sent
-            report.skipped += 1
-            return None
+            return None, reason
         assert recipient is not None and recipient.chat_id is not None
-        settings = self.runtime.settings
         rendered = render(message, translator(recipient.language, settings.timezone),
                           settings.default_language)
-        return Outgoing(message.id, recipient.chat_id, rendered.text, rendered.reply_markup)
+        return self._outgoing(message, token, recipient.chat_id, rendered), None
 
-    async def _deliver(self, item: Outgoing, report: DispatchReport) -> None:
-        async with self._slots:
-            await self.pacer.wait(item.chat_id)
-            try:
-                sent = await self.bot.send_message(item.chat_id, item.text,
-                                                   reply_markup=item.reply_markup)
-            except RetryAfter as error:
-                wait = timedelta(seconds=_seconds(error.retry_after) + 1)
-                outcome: tuple[str, dict[str, Any]] = ("retry", {"error": "429", "delay": wait})
-            except Forbidden:
-                outcome = ("blocked", {"error": "403"})
-            except BadRequest as error:
-                outcome = ("failed", {"error": f"400 {error.message}"})
-            except (TimedOut, NetworkError) as error:
-                outcome = ("retry", {"error": type(error).__name__})
-            except Exception as error:  # anything else: keep the row and try again later
-                log.exception("sending outbox row %s failed", item.id)
-                outcome = ("retry", {"error": type(error).__name__})
-            else:
-                outcome = ("sent", {"sent_id": sent.message_id})
-        recording = asyncio.ensure_future(self.runtime.database.run(
-            lambda db: self._record(db, item.id, report, outcome[0], **outcome[1])))
-        self._recording.add(recording)
-        recording.add_done_callback(self._recording.discard)
-        # Shielded: a message that went out is recorded as sent even when the run is stopped.
-        await asyncio.shield(recording)
-
-    async def close(self) -> None:
-        """Wait until every outcome already known is written (on shutdown)."""
-        if self._recording:
-            await asyncio.gather(*self._recording, return_exceptions=True)
-
-    def _record(self, db: Session, message_id: int, report: DispatchReport, outcome: str, *,
-                sent_id: int | None = None, error: str = "",
-                delay: timedelta | None = None) -> None:
-        now = self.runtime.clock.now()
-        # Write first: SQLite then waits for another instance's write to finish instead
-        # of failing on a read snapshot that write made stale.
-        db.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                   .values(claimed_by=OutboxMessage.claimed_by)
-                   .execution_options(synchronize_session=False))
-        message = db.get(OutboxMessage, message_id)
-        if message is None:
-            return
-        metrics.SENDS.labels(outcome).inc()
-        if outcome == "sent":
-            outbox.mark_sent(message, now, sent_id)
-            # What was said is in the chat now; the queue keeps no copy of it.
-            message.params = {}
-            message.chat_id = None
-            report.sent += 1
-            return
-        if outcome == "retry":
-            outbox.mark_retry(message, now, delay or _backoff(message.attempts), error)
-            if message.status == OutboxStatus.PENDING:
-                report.retried += 1
-                return
-        else:
-            outbox.mark_failed(message, error)
-        report.failed += 1
-        report.errors.append(error)
-        if outcome == "blocked" and message.recipient_id is not None:
-            reachability.mark_unreachable(db, now, message.recipient_id)
+    @staticmethod
+    def _outgoing(message: OutboxMessage, token: str, chat_id: int, rendered: Any) -> Outgoing:
+        return Outgoing(message.id, token, message.priority or 0, chat_id,
+                        message.recipient_id, rendered.text, rendered.reply_markup,
+                        message.attempts or 0)
 
 
-def _backoff(attempts: int) -> timedelta:
-    return min(MAX_BACKOFF, timedelta(seconds=5 * 2 ** attempts))
-
-
-def _recipient_gone(recipient: Person | None) -> str | None:
-    if recipient is None or recipient.erased_at is not None or recipient.chat_id is None:
+def _recipient_gone(recipient: Recipient | None) -> str | None:
+    if recipient is None or recipient.erased or recipient.chat_id is None:
         return "no_recipient"
-    if recipient.unreachable_at is not None:
+    if recipient.unreachable:
         return "unreachable"
     return None
 
@@ -241,7 +235,26 @@ def _expired(message: OutboxMessage, now: datetime) -> str | None:
     return None
 
 
-def _seconds(value: object) -> int:
-    if isinstance(value, timedelta):
-        return int(value.total_seconds())
-    return int(value)  # type: ignore[call-overload]
+def _load_reminder_subjects(db: Session, messages: list[OutboxMessage]) -> None:
+    """Load what the reminders of a batch are about, a query per kind for the batch, so
+    the planner's check of each one (``stale_reason``) finds them in the session."""
+    bookings, milestones, enrolments, rules = set(), set(), set(), set()
+    for message in messages:
+        if message.rule_id is not None:
+            rules.add(message.rule_id)
+        kind, _, rest = (message.event_key or "").partition(":")
+        number = rest.split(":", 1)[0]
+        if not number.isdigit():
+            continue
+        {"bk": bookings, "ms": milestones, "ci": enrolments}.get(kind, set()).add(int(number))
+    if rules:
+        db.scalars(select(ReminderRule).where(ReminderRule.id.in_(rules))).all()
+    if bookings:
+        db.scalars(select(Booking).where(Booking.id.in_(bookings))
+                   .options(joinedload(Booking.info_session))).all()
+    if milestones:
+        loaded = db.scalars(select(PlanMilestone).where(PlanMilestone.id.in_(milestones))).all()
+        enrolments |= {m.enrolment_id for m in loaded}
+    if enrolments:
+        db.scalars(select(Enrolment).where(Enrolment.id.in_(enrolments))).all()
+

@@ -112,8 +112,14 @@ class Sender:
         self.bot = Bot(self.emulator.token, request=request or EmulatorRequest(self.emulator))
         self.runtime = Runtime(settings=make_settings(database_url), clock=clock,
                                sessions=sessions)
+        # Waits in real time (Telegram's "retry after", backoff) are recorded, not waited.
+        self.pauses: list[float] = []
+        self.runtime.pause = self._pause
         options.setdefault("chat_interval", 0)
         self.dispatcher = Dispatcher(self.bot, self.runtime, worker=worker, **options)
+
+    async def _pause(self, seconds: float) -> None:
+        self.pauses.append(seconds)
 
     async def __aenter__(self) -> Sender:
         await self.bot.initialize()

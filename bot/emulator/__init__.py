@@ -6,7 +6,7 @@ directly (no network); ``bot.emulator.server`` serves it over HTTP on 127.0.0.1
 so the real bot can run against it as a separate process.
 """
 
-from bot.emulator.core import ApiCall, BotApiEmulator, Fault
+from bot.emulator.core import ApiCall, BotApiEmulator, Fault, RollingLimit, Storm
 from bot.emulator.request import EmulatorRequest
 
-__all__ = ["ApiCall", "BotApiEmulator", "EmulatorRequest", "Fault"]
+__all__ = ["ApiCall", "BotApiEmulator", "EmulatorRequest", "Fault", "RollingLimit", "Storm"]

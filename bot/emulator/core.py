@@ -4,6 +4,13 @@ Updates reach the bot by getUpdates or, once the bot has called setWebhook, as
 JSON posts to its webhook, as with Telegram (getUpdates then answers 409). Tests
 can stand in for a load balancer with ``webhook_targets``; every post is recorded
 in ``webhook_attempts``.
+
+Faults, for sending methods: ``inject(Fault(...))`` answers the next calls with an
+error; ``storm`` answers a share of them 429 at random; ``rate_limit`` plays Telegram's
+flood control (at most 30 messages in any rolling second, more are answered 429), and
+one ``RollingLimit`` can serve several emulators, as one Telegram serves every
+instance of a bot; ``outage`` answers every send with a server error or a timeout
+until cleared.
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ import contextlib
 import hashlib
 import itertools
 import json
+import random
 import re
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -52,11 +61,69 @@ class ApiCall:
 class Fault:
     """An error to answer instead of the real result, ``times`` times."""
 
-    kind: str  # "429", "5xx", "403", "timeout"
+    kind: str  # "429", "5xx", "400", "403", "timeout"
     method: str | None = None  # None: any sending method
     times: int = 1
     retry_after: int = 1
     delay: float = 0.0  # for "timeout" over HTTP: how long to stall
+
+
+class RollingLimit:
+    """Telegram's flood control: at most ``per_second`` messages in any rolling ``window``
+    seconds; more are answered 429 with ``retry_after``. Thread-safe, so several emulators
+    (several bot instances, each with its own) can share one."""
+
+    def __init__(self, per_second: int = 30, *, window: float = 1.0, retry_after: int = 1,
+                 clock: Any = time.monotonic) -> None:
+        self.per_second = per_second
+        self.window = window
+        self.retry_after = retry_after
+        self.clock = clock
+        self.accepted = 0
+        self.refused = 0
+        # The most messages accepted within one window.
+        self.peak = 0
+        self._times: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def admit(self) -> bool:
+        with self._lock:
+            now = self.clock()
+            while self._times and self._times[0] <= now - self.window:
+                self._times.popleft()
+            if len(self._times) >= self.per_second:
+                self.refused += 1
+                return False
+            self._times.append(now)
+            self.accepted += 1
+            self.peak = max(self.peak, len(self._times))
+            return True
+
+    @property
+    def refused_share(self) -> float:
+        total = self.accepted + self.refused
+        return self.refused / total if total else 0.0
+
+    def stats(self) -> dict[str, Any]:
+        return {"per_second": self.per_second, "window": self.window,
+                "accepted": self.accepted, "refused": self.refused, "peak": self.peak}
+
+
+class Storm:
+    """A share of sends answered 429 at random (Telegram under load), repeatable by seed."""
+
+    def __init__(self, probability: float = 0.5, *, retry_after: int = 1, seed: int = 0) -> None:
+        self.probability = probability
+        self.retry_after = retry_after
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self.struck = 0
+
+    def strikes(self) -> bool:
+        with self._lock:
+            hit = self._random.random() < self.probability
+            self.struck += hit
+            return hit
 
 
 @dataclass
@@ -130,6 +197,11 @@ class BotApiEmulator:
         self.blocked: set[int] = set()
         self.calls: list[ApiCall] = []
         self.faults: deque[Fault] = deque()
+        self.storm: Storm | None = None
+        self.rate_limit: RollingLimit | None = None
+        # "5xx" or "timeout": every send fails so until cleared (None).
+        self.outage: str | None = None
+        self.outage_delay = 0.0
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = {}
@@ -429,6 +501,11 @@ class BotApiEmulator:
             asyncio.get_running_loop().create_task(_wake())
 
     def _apply_fault(self, method: str) -> None:
+        if method in SENDING_METHODS:
+            if self.outage == "5xx":
+                raise ApiError(502, "Bad Gateway")
+            if self.outage == "timeout":
+                raise EmulatedTimeout(self.outage_delay)
         for fault in list(self.faults):
             if fault.method == method or (fault.method is None and method in SENDING_METHODS):
                 fault.times -= 1
@@ -439,11 +516,32 @@ class BotApiEmulator:
                                    retry_after=fault.retry_after)
                 if fault.kind == "5xx":
                     raise ApiError(502, "Bad Gateway")
+                if fault.kind == "400":
+                    raise ApiError(400, "Bad Request: can't parse entities")
                 if fault.kind == "403":
                     raise ApiError(403, "Forbidden: bot was blocked by the user")
                 if fault.kind == "timeout":
                     raise EmulatedTimeout(fault.delay)
                 raise ValueError(f"unknown fault kind {fault.kind!r}")
+        if method not in SENDING_METHODS:
+            return
+        if self.storm is not None and self.storm.strikes():
+            raise ApiError(429, f"Too Many Requests: retry after {self.storm.retry_after}",
+                           retry_after=self.storm.retry_after)
+        limit = self.rate_limit
+        if limit is not None and not limit.admit():
+            raise ApiError(429, f"Too Many Requests: retry after {limit.retry_after}",
+                           retry_after=limit.retry_after)
+
+    def stats(self) -> dict[str, Any]:
+        """Calls by method and status, and the flood control's counts."""
+        by_status: dict[str, dict[str, int]] = {}
+        for call in self.calls:
+            counts = by_status.setdefault(call.method, {})
+            counts[str(call.status)] = counts.get(str(call.status), 0) + 1
+        return {"calls": by_status,
+                "limit": self.rate_limit.stats() if self.rate_limit is not None else None,
+                "storm": self.storm.struck if self.storm is not None else None}
 
     def _dispatch(self, method: str, params: dict[str, Any],
                   files: dict[str, tuple[str, bytes, str]]) -> Any:

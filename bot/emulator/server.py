@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.core import BotApiEmulator, EmulatedTimeout, Fault
+from bot.emulator.core import BotApiEmulator, EmulatedTimeout, Fault, RollingLimit, Storm
 
 EMULATOR_KEY = web.AppKey("emulator", BotApiEmulator)
 
@@ -33,6 +33,10 @@ def make_app(emulator: BotApiEmulator) -> web.Application:
     app.router.add_post("/_emulator/faults", _fault)
     app.router.add_get("/_emulator/files/{file_id}", _raw_file)
     app.router.add_get("/_emulator/calls", _calls)
+    app.router.add_post("/_emulator/limit", _limit)
+    app.router.add_post("/_emulator/storm", _storm)
+    app.router.add_post("/_emulator/outage", _outage)
+    app.router.add_get("/_emulator/stats", _stats)
 
     async def stop_delivery(app: web.Application) -> None:
         await emulator.stop_delivery()
@@ -168,6 +172,44 @@ async def _fault(request: web.Request) -> web.Response:
                           retry_after=int(body.get("retry_after", 1)),
                           delay=float(body.get("delay", 0))))
     return web.json_response({"ok": True})
+
+
+async def _limit(request: web.Request) -> web.Response:
+    """Flood control: {"per_second": 30, "window": 1.0, "retry_after": 1}; 0 removes it."""
+    emulator = request.app[EMULATOR_KEY]
+    body = await request.json()
+    per_second = int(body.get("per_second") or 0)
+    emulator.rate_limit = RollingLimit(per_second, window=float(body.get("window", 1.0)),
+                                       retry_after=int(body.get("retry_after", 1))
+                                       ) if per_second > 0 else None
+    return web.json_response({"ok": True})
+
+
+async def _storm(request: web.Request) -> web.Response:
+    """A share of sends answered 429: {"probability": 0.5, "retry_after": 1}; 0 ends it."""
+    emulator = request.app[EMULATOR_KEY]
+    body = await request.json()
+    probability = float(body.get("probability") or 0)
+    emulator.storm = Storm(probability, retry_after=int(body.get("retry_after", 1)),
+                           seed=int(body.get("seed", 0))) if probability > 0 else None
+    return web.json_response({"ok": True})
+
+
+async def _outage(request: web.Request) -> web.Response:
+    """Every send fails until cleared: {"kind": "5xx" | "timeout" | null, "delay": 0}."""
+    emulator = request.app[EMULATOR_KEY]
+    body = await request.json()
+    kind = body.get("kind")
+    if kind not in (None, "5xx", "timeout"):
+        return web.json_response({"ok": False, "description": "kind: 5xx, timeout or null"},
+                                 status=400)
+    emulator.outage = kind
+    emulator.outage_delay = float(body.get("delay", 0))
+    return web.json_response({"ok": True})
+
+
+async def _stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app[EMULATOR_KEY].stats())
 
 
 async def _calls(request: web.Request) -> web.Response:

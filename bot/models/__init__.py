@@ -13,6 +13,7 @@ from bot.models.attendance import (
 )
 from bot.models.base import Base, UTCDateTime
 from bot.models.console import ConsoleSession, ConsoleSignInLink
+from bot.models.delivery import SendBudget
 from bot.models.enums import (
     AbsenceReason,
     AttendanceStatus,
@@ -72,6 +73,7 @@ __all__ = [
     "ReplanRequest",
     "Role",
     "RoleGrant",
+    "SendBudget",
     "Setting",
     "Throttle",
     "UTCDateTime",

@@ -9,12 +9,14 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
     SmallInteger,
     String,
     Time,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -60,9 +62,16 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox_message"
-    # With the id, the claim's order (due_at, id) is the index's: 100 000 check-in reminders
-    # due at the same minute are not sorted to take the first hundred.
-    __table_args__ = (Index("ix_outbox_due", "status", "due_at", "id"),)
+    __table_args__ = (
+        # With the id, the claim's order (due_at, id) is the index's: 100 000 check-in
+        # reminders due at the same minute are not sorted to take the first hundred.
+        Index("ix_outbox_due", "status", "due_at", "id"),
+        # "Is this person's chat busy?" at every claim (bot/services/messaging/claims.py).
+        Index("ix_outbox_recipient_lease", "recipient_id", "lease_until"),
+        # Replies waiting (few): claimed before the due order, without scanning it.
+        Index("ix_outbox_replies_due", "due_at", postgresql_where=text("priority > 0"),
+              sqlite_where=text("priority > 0")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
@@ -83,6 +92,13 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Real time (the database's clock, seconds since 1970), never the bot's clock, which
+    # the sandbox moves: until when this row holds its chat. While being sent it is the
+    # sender's lease (renewed while it works; a lapsed lease puts the row back in the
+    # queue); once sent, the chat's pause before its next message.
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    # When the last send attempt's outcome was recorded (the bot's clock).
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(String(200))

@@ -1,7 +1,7 @@
 """How attendance is shown: alerts, digests, the caseload, statements, reason buttons.
 
 The coach's alert and digest are queued with plain data and worded here when
-sent (registered with ``scheduler.render``), so they come in the coach's language
+sent (see ``bot.presentation.render``), so they come in the coach's language
 of that moment; the same functions draw the alert again when the coach acts on it.
 """
 

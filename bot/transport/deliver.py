@@ -1,10 +1,12 @@
 """Sends what a handler decided, after its unit of work has committed.
 
 Replies go out in the order they were recorded. A press is answered first, so the
-button stops spinning at once. Telegram asking to wait (429) is waited out, a
+button stops spinning at once. Every reply takes a slot of the bot's sending budget at
+reply priority (the rate limiter, bot/transport/ratelimit.py), so a person in the chat
+goes before a reminder run in progress. Telegram asking to wait (429) is waited out, a
 network failure is tried again a few times; what still cannot be delivered waits in
-the outbox for the dispatcher, so nothing the person was told is lost. A person who
-blocked the bot is marked unreachable once.
+the outbox for the dispatcher, sent before any reminder, so nothing the person was told
+is lost. A person who blocked the bot is marked unreachable once.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.logsafe import describe_error
 from bot.runtime import Runtime
 from bot.transport.replies import (
     Commands,
@@ -40,6 +43,7 @@ from bot.transport.replies import (
     Toast,
     Venue,
 )
+from bot.transport.telegram_errors import THROTTLES, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +94,9 @@ async def _patiently(runtime: Runtime, send: Callable[[], Awaitable[Any]]) -> An
         try:
             return await send()
         except RetryAfter as error:
-            wait = _seconds(error.retry_after) + random.uniform(0, 0.5)
+            asked = retry_after_seconds(error)
+            THROTTLES.note(asked)
+            wait = asked + random.uniform(0, 0.5)
         except (TimedOut, NetworkError) as error:
             if isinstance(error, BadRequest | Forbidden):
                 raise
@@ -154,15 +160,17 @@ def _not_modified(error: BadRequest) -> bool:
 async def _blocked(runtime: Runtime, replies: Replies) -> None:
     if replies.person_id is None:
         return
-    from bot.services.people import people
+    from bot.services.people import reachability
 
     now = runtime.clock.now()
     person_id = replies.person_id
     try:
-        await runtime.database.run(lambda db: people.mark_unreachable(db, now, person_id))
+        # Their queued reminders stop too, and their coach is told (as for the outbox).
+        await runtime.database.run(
+            lambda db: reachability.mark_unreachable(db, now, person_id))
     except Exception as error:  # the next send to them finds out again
         log.warning("could not record person %s as unreachable: %s", person_id,
-                    type(error).__name__)
+                    describe_error(error))
 
 
 async def _queue(runtime: Runtime, replies: Replies, items: list[Reply]) -> None:
@@ -186,12 +194,8 @@ async def _queue(runtime: Runtime, replies: Replies, items: list[Reply]) -> None
         await runtime.database.run(keep)
     except Exception as error:
         log.error("%d replies lost: neither Telegram nor the database answered (%s)",
-                  len(texts), type(error).__name__)
+                  len(texts), describe_error(error))
         return
     log.warning("%d replies wait in the outbox: Telegram did not answer in time", len(texts))
     runtime.wake_dispatcher()
 
-
-def _seconds(value: object) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]

@@ -1,14 +1,15 @@
 """The durable outbox: every message the bot sends on its own initiative is a row here.
 
-Rows are claimed atomically before sending (``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL, a guarded UPDATE on SQLite), so two running instances never send the
-same row, and a crash leaves at most the rows in flight to be sent again.
+Rows are claimed as leases before sending (``bot.services.messaging.claims``:
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a guarded UPDATE on SQLite), so two running
+instances never send the same row, and a crash leaves at most the rows in flight to be
+sent again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,8 +18,9 @@ from sqlalchemy.orm import Session
 from bot.i18n import encode_param
 from bot.models import OutboxMessage, OutboxStatus, Person
 
-# A row claimed this long ago whose sender never reported back died with its process.
-CLAIM_TIMEOUT = timedelta(minutes=2)
+# Sends that failed for a reason of our own (not Telegram's answer) before the row is
+# given up. Telegram asking to wait (429), its server errors and timeouts never give a
+# row up: only "this message is wrong" (400) and "this person is gone" (403) do.
 MAX_ATTEMPTS = 8
 
 
@@ -97,79 +99,6 @@ def markup_to_data(markup: Any) -> dict[str, Any] | None:
 def queued_in(db: Session) -> bool:
     """Whether this session queued messages (read before the session closes)."""
     return bool(db.info.get("outbox_queued"))
-
-
-def claim_due(db: Session, now: datetime, worker: str, *, limit: int = 100) -> list[OutboxMessage]:
-    """Claim up to ``limit`` due rows for ``worker``; the caller commits right away."""
-    query = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
-        .order_by(OutboxMessage.due_at, OutboxMessage.id)
-        .limit(limit)
-    )
-    if db.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list(db.scalars(query))
-    if not ids:
-        return []
-    # The status guard makes the claim atomic where row locks are not available.
-    db.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.SENDING, claimed_by=worker, claimed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return list(
-        db.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.id.in_(ids),
-                OutboxMessage.claimed_by == worker,
-                OutboxMessage.status == OutboxStatus.SENDING,
-            )
-            .order_by(OutboxMessage.due_at, OutboxMessage.id)
-            .execution_options(populate_existing=True)
-        )
-    )
-
-
-def release_stale_claims(db: Session, now: datetime) -> int:
-    """Put rows whose sender died back in the queue (they may be sent twice: in flight)."""
-    result = db.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.SENDING,
-            OutboxMessage.claimed_at <= now - CLAIM_TIMEOUT,
-        )
-        .values(status=OutboxStatus.PENDING, claimed_by=None, claimed_at=None)
-    )
-    return result.rowcount or 0
-
-
-def mark_sent(message: OutboxMessage, now: datetime, telegram_message_id: int | None) -> None:
-    message.status = OutboxStatus.SENT
-    message.sent_at = now
-    message.attempts += 1
-    message.telegram_message_id = telegram_message_id
-    message.last_error = None
-
-
-def mark_retry(message: OutboxMessage, now: datetime, delay: timedelta, error: str) -> None:
-    message.attempts += 1
-    message.last_error = error[:200]
-    if message.attempts >= MAX_ATTEMPTS:
-        message.status = OutboxStatus.FAILED
-        return
-    message.status = OutboxStatus.PENDING
-    message.due_at = now + delay
-    message.claimed_by = None
-    message.claimed_at = None
-
-
-def mark_failed(message: OutboxMessage, error: str) -> None:
-    message.attempts += 1
-    message.status = OutboxStatus.FAILED
-    message.last_error = error[:200]
 
 
 def mark_skipped(message: OutboxMessage, reason: str) -> None:
