@@ -84,13 +84,13 @@ def add_commands(commands: Any) -> None:
 
 
 def _person_id(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
+    if not text.isdecimal() or len(text) > 10 or not 0 < int(text) < 2**31:
         raise argparse.ArgumentTypeError(f"not a person id (a positive number): {text!r}")
     return int(text)
 
 
 def _days(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 366:
+    if not text.isdecimal() or len(text) > 3 or not 1 <= int(text) <= 366:
         raise argparse.ArgumentTypeError(f"not a number of days (1-366): {text!r}")
     return int(text)
 

@@ -244,7 +244,7 @@ def _load_reminder_subjects(db: Session, messages: list[OutboxMessage]) -> None:
             rules.add(message.rule_id)
         kind, _, rest = (message.event_key or "").partition(":")
         number = rest.split(":", 1)[0]
-        if not number.isdigit():
+        if not (number.isascii() and number.isdigit()):
             continue
         {"bk": bookings, "ms": milestones, "ci": enrolments}.get(kind, set()).add(int(number))
     if rules:

@@ -259,10 +259,13 @@ def test_demographics_are_recorded_only_when_switched_on(db, clock):
     with pytest.raises(DomainError):
         demographics.record_gender(db, now, coach, enrolment.id, "robot")
     today = date(2026, 3, 2)
-    for bad in ("90", "19x0", "1900", "2015"):
+    for bad in ("90", "19x0", "1900", "2015", "²²²²", "1⁹⁹0"):
         with pytest.raises(DomainError):
             demographics.parse_birth_year(bad, today)
     assert demographics.parse_birth_year("1990", today) == 1990
+    # Typed with the digits of the person's own script.
+    assert demographics.parse_birth_year("١٩٩٠", today) == 1990
+    assert demographics.parse_birth_year("۱۹۹۰", today) == 1990
     assert demographics.parse_birth_year("-", today) is None
     assert [demographics.age_band(y, today) for y in (2011, 2008, 2001, 1996, 1976, None)] == [
         None, "16-24", "25-29", "30-49", "50+", None]

@@ -231,18 +231,25 @@ def see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
+def parse_id(value: object) -> int | None:
+    """An id from a form, query or path: ASCII digits within the database's integer range,
+    else None. (``"²".isdigit()`` is true and ``int("²")`` fails; 20 digits overflow.)"""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) >= 10:
+        return None
+    return int(text)
+
+
 def form_int(form: Mapping[str, Any], name: str) -> int | None:
-    value = str(form.get(name) or "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return parse_id(form.get(name))
 
 
 def query_int(request: web.Request, name: str) -> int | None:
-    value = request.query.get(name, "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return parse_id(request.query.get(name))
 
 
 def route_int(request: web.Request, name: str) -> int:
-    value = request.match_info.get(name, "")
-    if not value.isdigit() or len(value) >= 10:
+    value = parse_id(request.match_info.get(name))
+    if value is None:
         raise web.HTTPNotFound()
-    return int(value)
+    return value

@@ -28,7 +28,7 @@ from bot.presentation.views import ABSENCE_REASON_NAMES
 from bot.services.figures import figures
 from bot.services.figures.figures import Figures, Share
 from bot.services.people import demographics, people
-from bot.web.base import Viewer, in_console, render
+from bot.web.base import Viewer, in_console, query_int, render
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 731
@@ -43,9 +43,8 @@ class Asked:
 
     @classmethod
     def of(cls, request: web.Request) -> Asked:
-        centre = request.query.get("centre", "")
         return cls(request.query.get("from", ""), request.query.get("to", ""),
-                   int(centre) if centre.isdigit() and len(centre) < 10 else None)
+                   query_int(request, "centre"))
 
     def query(self, first: date, last: date) -> str:
         text = f"from={first.isoformat()}&to={last.isoformat()}"

@@ -45,7 +45,16 @@ from bot.services.reminders import forecast as rule_forecast
 from bot.services.reminders import preview as rule_preview
 from bot.services.reminders import rules as reminder_rules
 from bot.services.reminders.rules import RuleSpec
-from bot.web.base import ADMIN, Viewer, in_console, query_int, render, route_int, see_other
+from bot.web.base import (
+    ADMIN,
+    Viewer,
+    in_console,
+    parse_id,
+    query_int,
+    render,
+    route_int,
+    see_other,
+)
 from bot.web.words import skip_reason
 
 # What a new rule's timing field starts with, per event kind.
@@ -192,8 +201,7 @@ def _draft_from_form(form: Mapping[str, Any]) -> Draft:
                           value=str(form.get("kind") or "")[:40]) from None
     texts = {code: str(form.get(f"text_{code}") or "").replace("\r\n", "\n")
              for code in LANGUAGES}
-    return Draft(int(rule) if rule.isdigit() else None, int(scope) or None if scope.isdigit()
-                 else None, kind, str(form.get("audience") or Audience.ASPIRANT.value)[:20],
+    return Draft(parse_id(rule), parse_id(scope) or None, kind, str(form.get("audience") or Audience.ASPIRANT.value)[:20],
                  str(form.get("timing") or "")[:60], {k: v for k, v in texts.items() if v.strip()})
 
 

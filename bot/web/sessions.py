@@ -25,7 +25,7 @@ from bot.models import Booking, BookingStatus, InfoSession, JobCentre, Person, R
 from bot.presentation.views import BOOKING_STATUS_NAMES
 from bot.services.plans import milestones
 from bot.services.sessions import info_sessions
-from bot.web.base import Viewer, in_console, query_int, render, route_int, see_other
+from bot.web.base import Viewer, in_console, parse_id, query_int, render, route_int, see_other
 
 WEEKS_SHOWN = 4
 GONE = N_("That information session no longer exists.")
@@ -187,10 +187,9 @@ def _marks(form: Mapping[str, Any]) -> dict[int, bool]:
     """``booking_<id>`` = ``came`` or ``absent``; anything else is left as it is."""
     marks = {}
     for key, value in form.items():
-        if not key.startswith("booking_") or not key[8:].isdigit():
-            continue
-        if value in ("came", "absent"):
-            marks[int(key[8:])] = value == "came"
+        booking = parse_id(key[8:]) if key.startswith("booking_") else None
+        if booking is not None and value in ("came", "absent"):
+            marks[booking] = value == "came"
     return marks
 
 

@@ -56,7 +56,8 @@ def parse_birth_year(text: str, today: date) -> int | None:
     text = text.strip()
     if text in ("-", "–"):
         return None
-    if not (text.isdigit() and len(text) == 4):
+    # isdecimal, not isdigit: int() reads any script's decimal digits (١٩٩٠), not "²".
+    if not (text.isdecimal() and len(text) == 4):
         raise DomainError(N_("Write the year of birth with four digits, e.g. 1990, or - to "
                              "remove it."))
     year = int(text)
