@@ -197,13 +197,16 @@ async def run(count: int, database_url: str | None, latencies_ms: list[float],
     bot_app = build_application(settings, runtime=runtime, request=request, rate_limit=False,
                                 start_scheduler=False)
     echo_app = echo_application(emulator.token, request, concurrency)
+    await bot_app.initialize()
+    await _post_init(bot_app)
+    await echo_app.initialize()
+    # The people's side of the emulated Bot API is created after the bot's start, as it
+    # would live in another process: nothing of it is among what the bot keeps out of the
+    # garbage collector's full passes once started (bot.app._post_init).
     for n, uid in enumerate(user_ids):
         emulator.add_user(f"Aspirant {n}", "sv", user_id=uid)
     echo_users = [emulator.add_user(f"Echo {n}", "en")["id"]
                   for n in range((count + WARM_UP) * rounds)]
-    await bot_app.initialize()
-    await _post_init(bot_app)
-    await echo_app.initialize()
     link = f"/start {checkin_codes.start_param(centre_id, code)}"
 
     def checked_in(uid: int) -> bool:

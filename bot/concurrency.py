@@ -20,7 +20,7 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 # Updates being handled at once (each waits mostly on the database or Telegram).
-MAX_IN_PROGRESS = 64
+MAX_IN_PROGRESS = 256
 # Updates PTB may hand over before it waits: the ones waiting for their person's turn.
 _ACCEPTED_LIMIT = 4096
 

@@ -10,14 +10,16 @@ that answers other people. Telegram is called only after the unit has committed
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -96,6 +98,32 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 T = TypeVar("T")
 
+# SQLite: units committed together at most (a failed COMMIT fails this many at once).
+MAX_GROUP = 16
+
+
+class _Outcome(NamedTuple):
+    ok: bool
+    value: Any  # the unit's result, or the exception it (or its group's commit) raised
+
+
+class _GroupLost(Exception):
+    """The database rolled the group's transaction back under a unit."""
+
+    def __init__(self, outcome: _Outcome) -> None:
+        super().__init__("the database rolled the transaction back")
+        self.outcome = outcome
+
+
+def _settle(future: asyncio.Future[Any], outcome: _Outcome) -> None:
+    if future.cancelled():
+        return
+    if outcome.ok:
+        future.set_result(outcome.value)
+    else:
+        future.set_exception(outcome.value)
+
+
 # PostgreSQL: units of work that may run at once in one process (each holds a connection).
 POSTGRES_WORKERS = 8
 
@@ -105,6 +133,10 @@ class DatabaseRunner:
 
     SQLite allows one writer at a time: one worker thread serialises this process's units
     (in the order they were asked for) instead of letting threads wait on the file lock.
+    There, units asked for while others ran are committed as a group ("group commit"):
+    one transaction, each unit in a savepoint of its own with its own session, so a unit
+    that fails is undone alone and none is answered before the group's commit. BEGIN and
+    COMMIT, the costliest statements of a check-in, are then paid once per group.
     PostgreSQL runs ``POSTGRES_WORKERS`` at once; row locks order what must be ordered.
     """
 
@@ -117,11 +149,83 @@ class DatabaseRunner:
         self.workers = workers
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db",
                                             initializer=_mark_runner_thread)
+        # Group commit where one thread writes; units waiting their turn, in order.
+        self._grouped = self.dialect == "sqlite" and workers == 1
+        self._waiting: collections.deque[tuple[Callable[[Session], Any], asyncio.Future[Any],
+                                               asyncio.AbstractEventLoop]] = collections.deque()
+        self._waiting_lock = threading.Lock()
+        self._draining = False
 
     async def run(self, work: Callable[[Session], T]) -> T:
         """``work(db)`` in one committed unit of work, in a worker thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._unit, work)
+        if not self._grouped:
+            return await loop.run_in_executor(self._executor, self._unit, work)
+        future: asyncio.Future[T] = loop.create_future()
+        with self._waiting_lock:
+            self._waiting.append((work, future, loop))
+            start = not self._draining
+            self._draining = True
+        if start:
+            self._executor.submit(self._drain)
+        return await future
+
+    def _drain(self) -> None:
+        """On the worker thread: commit what is waiting, a group at a time, until none is."""
+        while True:
+            with self._waiting_lock:
+                group = [self._waiting.popleft()
+                         for _ in range(min(len(self._waiting), MAX_GROUP))]
+                if not group:
+                    self._draining = False
+                    return
+            try:
+                outcomes = self._commit_group([work for work, _, _ in group])
+            except BaseException as error:  # not an Exception: still, nobody waits forever
+                outcomes = [_Outcome(False, error)] * len(group)
+            for (_, future, loop), outcome in zip(group, outcomes, strict=True):
+                with contextlib.suppress(RuntimeError):  # that loop has closed
+                    loop.call_soon_threadsafe(_settle, future, outcome)
+
+    def _commit_group(self, works: list[Callable[[Session], Any]]) -> list[_Outcome]:
+        engine = self.sessions.kw["bind"]
+        outcomes: list[_Outcome] = []
+        try:
+            with engine.connect() as connection, connection.begin():  # BEGIN IMMEDIATE
+                raw = connection.connection.dbapi_connection
+                for work in works:
+                    outcome = self._unit_in_savepoint(connection, work)
+                    if not raw.in_transaction:  # type: ignore[union-attr]
+                        # SQLite ended the whole transaction (as it does on a full disk or
+                        # an I/O error): what the units before wrote is gone as well.
+                        raise _GroupLost(outcome)
+                    outcomes.append(outcome)
+        except _GroupLost as lost:
+            cause = lost.outcome.value if not lost.outcome.ok else lost
+            return [_Outcome(False, cause)] * len(works)
+        except Exception as error:
+            # BEGIN or COMMIT failed (a locked, read-only or full disk): nothing of the
+            # group stands, so every unit in it has failed, each saying why.
+            return [_Outcome(False, error)] * len(works)
+        return outcomes
+
+    def _unit_in_savepoint(self, connection: Connection, work: Callable[[Session], Any]
+                           ) -> _Outcome:
+        # A session of its own (its own identity map: nothing another unit of the group
+        # loaded is seen stale) in a savepoint of its own: its commit releases the
+        # savepoint, its rollback (a refused action undoing what it began) returns to it.
+        session = self.sessions(bind=connection, join_transaction_mode="create_savepoint")
+        _open_units.depth = getattr(_open_units, "depth", 0) + 1
+        try:
+            result = work(session)
+            session.commit()
+            return _Outcome(True, result)
+        except Exception as error:
+            session.rollback()
+            return _Outcome(False, error)
+        finally:
+            _open_units.depth -= 1
+            session.close()
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in a worker thread; it opens its own units of work."""
