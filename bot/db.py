@@ -107,6 +107,13 @@ class _Outcome(NamedTuple):
     value: Any  # the unit's result, or the exception it (or its group's commit) raised
 
 
+class _Waiting(NamedTuple):
+    work: Callable[[Session], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+    alone: bool
+
+
 class _GroupLost(Exception):
     """The database rolled the group's transaction back under a unit."""
 
@@ -151,19 +158,20 @@ class DatabaseRunner:
                                             initializer=_mark_runner_thread)
         # Group commit where one thread writes; units waiting their turn, in order.
         self._grouped = self.dialect == "sqlite" and workers == 1
-        self._waiting: collections.deque[tuple[Callable[[Session], Any], asyncio.Future[Any],
-                                               asyncio.AbstractEventLoop]] = collections.deque()
+        self._waiting: collections.deque[_Waiting] = collections.deque()
         self._waiting_lock = threading.Lock()
         self._draining = False
 
-    async def run(self, work: Callable[[Session], T]) -> T:
-        """``work(db)`` in one committed unit of work, in a worker thread."""
+    async def run(self, work: Callable[[Session], T], *, alone: bool = False) -> T:
+        """``work(db)`` in one committed unit of work, in a worker thread. ``alone``: a
+        long unit (a chunk of re-planning, the day's attendance step) commits by itself,
+        so the people whose units would share its group do not wait for it."""
         loop = asyncio.get_running_loop()
         if not self._grouped:
             return await loop.run_in_executor(self._executor, self._unit, work)
         future: asyncio.Future[T] = loop.create_future()
         with self._waiting_lock:
-            self._waiting.append((work, future, loop))
+            self._waiting.append(_Waiting(work, future, loop, alone))
             start = not self._draining
             self._draining = True
         if start:
@@ -174,18 +182,29 @@ class DatabaseRunner:
         """On the worker thread: commit what is waiting, a group at a time, until none is."""
         while True:
             with self._waiting_lock:
-                group = [self._waiting.popleft()
-                         for _ in range(min(len(self._waiting), MAX_GROUP))]
+                group = self._next_group()
                 if not group:
                     self._draining = False
                     return
             try:
-                outcomes = self._commit_group([work for work, _, _ in group])
+                outcomes = self._commit_group([waiting.work for waiting in group])
             except BaseException as error:  # not an Exception: still, nobody waits forever
                 outcomes = [_Outcome(False, error)] * len(group)
-            for (_, future, loop), outcome in zip(group, outcomes, strict=True):
+            for waiting, outcome in zip(group, outcomes, strict=True):
                 with contextlib.suppress(RuntimeError):  # that loop has closed
-                    loop.call_soon_threadsafe(_settle, future, outcome)
+                    waiting.loop.call_soon_threadsafe(_settle, waiting.future, outcome)
+
+    def _next_group(self) -> list[_Waiting]:
+        """The next units in order, up to ``MAX_GROUP``; a unit asked to run alone is a
+        group by itself."""
+        group: list[_Waiting] = []
+        while self._waiting and len(group) < MAX_GROUP:
+            if self._waiting[0].alone and group:
+                break
+            group.append(self._waiting.popleft())
+            if group[-1].alone:
+                break
+        return group
 
     def _commit_group(self, works: list[Callable[[Session], Any]]) -> list[_Outcome]:
         engine = self.sessions.kw["bind"]

@@ -22,7 +22,8 @@ INTERVAL = timedelta(minutes=1)
 async def tick(runtime: Runtime) -> attendance_sweep.Report:
     """One look at the clock: queue whatever attendance work is due, then wake the sender."""
     now = runtime.clock.now()
-    report = await runtime.database.run(lambda db: attendance_sweep.run_due(db, now))
+    report = await runtime.database.run(lambda db: attendance_sweep.run_due(db, now),
+                                        alone=True)
     if report.queued:
         runtime.wake_dispatcher()
     return report

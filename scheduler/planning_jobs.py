@@ -115,7 +115,9 @@ class PlanningWorker:
 
         try:
             while not self.stopped():
-                done = await self.runtime.database.run(step)
+                # Alone: the people whose check-ins queue meanwhile are not held until the
+                # chunk's commit (bot/db.py groups SQLite's units).
+                done = await self.runtime.database.run(step, alone=True)
                 self.chunks += 1
                 report.chunks += 1
                 report.created += done.counts.created

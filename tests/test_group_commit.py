@@ -161,3 +161,32 @@ async def test_groups_are_bounded(runner, clock):
     runner._commit_group = counting
     await _grouped(runner, *[(lambda db: None)] * (MAX_GROUP + 5))
     assert max(seen_groups) == MAX_GROUP and sum(seen_groups) == MAX_GROUP + 5 + 1
+
+
+async def test_a_long_unit_commits_alone(runner, clock):
+    runner, _sessions = runner
+    seen_groups: list[int] = []
+    original = runner._commit_group
+
+    def counting(works):
+        seen_groups.append(len(works))
+        return original(works)
+
+    runner._commit_group = counting
+    busy, free = threading.Event(), threading.Event()
+
+    def hold(db: Session) -> None:
+        busy.set()
+        free.wait(10)
+
+    first = asyncio.ensure_future(runner.run(hold))
+    await asyncio.get_running_loop().run_in_executor(None, busy.wait, 10)
+    quick = [asyncio.ensure_future(runner.run(lambda db: None)) for _ in range(3)]
+    long = asyncio.ensure_future(runner.run(lambda db: "chunk", alone=True))
+    later = [asyncio.ensure_future(runner.run(lambda db: None)) for _ in range(2)]
+    await asyncio.sleep(0)
+    free.set()
+    await asyncio.gather(first, *quick, *later)
+    assert await long == "chunk"
+    # The three quick units, the chunk by itself, then the two after it.
+    assert seen_groups == [1, 3, 1, 2]
