@@ -39,8 +39,10 @@ def _person(sessions: sessionmaker[Session], clock: Any, name: str) -> int:
                                     chat_id=user_id, language="sv", display_name=name).id
 
 
-async def _grouped(runner: DatabaseRunner, *works: Any) -> list[Any]:
-    """Run ``works`` as one group: they are all asked for while the worker is busy."""
+async def _grouped(runner: DatabaseRunner, *works: Any, alone: tuple[int, ...] = ()
+                   ) -> list[Any]:
+    """Run ``works`` as they would queue up: all asked for while the worker is busy (the
+    ones at the positions in ``alone`` asked to commit by themselves)."""
     busy, free = threading.Event(), threading.Event()
 
     def hold(db: Session) -> None:
@@ -49,11 +51,25 @@ async def _grouped(runner: DatabaseRunner, *works: Any) -> list[Any]:
 
     first = asyncio.ensure_future(runner.run(hold))
     await asyncio.get_running_loop().run_in_executor(None, busy.wait, 10)
-    tasks = [asyncio.ensure_future(runner.run(work)) for work in works]
+    tasks = [asyncio.ensure_future(runner.run(work, alone=n in alone))
+             for n, work in enumerate(works)]
     await asyncio.sleep(0)  # every unit is queued before the worker is free
     free.set()
     await first
     return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _group_sizes(runner: DatabaseRunner) -> list[int]:
+    """The size of each group the runner commits from now on."""
+    sizes: list[int] = []
+    original = runner._commit_group
+
+    def counting(works: list[Any]) -> Any:
+        sizes.append(len(works))
+        return original(works)
+
+    runner._commit_group = counting  # type: ignore[method-assign]
+    return sizes
 
 
 async def test_a_failing_unit_is_undone_alone_and_the_others_commit(runner, clock):
@@ -151,42 +167,17 @@ async def test_a_transaction_lost_mid_group_fails_every_unit_of_it(runner, clock
 
 async def test_groups_are_bounded(runner, clock):
     runner, _sessions = runner
-    seen_groups: list[int] = []
-    original = runner._commit_group
-
-    def counting(works):
-        seen_groups.append(len(works))
-        return original(works)
-
-    runner._commit_group = counting
+    sizes = _group_sizes(runner)
     await _grouped(runner, *[(lambda db: None)] * (MAX_GROUP + 5))
-    assert max(seen_groups) == MAX_GROUP and sum(seen_groups) == MAX_GROUP + 5 + 1
+    assert max(sizes) == MAX_GROUP and sum(sizes) == MAX_GROUP + 5 + 1
 
 
 async def test_a_long_unit_commits_alone(runner, clock):
     runner, _sessions = runner
-    seen_groups: list[int] = []
-    original = runner._commit_group
-
-    def counting(works):
-        seen_groups.append(len(works))
-        return original(works)
-
-    runner._commit_group = counting
-    busy, free = threading.Event(), threading.Event()
-
-    def hold(db: Session) -> None:
-        busy.set()
-        free.wait(10)
-
-    first = asyncio.ensure_future(runner.run(hold))
-    await asyncio.get_running_loop().run_in_executor(None, busy.wait, 10)
-    quick = [asyncio.ensure_future(runner.run(lambda db: None)) for _ in range(3)]
-    long = asyncio.ensure_future(runner.run(lambda db: "chunk", alone=True))
-    later = [asyncio.ensure_future(runner.run(lambda db: None)) for _ in range(2)]
-    await asyncio.sleep(0)
-    free.set()
-    await asyncio.gather(first, *quick, *later)
-    assert await long == "chunk"
-    # The three quick units, the chunk by itself, then the two after it.
-    assert seen_groups == [1, 3, 1, 2]
+    sizes = _group_sizes(runner)
+    works = [lambda db: None] * 3 + [lambda db: "chunk"] + [lambda db: None] * 2
+    results = await _grouped(runner, *works, alone=(3,))
+    assert results[3] == "chunk"
+    # The unit that held the worker, the three quick units, the chunk by itself, then
+    # the two after it.
+    assert sizes == [1, 3, 1, 2]
