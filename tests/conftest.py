@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +25,12 @@ from bot.settings import Settings
 from tests.harness import BotHarness, start_harness
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+# The fuzz tests explore new inputs on every local run; CI (JOBBOT_HYPOTHESIS_PROFILE=ci)
+# runs the same ones each time, so a landing never depends on a lucky draw. What a local
+# run finds is kept as an @example.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("JOBBOT_HYPOTHESIS_PROFILE", "default"))
 POSTGRES_URL = os.environ.get("JOBBOT_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("JOBBOT_REQUIRE_POSTGRES") == "1"
 
