@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -15,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock
@@ -70,9 +73,23 @@ def new_postgres_database(prefix: str) -> Iterator[str]:
         upgrade(url)
         yield url
     finally:
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop_database(server, name)
         server.dispose()
+
+
+def _drop_database(server: Engine, name: str) -> None:
+    # WITH (FORCE) ends the database's sessions, but a role that is not a superuser may not
+    # end an autovacuum worker busy in it after a bulk test: wait for the worker to finish.
+    for attempt in range(40):
+        try:
+            with server.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except DBAPIError as error:
+            if attempt == 39:
+                warnings.warn(f"test database {name} left behind: {error.orig}", stacklevel=2)
+                return
+            time.sleep(0.25)
 
 
 @pytest.fixture(scope="session")
