@@ -74,7 +74,7 @@ from bot.runtime import Runtime
 from bot.services.attendance import checkin_codes
 from bot.services.attendance import policy as attendance_policy
 from bot.services.centres import centres
-from bot.services.messaging import outbox
+from bot.services.messaging import claims, outbox
 from bot.services.reminders import bulk, replan_requests
 from bot.services.reminders import rules as reminder_rules
 from bot.services.reminders.planner import HORIZON_REASON, MILESTONE_NAMES, default_text
@@ -123,12 +123,16 @@ def seed(url: str, aspirants: int, outbox_rows: int) -> None:
     _insert_many(engine, RoleGrant, ({"person_id": p, "role": Role.ASPIRANT,
                                       "job_centre_id": centre_of[n], "granted_at": NOW}
                                      for n, p in enumerate(aspirant_ids)))
+    today = NOW.astimezone(STOCKHOLM).date()
+    # Each enrolled 1–300 days ago, with the information session (the intake) up to three
+    # days later but before today: the daily check-in runs from the day after the intake.
+    ages = [rng.randint(1, 300) for _ in aspirant_ids]
     enrolment_ids = _insert_many(engine, Enrolment, (
         {"aspirant_id": p, "job_centre_id": centre_of[n],
          "coach_id": rng.choice(coaches[centre_of[n]]), "attendance_required": True,
-         "enrolled_at": NOW - timedelta(days=rng.randint(1, 300))}
+         "enrolled_at": NOW - timedelta(days=ages[n]),
+         "intake_on": today - timedelta(days=ages[n] - min(ages[n] - 1, 3))}
         for n, p in enumerate(aspirant_ids)), returning=True)
-    today = NOW.astimezone(STOCKHOLM).date()
     _insert_many(engine, PlanMilestone, (
         row for e in enrolment_ids for row in (
             {"enrolment_id": e, "kind": MilestoneKind.FIRST_PLAN, "due_on": today
@@ -326,11 +330,11 @@ async def run_bot(url: str, aspirants: int, rate: float, baseline: int,
     # 1. The dispatcher's claim of due rows, and its look-ahead, over the million rows.
     def claim() -> None:
         with sessions() as db:
-            assert outbox.claim_due(db, NOW, "bench", limit=100)
+            assert claims.claim(db, now=NOW, token="bench", limit=100).messages
             db.rollback()
 
     def claim_query() -> None:
-        # The statement outbox.claim_due runs to find the due rows (then it claims them).
+        # The rows the dispatcher's claim walks to find the due ones (then it claims them).
         query = (select(OutboxMessage.id)
                  .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= NOW)
                  .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(100))
