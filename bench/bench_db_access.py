@@ -61,7 +61,8 @@ def params(n: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     state = {"enrolment": n + 1, "day": NOW.date(), "aspirant": n + 1,
              "throttle_key": f"checkin:{n + 1}", "since": NOW - timedelta(minutes=10),
              "centre": 1, "early": NOW + timedelta(minutes=30), "now": NOW}
-    write = {"enrolment": n + 1, "day": NOW.date(), "method": "code", "now": NOW}
+    write = {"enrolment": n + 1, "day": NOW.date(), "method": "code", "evidence": "code",
+             "now": NOW}
     return who, state, write
 
 

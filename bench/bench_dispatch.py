@@ -183,16 +183,19 @@ class TimedDatabase:
     def __init__(self, runtime: Runtime) -> None:
         self.busy = 0.0
         database = runtime.database
-        inner = database._unit
+        # A unit alone (PostgreSQL), or a group of them committed together (SQLite).
+        for name in ("_unit", "_commit_group"):
+            setattr(database, name, self._timed(getattr(database, name)))
 
-        def unit(work: Any) -> Any:
+    def _timed(self, inner: Any) -> Any:
+        def timed(work: Any) -> Any:
             started = time.perf_counter()
             try:
                 return inner(work)
             finally:
                 self.busy += time.perf_counter() - started
 
-        database._unit = unit  # type: ignore[method-assign]
+        return timed
 
 
 async def _dispatch_once(emulator: EmulatorProcess, url: str, now: datetime, *,
