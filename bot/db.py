@@ -35,6 +35,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # or full disk refusing BEGIN IMMEDIATE) leaves the pooled connection unable to
         # begin again once the disk is back. The dialect instance belongs to this engine.
         engine.dialect.do_begin = _sqlite_begin  # type: ignore[method-assign]
+        # Savepoints straight to the driver: every grouped unit of work takes one, and
+        # SQLAlchemy would compile the SAVEPOINT and RELEASE statements anew each time.
+        engine.dialect.do_savepoint = _sqlite_savepoint  # type: ignore[method-assign]
+        engine.dialect.do_release_savepoint = _sqlite_release  # type: ignore[method-assign]
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
@@ -60,6 +64,14 @@ def _sqlite_begin(dbapi_connection: Any) -> None:
     # Elsewhere (the command line, tests) transactions stay deferred.
     immediate = getattr(_runner_thread, "active", False)
     dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _sqlite_savepoint(connection: Any, name: str) -> None:
+    connection.connection.dbapi_connection.execute(f'SAVEPOINT "{name}"')
+
+
+def _sqlite_release(connection: Any, name: str) -> None:
+    connection.connection.dbapi_connection.execute(f'RELEASE SAVEPOINT "{name}"')
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

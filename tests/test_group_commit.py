@@ -19,7 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.db import MAX_GROUP, DatabaseRunner, make_engine, make_session_factory
 from bot.errors import DomainError
 from bot.models import Person
+from bot.services.attendance import centre_facts
+from bot.services.attendance import policy as attendance_policy
 from bot.services.people import people
+from tests import factories
 
 
 @pytest.fixture
@@ -181,3 +184,21 @@ async def test_a_long_unit_commits_alone(runner, clock):
     # The unit that held the worker, the three quick units, the chunk by itself, then
     # the two after it.
     assert sizes == [1, 3, 1, 2]
+
+
+async def test_a_centres_facts_are_read_once_across_groups(runner, clock):
+    """A check-in reads its centre's policy and calendar from the process's cache, also
+    when its session is bound to a group's connection (one read, not one per group)."""
+    runner, sessions = runner
+    now = clock.now()
+    with sessions.begin() as db:
+        centre_id = factories.centre(db, now).id
+        attendance_policy.policy_for(db, now, centre_id)
+        version = centre_facts.version_of(db, centre_id)
+
+    def read(db: Session) -> Any:
+        return centre_facts.facts(db, now, centre_id, version)
+
+    first = await _grouped(runner, read, read)
+    again = await _grouped(runner, read)
+    assert first[0] is first[1] is again[0]

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
 from bot.calendar import WorkCalendar, local_date
@@ -79,7 +79,10 @@ _caches: weakref.WeakKeyDictionary[Engine, dict[int, _Entry]] = weakref.WeakKeyD
 def facts(db: Session, now: datetime, centre_id: int, version: int | None) -> CentreFacts:
     """The centre's facts; ``version`` is the policy version just read (None: unknown,
     read the facts anew)."""
-    engine = db.get_bind()
+    bind = db.get_bind()
+    # One cache per database: a session may be bound to one of its connections (SQLite's
+    # grouped units of work are), which lives only as long as its group.
+    engine = bind.engine if isinstance(bind, Connection) else bind
     with _lock:
         cache = _caches.setdefault(engine, {})  # type: ignore[arg-type]
         entry = cache.get(centre_id)
