@@ -255,8 +255,11 @@ def _check_ins(db: Session, now: datetime, planner: _DraftPlanner, centre_ids: l
         stand_in = _stand_in(centre_id)
         for offset, day in enumerate(window):
             if day.isoweekday() in weekdays and not facts.calendar.is_working_day(day):
-                if offset < days:
-                    result.no_check_in.append(NoCheckIn(day, centre_id, len(here)))
+                # Counted: those whose daily requirement has begun by then (the day after
+                # their intake), as the planner would have reminded them.
+                started = sum(1 for e in here if e.intake_on is not None and e.intake_on < day)
+                if offset < days and started:
+                    result.no_check_in.append(NoCheckIn(day, centre_id, started))
                 continue
             template = planner.check_in(stand_in, day, recorded=False)
             if not template:
