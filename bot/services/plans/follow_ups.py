@@ -25,10 +25,10 @@ from bot.models import (
     FollowUpOutcome,
     OutboxMessage,
     Person,
-    Role,
 )
 from bot.services.messaging import outbox
 from bot.services.people import people
+from bot.services.plans import milestones
 from bot.services.system import audit
 
 FOLLOW_UP_MONTHS = 6
@@ -79,17 +79,10 @@ def schedule(db: Session, now: datetime, enrolment: Enrolment) -> ExitFollowUp |
     return follow_up
 
 
-def _may_record(actor: Person, enrolment: Enrolment) -> bool:
-    if enrolment.coach_id == actor.id and actor.has_role(Role.COACH):
-        return True
-    where = people.centres_where(actor, Role.TEAM_LEAD, Role.ADMIN)
-    return None in where or enrolment.job_centre_id in where
-
-
 def get_for(db: Session, actor: Person, follow_up_id: int) -> tuple[ExitFollowUp, Enrolment]:
     follow_up = db.get(ExitFollowUp, follow_up_id)
     enrolment = db.get(Enrolment, follow_up.enrolment_id) if follow_up is not None else None
-    if follow_up is None or enrolment is None or not _may_record(actor, enrolment):
+    if follow_up is None or enrolment is None or not milestones.can_manage(actor, enrolment):
         raise NotFound(N_("This follow-up is not yours."))
     return follow_up, enrolment
 
@@ -116,15 +109,10 @@ def record(db: Session, now: datetime, actor: Person, follow_up_id: int,
 def due_for(db: Session, actor: Person, today: date) -> list[tuple[ExitFollowUp, Enrolment]]:
     """Follow-ups due by ``today`` and not recorded, of the actor's former aspirants (or,
     for team leads and admins, of their centres)."""
-    query = (select(ExitFollowUp, Enrolment)
-             .join(Enrolment, Enrolment.id == ExitFollowUp.enrolment_id)
-             .where(ExitFollowUp.outcome.is_(None), ExitFollowUp.due_on <= today))
-    where = people.centres_where(actor, Role.TEAM_LEAD, Role.ADMIN)
-    if None not in where:
-        scope = Enrolment.coach_id == actor.id
-        if where:
-            scope = scope | Enrolment.job_centre_id.in_([c for c in where if c is not None])
-        query = query.where(scope)
+    query = milestones.followed_by(
+        select(ExitFollowUp, Enrolment)
+        .join(Enrolment, Enrolment.id == ExitFollowUp.enrolment_id)
+        .where(ExitFollowUp.outcome.is_(None), ExitFollowUp.due_on <= today), actor)
     return [(f, e) for f, e in db.execute(query.order_by(ExitFollowUp.due_on,
                                                          ExitFollowUp.id))]
 

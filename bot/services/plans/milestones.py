@@ -19,9 +19,10 @@ from __future__ import annotations
 import calendar as month_calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bot.errors import DomainError, NotAllowed, NotFound
@@ -321,15 +322,21 @@ def next_open(db: Session, enrolment_id: int) -> PlanMilestone | None:
         PlanMilestone.cancelled_at.is_(None)).order_by(PlanMilestone.due_on).limit(1))
 
 
+def followed_by(query: Select[Any], actor: Person) -> Select[Any]:
+    """``query`` (over enrolments) kept to those the actor follows: their own aspirants,
+    and every aspirant of the centres where they are team lead or admin."""
+    where = people.centres_where(actor, Role.TEAM_LEAD, Role.ADMIN)
+    if None in where:
+        return query
+    scope = Enrolment.coach_id == actor.id
+    if where:
+        scope = scope | Enrolment.job_centre_id.in_([c for c in where if c is not None])
+    return query.where(scope)
+
+
 def caseload(db: Session, actor: Person) -> list[tuple[Enrolment, PlanMilestone | None]]:
     """Aspirants whose plan the actor follows, the most urgent first (no plan yet last)."""
-    query = select(Enrolment).where(Enrolment.left_at.is_(None))
-    where = people.centres_where(actor, Role.TEAM_LEAD, Role.ADMIN)
-    if None not in where:
-        scope = Enrolment.coach_id == actor.id
-        if where:
-            scope = scope | Enrolment.job_centre_id.in_([c for c in where if c is not None])
-        query = query.where(scope)
+    query = followed_by(select(Enrolment).where(Enrolment.left_at.is_(None)), actor)
     rows = [(e, next_open(db, e.id)) for e in db.scalars(query.order_by(Enrolment.id))]
     far = date.max
     return sorted(rows, key=lambda row: (row[1].due_on if row[1] else far, row[0].id))
