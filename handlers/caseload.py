@@ -3,6 +3,7 @@ marking attendance by hand, notes, the requirement, and attendance statements.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -39,8 +40,6 @@ PERIODS = (("30", N_("Last 30 days")), ("m", N_("This month")), ("pm", N_("Last 
 def _edit(turn: Turn, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Replace the pressed message (a press that changes nothing is not an error)."""
     turn.edit_or_say(text, reply_markup=markup)
-
-
 
 
 def _back(turn: Turn, enrolment_id: int) -> InlineKeyboardButton:
@@ -301,20 +300,21 @@ def _original(turn: Turn) -> str:
 def _judge_record(turn: Turn, record_id: int, verdict: str) -> None:
     assert turn.person is not None
     follow_up.judge_record(turn.db, turn.now, turn.person, record_id, VERDICTS[verdict])
-    turn.toast(turn._(SAVED[VERDICT_STATUS[verdict]]))
-    line = views.judged_line(turn.t, verdict, turn.person.display_name or "?")
-    buttons = views.judge_buttons(turn.t, lambda v: cb.JudgeRecord(record_id, v),  # type: ignore[arg-type]
-                                  judged=verdict)
-    _edit(turn, f"{_original(turn)}\n\n{line}", InlineKeyboardMarkup([buttons]))
+    _show_judgement(turn, verdict, lambda v: cb.JudgeRecord(record_id, v))  # type: ignore[arg-type]
 
 
 def _judge_report(turn: Turn, report_id: int, verdict: str) -> None:
     assert turn.person is not None
     follow_up.judge_report(turn.db, turn.now, turn.person, report_id, VERDICTS[verdict])
+    _show_judgement(turn, verdict, lambda v: cb.JudgeReport(report_id, v))  # type: ignore[arg-type]
+
+
+def _show_judgement(turn: Turn, verdict: str, button: Callable[[str], cb.Callback]) -> None:
+    """The notice as judged: who judged it, and the buttons to judge it otherwise."""
+    assert turn.person is not None
     turn.toast(turn._(SAVED[VERDICT_STATUS[verdict]]))
     line = views.judged_line(turn.t, verdict, turn.person.display_name or "?")
-    buttons = views.judge_buttons(turn.t, lambda v: cb.JudgeReport(report_id, v),  # type: ignore[arg-type]
-                                  judged=verdict)
+    buttons = views.judge_buttons(turn.t, button, judged=verdict)
     _edit(turn, f"{_original(turn)}\n\n{line}", InlineKeyboardMarkup([buttons]))
 
 
