@@ -93,18 +93,27 @@ def in_unit_of_work() -> bool:
 
 
 @contextmanager
+def _counted() -> Iterator[None]:
+    """Marks this thread as inside a unit of work (``in_unit_of_work``) for the block."""
+    _open_units.depth = getattr(_open_units, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _open_units.depth -= 1
+
+
+@contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A transaction: committed if the block succeeds, rolled back if it raises."""
     session = factory()
-    _open_units.depth = getattr(_open_units, "depth", 0) + 1
     try:
-        yield session
-        session.commit()
+        with _counted():
+            yield session
+            session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
-        _open_units.depth -= 1
         session.close()
 
 
@@ -246,16 +255,15 @@ class DatabaseRunner:
         # loaded is seen stale) in a savepoint of its own: its commit releases the
         # savepoint, its rollback (a refused action undoing what it began) returns to it.
         session = self.sessions(bind=connection, join_transaction_mode="create_savepoint")
-        _open_units.depth = getattr(_open_units, "depth", 0) + 1
         try:
-            result = work(session)
-            session.commit()
+            with _counted():
+                result = work(session)
+                session.commit()
             return _Outcome(True, result)
         except Exception as error:
             session.rollback()
             return _Outcome(False, error)
         finally:
-            _open_units.depth -= 1
             session.close()
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
