@@ -143,13 +143,17 @@ class _GroupLost(Exception):
         self.outcome = outcome
 
 
-def _settle(future: asyncio.Future[Any], outcome: _Outcome) -> None:
-    if future.cancelled():
-        return
-    if outcome.ok:
-        future.set_result(outcome.value)
-    else:
-        future.set_exception(outcome.value)
+_Settled = tuple[asyncio.Future[Any], _Outcome]
+
+
+def _settle_all(settled: list[_Settled]) -> None:
+    for future, outcome in settled:
+        if future.cancelled():
+            continue
+        if outcome.ok:
+            future.set_result(outcome.value)
+        else:
+            future.set_exception(outcome.value)
 
 
 # PostgreSQL: units of work that may run at once in one process (each holds a connection).
@@ -211,9 +215,14 @@ class DatabaseRunner:
                 outcomes = self._commit_group([waiting.work for waiting in group])
             except BaseException as error:  # not an Exception: still, nobody waits forever
                 outcomes = [_Outcome(False, error)] * len(group)
+            # One wake-up of each event loop for the whole group (usually there is one
+            # loop): waking it once per unit cost more than some units' statements.
+            by_loop: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
             for waiting, outcome in zip(group, outcomes, strict=True):
+                by_loop.setdefault(waiting.loop, []).append((waiting.future, outcome))
+            for loop, settled in by_loop.items():
                 with contextlib.suppress(RuntimeError):  # that loop has closed
-                    waiting.loop.call_soon_threadsafe(_settle, waiting.future, outcome)
+                    loop.call_soon_threadsafe(_settle_all, settled)
 
     def _next_group(self) -> list[_Waiting]:
         """The next units in order, up to ``MAX_GROUP``; a unit asked to run alone is a

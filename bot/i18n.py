@@ -199,18 +199,24 @@ class Translator:
     def short_date(self, day: date | datetime) -> str:
         if isinstance(day, datetime):
             day = self.local(day).date()
-        return babel_dates.format_skeleton("MMMEd", day, locale=self.locale)
+        return self._skeleton("MMMEd", day)
 
     def day_month(self, day: date) -> str:
         """A day without weekday or year, e.g. "27 Nov" (a chart's week)."""
-        return babel_dates.format_skeleton("MMMd", day, locale=self.locale)
+        return self._skeleton("MMMd", day)
 
     def time(self, moment: datetime | time) -> str:
         """Hours and minutes on the 24-hour clock (as the job centre's timetable), in this
         language's digits and separator: 14:05, not 2:05 PM."""
         if isinstance(moment, datetime):
             moment = self.local(moment).timetz().replace(tzinfo=None)
-        return babel_dates.format_skeleton("Hm", moment, locale=self.locale)
+        return self._skeleton("Hm", moment)
+
+    def _skeleton(self, skeleton: str, moment: date | time) -> str:
+        # babel.dates.format_skeleton, with the locale's pattern for the skeleton looked up
+        # once: the lookup costs more than the formatting, and every check-in's answer
+        # shows a time.
+        return _skeleton_pattern(self.language, skeleton).apply(moment, self.locale)
 
     def datetime(self, moment: datetime) -> str:
         return f"{self.date(moment)} {self.time(moment)}"
@@ -265,6 +271,15 @@ def anchor_rtl_lines(text: str) -> str:
     so clients would lay it out left to right: anchor it with a RLM."""
     return "\n".join(RLM + line if line.startswith((FSI, LRI)) else line
                      for line in text.split("\n"))
+
+
+@cache
+def _skeleton_pattern(language: str, skeleton: str) -> babel_dates.DateTimePattern:
+    locale = Locale.parse(LOCALES[language])
+    known = locale.datetime_skeletons
+    if skeleton not in known:
+        skeleton = babel_dates.match_skeleton(skeleton, known)  # type: ignore[assignment]
+    return babel_dates.parse_pattern(known[skeleton])
 
 
 @cache

@@ -30,6 +30,7 @@ from telegram.error import (
 
 from bot.logsafe import describe_error
 from bot.runtime import Runtime
+from bot.transport import wire
 from bot.transport.replies import (
     Commands,
     Document,
@@ -111,11 +112,10 @@ async def _patiently(runtime: Runtime, send: Callable[[], Awaitable[Any]]) -> An
 
 async def _send(bot: Bot, chat_id: int, item: Reply) -> None:
     if isinstance(item, Text):
-        await bot.send_message(chat_id, item.text, reply_markup=item.markup)
+        await wire.send_text(bot, chat_id, item.text, item.markup)
     elif isinstance(item, Edit):
         try:
-            await bot.edit_message_text(item.text, chat_id=chat_id, message_id=item.message_id,
-                                        reply_markup=item.markup)
+            await wire.edit_text(bot, chat_id, item.message_id, item.text, item.markup)
         except BadRequest as error:
             if _not_modified(error):
                 return
@@ -123,7 +123,7 @@ async def _send(bot: Bot, chat_id: int, item: Reply) -> None:
                 log.info("message not edited: %s", error.message)
                 return
             # The message is gone or too old to edit: say it anew.
-            await bot.send_message(chat_id, item.text, reply_markup=item.markup)
+            await wire.send_text(bot, chat_id, item.text, item.markup)
     elif isinstance(item, EditButtons):
         try:
             await bot.edit_message_reply_markup(chat_id=chat_id, message_id=item.message_id,

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import DomainError
@@ -210,8 +210,10 @@ _STATE = select(
     _scalar(select(func.min(_booking.id))
             .join(InfoSession.__table__, _session.id == _booking.info_session_id)
             .where(_booking.aspirant_id == bindparam("aspirant"),
-                   _booking.status.in_((BookingStatus.BOOKED.value,
-                                        BookingStatus.ATTENDED.value)),
+                   # Two comparisons, not IN: a literal IN list is rendered anew at
+                   # every execution ("post-compile"), on the hottest statement there is.
+                   or_(_booking.status == BookingStatus.BOOKED.value,
+                       _booking.status == BookingStatus.ATTENDED.value),
                    _session.job_centre_id == bindparam("centre"),
                    _session.cancelled_at.is_(None),
                    _session.starts_at <= bindparam("early"),
