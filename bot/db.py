@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -20,10 +22,16 @@ from importlib import resources
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+# PostgreSQL: units of work that may run at once in one process (each holds a connection).
+POSTGRES_WORKERS = 8
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+
+def make_engine(url: str, *, ping_after_idle: float | None = None, **kwargs: Any) -> Engine:
+    """``ping_after_idle`` (PostgreSQL): seconds a pooled connection may rest before it is
+    tried on lending (default ``PING_AFTER_IDLE_SECONDS``)."""
     # Statement parameters hold names and free texts: keep them out of errors and logs.
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
@@ -40,8 +48,39 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine.dialect.do_savepoint = _sqlite_savepoint  # type: ignore[method-assign]
         engine.dialect.do_release_savepoint = _sqlite_release  # type: ignore[method-assign]
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    # Enough pooled connections for every worker thread and a few more (the console, a
+    # command): with fewer, the pool closes what it lends beyond its size on return, and
+    # the workers connect anew all the time.
+    kwargs.setdefault("pool_size", POSTGRES_WORKERS + 4)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _note_returned)
+    event.listen(engine, "checkin", _note_returned)
+    idle = PING_AFTER_IDLE_SECONDS if ping_after_idle is None else ping_after_idle
+    event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect, idle))
+    return engine
+
+
+# A pooled connection idle longer than this is tried before it is lent (the database may
+# have restarted since). One used moments ago is not: the ping is a round trip, a sixth of
+# a check-in's, and a restart within the window fails only the units that were under way.
+PING_AFTER_IDLE_SECONDS = 2.0
+_RETURNED_AT = "jobbot_returned_at"
+
+
+def _note_returned(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_RETURNED_AT] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any, idle: float, dbapi_connection: Any, record: Any,
+                  _proxy: Any) -> None:
+    returned = record.info.get(_RETURNED_AT)
+    if returned is not None and time.monotonic() - returned < idle:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as error:
+        # The pool drops this connection and lends a new one instead.
+        raise DisconnectionError("the database closed the pooled connection") from error
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -155,9 +194,6 @@ def _settle_all(settled: list[_Settled]) -> None:
         else:
             future.set_exception(outcome.value)
 
-
-# PostgreSQL: units of work that may run at once in one process (each holds a connection).
-POSTGRES_WORKERS = 8
 
 
 class DatabaseRunner:
