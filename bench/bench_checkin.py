@@ -16,7 +16,7 @@ hides.
 
     .venv/bin/python bench/bench_checkin.py                       # 1 000, 0 ms and 50 ms
     .venv/bin/python bench/bench_checkin.py --api-latency-ms 100 --concurrency 400
-    .venv/bin/python bench/bench_checkin.py --database-url postgresql+psycopg://...
+    .venv/bin/python bench/bench_checkin.py --database-url postgresql+psycopg://... --concurrency 100
 
 A fresh database is used for each run (a temporary SQLite file unless a URL is
 given; a PostgreSQL database named by the URL is emptied first).
