@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.calendar import local_date
 from bot.errors import DomainError
 from bot.i18n import N_
-from bot.models import AttendanceStatus, ConversationState, Judgement, Role
+from bot.models import AttendanceStatus, ConversationState, Enrolment, Judgement, Role
 from bot.presentation import attendance_views as views
 from bot.presentation import callbacks as cb
 from bot.services.attendance import caseload, coach_alerts, follow_up
@@ -101,7 +101,9 @@ def caseload_button(turn: Turn) -> None:
         case cb.ChooseStatementPeriod(enrolment):
             _choose_period(turn, enrolment)
         case cb.SendStatement(enrolment, period):
-            _send_statement(turn, enrolment, period)
+            assert turn.person is not None
+            send_statement(turn, follow_up.enrolment_for(turn.db, turn.person, enrolment),
+                           period)
         case cb.SetRequirement(enrolment, required):
             follow_up.set_requirement(turn.db, turn.now, turn.person, enrolment, required)
             turn.toast(turn._("Daily check-in switched on.") if required
@@ -175,16 +177,17 @@ def _choose_period(turn: Turn, enrolment_id: int) -> None:
     _edit(turn, turn._("Attendance statement for which period?"), InlineKeyboardMarkup(rows))
 
 
-def _send_statement(turn: Turn, enrolment_id: int, period: str) -> None:
+def send_statement(turn: Turn, enrolment: Enrolment, period: str) -> None:
+    """The attendance statement of ``period`` (in the centre's days) as a message and a
+    CSV file; the statement service checks again that this person may see it."""
     assert turn.person is not None
-    enrolment = follow_up.enrolment_for(turn.db, turn.person, enrolment_id)
     today = local_date(turn.now, attendance_policy.zone_of(enrolment.job_centre))
     first, last = attendance_statement.period(today, period)
-    statement = attendance_statement.statement(turn.db, turn.now, turn.person, enrolment_id,
+    statement = attendance_statement.statement(turn.db, turn.now, turn.person, enrolment.id,
                                                first, last)
     turn.toast()
     turn.say(views.statement_text(turn.t, statement))
-    filename = f"attendance-{enrolment_id}-{first:%Y%m%d}-{last:%Y%m%d}.csv"
+    filename = f"attendance-{enrolment.id}-{first:%Y%m%d}-{last:%Y%m%d}.csv"
     turn.send_document(views.statement_csv(turn.t, statement), filename,
                        caption=turn._("Attendance statement as a spreadsheet (CSV)."))
 

@@ -14,10 +14,10 @@ from bot.i18n import N_
 from bot.models import Role
 from bot.presentation import attendance_views, plan_views
 from bot.presentation import callbacks as cb
-from bot.services.attendance import statement as attendance_statement
 from bot.services.people import social_workers
 from bot.services.plans import milestones
 from handlers.base import Turn, on
+from handlers.caseload import send_statement
 
 SOCIAL_WORKER = frozenset({Role.SOCIAL_WORKER})
 MAX_LISTED = 60
@@ -75,20 +75,6 @@ def _aspirant(turn: Turn, enrolment_id: int) -> None:
     turn.edit_or_say("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
 
 
-def _statement(turn: Turn, enrolment_id: int, period: str) -> None:
-    assert turn.person is not None
-    enrolment = social_workers.visible_enrolment(turn.db, turn.person, enrolment_id)
-    today = milestones.local_today(turn.now, enrolment)
-    first, last = attendance_statement.period(today, period)
-    found = attendance_statement.statement(turn.db, turn.now, turn.person, enrolment.id,
-                                           first, last)
-    turn.toast()
-    turn.say(attendance_views.statement_text(turn.t, found))
-    filename = f"attendance-{enrolment.id}-{first:%Y%m%d}-{last:%Y%m%d}.csv"
-    turn.send_document(attendance_views.statement_csv(turn.t, found), filename,
-                       caption=turn._("Attendance statement as a spreadsheet (CSV)."))
-
-
 BUTTONS = (cb.LinkedAspirants, cb.LinkedAspirant, cb.LinkedStatement)
 
 
@@ -100,7 +86,9 @@ def statements_button(turn: Turn) -> None:
         case cb.LinkedAspirant(enrolment):
             _aspirant(turn, enrolment)
         case cb.LinkedStatement(enrolment, period):
-            _statement(turn, enrolment, period)
+            assert turn.person is not None
+            send_statement(turn, social_workers.visible_enrolment(turn.db, turn.person,
+                                                                  enrolment), period)
         case _:
             turn.stale()
 
