@@ -53,3 +53,11 @@ async def test_forged_ids_in_paths_queries_and_forms_are_refused_quietly(harness
             Booking.info_session_id == session_id)) == BookingStatus.BOOKED
         assert db.scalar(select(func.count()).select_from(ReminderRule)) == rules_before
         assert db.scalar(select(func.count()).select_from(AuditEntry)) == audit_before
+
+
+async def test_only_the_consoles_own_static_files_are_served(console):  # noqa: F811
+    browser = await console.browser()
+    assert "{" in await browser.get("/static/console.css") and browser.status == 200
+    for name in ("..%2Fapp.py", "..%5Capp.py", "app.py", "console", "nothing.css"):
+        await browser.get(f"/static/{name}")
+        assert browser.status == 404, name

@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +26,7 @@ from bot.i18n import LANGUAGES, RIGHT_TO_LEFT, supported_language
 from bot.sandbox.seed import Phone
 from bot.sandbox.timecontrol import TimeControl
 from bot.services.people import invites
+from bot.web.packaged import packaged_file
 
 log = logging.getLogger(__name__)
 
@@ -285,13 +285,4 @@ def _ok() -> web.Response:
 
 
 def _static_file(name: str) -> web.Response:
-    suffix = name[name.rfind("."):] if "." in name else ""
-    if "/" in name or "\\" in name or suffix not in _STATIC_TYPES:
-        raise web.HTTPNotFound()
-    resource = resources.files("bot.sandbox") / "static" / name
-    if not resource.is_file():
-        raise web.HTTPNotFound()
-    mime = _STATIC_TYPES[suffix]
-    return web.Response(body=resource.read_bytes(), content_type=mime,
-                        charset="utf-8" if mime.startswith("text/") else None,
-                        headers={"Cache-Control": "no-store"})
+    return packaged_file("bot.sandbox", name, _STATIC_TYPES, cache_control="no-store")

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from importlib import resources
 from typing import Any
 
 from aiohttp import web
@@ -44,6 +43,7 @@ from bot.web.base import (
     problem_page,
     render,
 )
+from bot.web.packaged import packaged_file
 
 log = logging.getLogger(__name__)
 
@@ -122,15 +122,8 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def static(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
-    suffix = name[name.rfind("."):] if "." in name else ""
-    if "/" in name or "\\" in name or suffix not in _STATIC_TYPES:
-        raise web.HTTPNotFound()
-    resource = resources.files("bot.web") / "static" / name
-    if not resource.is_file():
-        raise web.HTTPNotFound()
-    return web.Response(body=resource.read_bytes(), content_type=_STATIC_TYPES[suffix],
-                        headers={"Cache-Control": "no-cache"})
+    return packaged_file("bot.web", request.match_info["name"], _STATIC_TYPES,
+                         cache_control="no-cache")
 
 
 def make_app(runtime: Runtime, *, heads: set[str],
