@@ -44,12 +44,13 @@ from sqlalchemy import text
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from bench.databases import fresh_database
 from bot.app import _post_init, build_application
 from bot.calendar import at_local
 from bot.clock import ManualClock
-from bot.db import make_engine, make_session_factory, unit_of_work, upgrade
+from bot.db import make_engine, make_session_factory, unit_of_work
 from bot.emulator import BotApiEmulator, EmulatorRequest
-from bot.models import Base, Role
+from bot.models import Role
 from bot.runtime import Runtime
 from bot.services.attendance import checkin_codes
 from bot.services.attendance import policy as attendance_policy
@@ -79,20 +80,6 @@ class SlowApi(EmulatorRequest):
 def _now() -> datetime:
     # A Monday in the check-in window; the clock stands still, so every code stays valid.
     return at_local(date(2026, 3, 2), clock_time(8, 45), ZoneInfo("Europe/Stockholm"))
-
-
-def fresh_database(url: str | None, workdir: str) -> str:
-    if url is None:
-        url = f"sqlite:///{workdir}/bench.sqlite3"
-        upgrade(url)
-        return url
-    upgrade(url)
-    engine = make_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-    return url
 
 
 def seed(url: str, count: int, clock: ManualClock) -> tuple[int, str, list[int]]:

@@ -29,7 +29,7 @@ from sqlalchemy import delete, insert, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import Session
 
-from bench.bench_checkin import fresh_database
+from bench.databases import fresh_database
 from bot.db import DatabaseRunner, make_engine, make_session_factory, unit_of_work
 from bot.models import AttendanceRecord, Enrolment, JobCentre, Person, RoleGrant
 from bot.services.attendance import checkin

@@ -50,16 +50,17 @@ from urllib.request import Request, urlopen
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from telegram.request import HTTPXRequest
 
+from bench.databases import fresh_database
 from bot.app import OVERALL_PER_SECOND, build_application
 from bot.clock import ManualClock
-from bot.db import make_engine, make_session_factory, upgrade
+from bot.db import make_engine, make_session_factory
 from bot.emulator import BotApiEmulator
 from bot.emulator.server import serve
 from bot.i18n import LANGUAGES, encode_param
-from bot.models import Audience, Base, EventKind, OutboxMessage, OutboxStatus, Person
+from bot.models import Audience, EventKind, OutboxMessage, OutboxStatus, Person
 from bot.runtime import Runtime
 from bot.services.messaging.claims import LEASE_SECONDS
 from bot.services.reminders.planner import default_text
@@ -128,21 +129,6 @@ def _cpu_seconds(pid: int) -> float:
 
 
 # --- data -------------------------------------------------------------------------------
-def _fresh_database(url: str | None, workdir: Path, name: str) -> str:
-    if url is None:
-        url = f"sqlite:///{workdir / name}.sqlite3"
-        upgrade(url)
-        return url
-    upgrade(url)
-    engine = make_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        connection.execute(text("INSERT INTO send_budget (name) VALUES ('telegram')"))
-    engine.dispose()
-    return url
-
-
 def _queue(url: str, count: int, now: datetime) -> None:
     """``count`` aspirants, each with one due "day before" session reminder (with buttons),
     in six languages."""
@@ -248,7 +234,7 @@ async def raw(args: argparse.Namespace, workdir: Path) -> None:
             ("HTTPX (python-telegram-bot's default)", HTTPXRequest(connection_pool_size=64)))):
         emulator = EmulatorProcess(args.count)
         try:
-            url = _fresh_database(args.database_url, workdir, f"raw{number}")
+            url = fresh_database(args.database_url, workdir, f"raw{number}")
             _queue(url, args.count, now)
             result = await _dispatch_once(emulator, url, now, rate_limit=False, request=request)
             delivered = sum(emulator.delivered().values())
@@ -273,7 +259,7 @@ async def limited(args: argparse.Namespace, workdir: Path) -> None:
     try:
         emulator.control("limit", {"per_second": OVERALL_PER_SECOND, "window": 1.0,
                                    "retry_after": 1})
-        url = _fresh_database(args.database_url, workdir, "limited")
+        url = fresh_database(args.database_url, workdir, "limited")
         _queue(url, args.limited_count, now)
         result = await _dispatch_once(emulator, url, now, rate_limit=True,
                                       replies_every=args.reply_every,
@@ -339,7 +325,7 @@ def two_instances(args: argparse.Namespace, workdir: Path) -> None:
     try:
         emulator.control("limit", {"per_second": OVERALL_PER_SECOND, "window": 1.0,
                                    "retry_after": 1})
-        url = _fresh_database(args.database_url, workdir, "two")
+        url = fresh_database(args.database_url, workdir, "two")
         _queue(url, count, now)
         start_at = time.time() + 8
         processes = [context.Process(target=_instance_process, args=(
@@ -404,7 +390,7 @@ def crash(args: argparse.Namespace, workdir: Path) -> None:
     emulator = EmulatorProcess(count)
     log = workdir / "bot.log"
     try:
-        url = _fresh_database(args.database_url, workdir, "crash")
+        url = fresh_database(args.database_url, workdir, "crash")
         _queue(url, count, now)
         first = _start_bot(emulator, url, log)
         deadline = time.monotonic() + 120
