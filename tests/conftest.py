@@ -119,6 +119,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 
 
 @pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No JOBBOT_ setting from the machine running the tests (its own JOBBOT_TEST_ ones
+    stay), and the test's own directory as the working one, where a .env would be read."""
+    for key in list(os.environ):
+        if key.startswith("JOBBOT_") and not key.startswith("JOBBOT_TEST_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     path = tmp_path / "jobbot.sqlite3"
     shutil.copy(sqlite_template, path)

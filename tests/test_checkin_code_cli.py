@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
 
@@ -19,13 +18,8 @@ from bot.services.attendance.checkin_codes import CodeCheck
 from bot.services.centres import centres
 from tests import factories
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("JOBBOT_") and not key.startswith("JOBBOT_TEST_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+# No JOBBOT_ setting of the machine's, in a directory of the test's own (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def test_the_command_prints_a_valid_code_and_its_link(monkeypatch, capsys, sqlite_url):

@@ -27,12 +27,8 @@ from tests.conftest import new_postgres_database
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("JOBBOT_") and not key.startswith("JOBBOT_TEST_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+# No JOBBOT_ setting of the machine's, in a directory of the test's own (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def _env(**settings: str) -> dict[str, str]:

@@ -3,7 +3,6 @@ refusing a database it cannot write."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,13 +14,8 @@ from bot.models import OutboxMessage, OutboxStatus, Person, Role
 from bot.services.messaging import claims, outbox
 from tests import factories
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("JOBBOT_") and not key.startswith("JOBBOT_TEST_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+# No JOBBOT_ setting of the machine's, in a directory of the test's own (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 @pytest.fixture

@@ -15,13 +15,8 @@ from bot.errors import SettingsError
 from bot.models import Invite, Role
 from bot.settings import load_settings
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("JOBBOT_") and not key.startswith("JOBBOT_TEST_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+# No JOBBOT_ setting of the machine's, in a directory of the test's own (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def test_defaults():

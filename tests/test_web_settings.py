@@ -3,20 +3,13 @@ follow; a bad value is one line naming the setting."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from bot.errors import SettingsError
 from bot.settings import load_settings
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("JOBBOT_") and not key.startswith("JOBBOT_TEST_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+# No JOBBOT_ setting of the machine's, in a directory of the test's own (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def test_by_default_the_console_is_on_this_machine():
