@@ -30,28 +30,21 @@ from bot.models import Audience, EventKind
 from bot.presentation.keyboards import ASPIRANT_MENU, menu_label
 from bot.sandbox.seed import SANDBOX
 from bot.services.reminders.planner import default_text
+from tests.browser.support import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    STEP_TIMEOUT_MS,
+    playwright_api,
+)
 from tests.sandbox_support import free_port, working_morning
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 STARTUP_TIMEOUT = 60.0
-STEP_TIMEOUT_MS = 20_000  # one step of the bot or one move of the clock, on a loaded machine
-REQUIRED = os.environ.get("JOBBOT_REQUIRE_BROWSER") == "1"
 _SIX_DIGITS = re.compile(r"^\d{6}$")
 _CONFIRMED = re.compile(r"^✅ ")
-
-
-def _missing(reason: str) -> None:
-    # In CI (JOBBOT_REQUIRE_BROWSER=1) a missing browser is a failure, not a skip.
-    if REQUIRED:
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @dataclass
@@ -107,12 +100,7 @@ def _wait_until_up(process: subprocess.Popen[Any], url: str, log: Path) -> None:
 
 def test_aspirant_onboards_gets_the_reminder_and_checks_in(sandbox: RunningSandbox,
                                                            tmp_path: Path) -> None:
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        _missing("the python playwright package is not installed (pip install '.[browser]')")
-    if not CHROMIUM.exists():
-        _missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    expect, sync_playwright = playwright_api()
 
     ar = translator("ar")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -123,7 +111,6 @@ def test_aspirant_onboards_gets_the_reminder_and_checks_in(sandbox: RunningSandb
         )
         page = browser.new_page()
         page.set_default_timeout(STEP_TIMEOUT_MS)
-        expect.set_options(timeout=STEP_TIMEOUT_MS)
         try:
             page.goto(sandbox.url)
             # The tab has an icon (no 404 in the browser's console).

@@ -11,7 +11,6 @@ cannot see another centre's aspirants. Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,26 +22,18 @@ from sqlalchemy import select
 from bot.clock import ManualClock
 from bot.models import Booking, BookingStatus, Enrolment, Person, ReminderRule, Role
 from tests import factories
+from tests.browser.support import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    STEP_TIMEOUT_MS,
+    playwright_api,
+)
 from tests.conftest import local
 from tests.reminder_support import book, cast, session_at
 from tests.web_support import LiveConsole
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-STEP_TIMEOUT_MS = 20_000
-REQUIRED = os.environ.get("JOBBOT_REQUIRE_BROWSER") == "1"
-
-
-def _missing(reason: str) -> None:
-    if REQUIRED:
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -58,14 +49,7 @@ def live(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveConsole]:
 
 @pytest.fixture
 def chromium(tmp_path: Path) -> Iterator[object]:
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        _missing("the python playwright package is not installed (pip install '.[browser]')")
-    if not CHROMIUM.exists():
-        _missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    expect.set_options(timeout=STEP_TIMEOUT_MS)
-    ARTIFACTS.mkdir(exist_ok=True)
+    _, sync_playwright = playwright_api()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

@@ -8,35 +8,30 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_sandbox_browser import (  # noqa: F401  (the sandbox fixture)
+from tests.browser.support import (
+    ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
     STEP_TIMEOUT_MS,
+    playwright_api,
+)
+from tests.browser.test_sandbox_browser import (  # noqa: F401  (the sandbox fixture)
     RunningSandbox,
-    _missing,
     sandbox,
 )
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def test_the_admin_opens_the_console_from_her_phone(sandbox: RunningSandbox,  # noqa: F811
                                                     tmp_path: Path) -> None:
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        _missing("the python playwright package is not installed (pip install '.[browser]')")
-    if not CHROMIUM.exists():
-        _missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    ARTIFACTS.mkdir(exist_ok=True)
+    expect, sync_playwright = playwright_api()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM),
             args=CHROMIUM_ARGS, viewport={"width": 1560, "height": 960}, locale="en-GB")
         page = browser.new_page()
         page.set_default_timeout(STEP_TIMEOUT_MS)
-        expect.set_options(timeout=STEP_TIMEOUT_MS)
         try:
             page.goto(sandbox.url)
             console_link = page.locator("#console-link")
