@@ -195,7 +195,6 @@ def _settle_all(settled: list[_Settled]) -> None:
             future.set_exception(outcome.value)
 
 
-
 class DatabaseRunner:
     """Runs units of work in worker threads, so the event loop never waits on the database.
 
